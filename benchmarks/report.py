@@ -1,0 +1,40 @@
+"""One way to print a benchmark result: figure, baseline from the same run, ratio, target."""
+
+from __future__ import annotations
+
+import json
+import platform
+import os
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Result:
+    """A measured figure next to the baseline measured in the same run."""
+
+    name: str
+    figure: float
+    unit: str
+    baseline_name: str
+    baseline: float
+    target: str
+    met: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.figure / self.baseline if self.baseline else float("inf")
+
+
+def machine() -> str:
+    """A one-line description of the machine the figures were measured on."""
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
+
+
+def emit(result: Result) -> None:
+    """Print a human line and a JSON line (for the README table) for one result."""
+    status = "MET" if result.met else "NOT MET"
+    print(
+        f"{result.name}: {result.figure:,.4g} {result.unit} | baseline ({result.baseline_name}) "
+        f"{result.baseline:,.4g} {result.unit} | ratio {result.ratio:,.3g} | target {result.target} | {status}"
+    )
+    print("RESULT " + json.dumps({**asdict(result), "ratio": result.ratio, "machine": machine()}))

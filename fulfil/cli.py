@@ -1,0 +1,55 @@
+"""The `fulfil` command: one argparse tree, each command group in fulfil/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module here exposes `register(subparsers)`; it adds its sub-commands and
+# sets `func` on each parser to a callable taking the parsed namespace and
+# returning an exit status. Modules are imported lazily-ish (all at start-up,
+# but each keeps its heavy imports inside its handlers).
+COMMAND_MODULES = (
+    "fulfil.commands.db",
+    "fulfil.commands.serve",
+    "fulfil.commands.token",
+    "fulfil.commands.seed",
+    "fulfil.commands.epc",
+    "fulfil.commands.rfid",
+    "fulfil.commands.routing",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser from every command module present."""
+    parser = argparse.ArgumentParser(prog="fulfil", description="Fulfil: ship-from-store fulfilment and RFID service.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command group not written yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `fulfil` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

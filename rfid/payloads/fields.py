@@ -1,0 +1,125 @@
+"""Checked conversion of reader payload fields: timestamps, EPC hex, numbers, JSON documents.
+
+Each function returns None (or a reason) for bad input instead of raising, so a
+parser can turn it into a rejection and move on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+# EPC memory bank is at most 496 bits (31 words) beyond PC; anything longer is not an EPC.
+MAX_EPC_HEX_DIGITS = 124
+
+_HEX = frozenset("0123456789ABCDEF")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+
+# ISO 8601 as readers write it: up to 9 fractional digits, offsets "Z", "+0000", "-06:00" or none.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]{1,9}))?"
+    r" ?(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An aware UTC datetime from a reader's ISO 8601 text (9-digit fractions, +0000 offsets), or None."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    match = _TIMESTAMP.fullmatch(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    # Fractions past microseconds are truncated: Python datetimes stop at 6 digits.
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    tz: timezone = UTC
+    if offset and offset not in ("Z", "z"):
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or "0")
+        if hours > 23 or minutes > 59:
+            return None
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=tz)
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # month 13, 31 February, year 0 shifted out of range ...
+        return None
+
+
+def normalise_epc_hex(value: object) -> str | None:
+    """Upper-case EPC hex without spaces or 0x, or None if it is not a whole number of bytes of hex."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace(" ", "").replace("-", "").upper()
+    if text.startswith("0X"):
+        text = text[2:]
+    if not text or len(text) % 2 or len(text) > MAX_EPC_HEX_DIGITS or not _HEX.issuperset(text):
+        return None
+    return text
+
+
+def epc_hex_from_base64(value: object) -> str | None:
+    """The upper-case hex of a base64-encoded EPC (Impinj `epc`), or None."""
+    if not isinstance(value, str) or len(value) > MAX_EPC_HEX_DIGITS:
+        return None
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data.hex().upper() if data else None
+
+
+def as_int(value: object) -> int | None:
+    """An integer from a JSON number (or a digit string); None for bools, fractions and garbage."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def as_float(value: object) -> float | None:
+    """A finite float from a JSON number or numeric string; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and len(value) < 32:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def load_json_elements(payload: bytes) -> tuple[list[Any], bool, str | None]:
+    """The elements of a JSON payload (an object is a one-element list), whether it was an array, or why not JSON."""
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return [], False, f"not JSON: {type(exc).__name__}"
+    if isinstance(document, list):
+        return document, True, None
+    return [document], False, None
+
+
+def element_bytes(element: object, payload: bytes, in_array: bool) -> bytes:
+    """The raw bytes to keep for one element: the payload itself unless it was an array."""
+    if not in_array:
+        return payload
+    try:
+        return json.dumps(element, separators=(",", ":")).encode()
+    except (ValueError, TypeError, RecursionError):
+        return payload

@@ -1,0 +1,101 @@
+"""Zebra IoT Connector (FX9600, FX7500, ATR7000, FXR90): tag-data reports, one object or an array."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rfid.payloads.fields import as_float, as_int, element_bytes, load_json_elements, normalise_epc_hex, parse_timestamp
+from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, Rejection, TagRead
+
+SOURCE = "zebra"
+
+# Report types that carry a tag; a CUSTOM report may hold nothing but eventNum, format and idHex.
+READ_TYPES = frozenset({"INVENTORY", "SIMPLE", "PORTAL", "CONVEYOR", "CUSTOM"})
+
+
+def parse_zebra(payload: bytes, *, reader: str | None = None, received_at: datetime | None = None) -> ParseResult:
+    """Reads, reader events and rejections from one Zebra IoT Connector payload; `reader` overrides hostName."""
+    received = received_at or datetime.now(UTC)
+    result = ParseResult()
+    elements, in_array, reason = load_json_elements(payload)
+    if reason is not None:
+        result.rejections.append(Rejection(reason, payload, None, SOURCE))
+        return result
+    for index, element in enumerate(elements):
+        raw = element_bytes(element, payload, in_array)
+        outcome = _parse_element(element, raw, reader, received)
+        if isinstance(outcome, TagRead):
+            result.reads.append(outcome)
+        elif isinstance(outcome, ReaderEvent):
+            result.events.append(outcome)
+        else:
+            result.rejections.append(Rejection(outcome, raw, index if in_array else None, SOURCE))
+    return result
+
+
+def _parse_element(element: object, raw: bytes, reader: str | None, received: datetime) -> TagRead | ReaderEvent | str:
+    """One report object -> a read, a reader event, or the reason it was rejected."""
+    if not isinstance(element, dict):
+        return "report is not a JSON object"
+    data = element.get("data")
+    kind = element.get("type")
+    if kind is not None and not isinstance(kind, str):
+        return "type is not a string"
+    report_type = kind.upper() if kind else ("CUSTOM" if isinstance(data, dict) and "idHex" in data else None)
+    if report_type is None:
+        return "no type and no data.idHex"
+    stamp = element.get("timestamp")
+    at = parse_timestamp(stamp)
+    if stamp is not None and at is None:
+        return f"bad timestamp: {str(stamp)[:40]!r}"
+    reader_id = reader if reader is not None else _hostname(element, data)
+    if report_type not in READ_TYPES:
+        # Heartbeats, GPI and error events from the management-events topic: well-formed, not reads.
+        return ReaderEvent(ReaderEventKind.OTHER, reader_id, at, received, None, report_type, SOURCE, raw)
+    if not isinstance(data, dict):
+        return f"{report_type} report without a data object"
+    return _tag_read(data, raw, reader_id, at, received)
+
+
+def _hostname(element: dict[str, Any], data: object) -> str | None:
+    """The reader name some configurations add to the report (hostName / MAC), if any."""
+    for holder in (data, element):
+        if isinstance(holder, dict):
+            for key in ("hostName", "hostname", "MAC"):
+                value = holder.get(key)
+                if isinstance(value, str) and value:
+                    return value
+    return None
+
+
+def _tag_read(data: dict[str, Any], raw: bytes, reader: str | None, at: datetime | None, received: datetime) -> TagRead | str:
+    """A report's data object -> a read, or the reason it was rejected."""
+    id_format = data.get("format", "epc")
+    if not isinstance(id_format, str) or id_format.lower() != "epc":
+        return f"idHex format {str(id_format)[:20]!r} is not an EPC"
+    epc = normalise_epc_hex(data.get("idHex"))
+    if epc is None:
+        return "missing or invalid idHex"
+    antenna = None
+    if "antenna" in data:
+        antenna = as_int(data["antenna"])
+        if antenna is None or not 0 < antenna < 65536:
+            return f"bad antenna: {str(data['antenna'])[:20]!r}"
+    rssi = None
+    if "peakRssi" in data:
+        rssi = as_float(data["peakRssi"])
+        if rssi is None:
+            return f"bad peakRssi: {str(data['peakRssi'])[:20]!r}"
+    count = 1
+    if "reads" in data:
+        reads = as_int(data["reads"])
+        if reads is None or reads < 1:
+            return f"bad reads count: {str(data['reads'])[:20]!r}"
+        count = reads
+    seq = None
+    if "eventNum" in data:
+        seq = as_int(data["eventNum"])
+        if seq is None or seq < 0:
+            return f"bad eventNum: {str(data['eventNum'])[:20]!r}"
+    return TagRead(epc, reader, antenna, rssi, at, received, count, seq, SOURCE, raw)

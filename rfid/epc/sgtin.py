@@ -41,21 +41,27 @@ def _split_field(field: int, partition: int) -> tuple[int, int, int] | Problem:
     return prefix, reference, row.prefix_digits
 
 
-def _sgtin(hex_value: str, scheme: str, filter_value: int, prefix: int, reference: int, digits: int, serial: str) -> Epc:
-    company_prefix = f"{prefix:0{digits}d}"
-    item = f"{reference:0{13 - digits}d}"
-    body = item[0] + company_prefix + item[1:]
+def sgtin_epc(hex_value: str, scheme: str, filter_value: int, company_prefix: str, item: str, gtin: str, serial: str) -> Epc:
+    """Assemble a valid SGTIN `Epc` (URIs, escaping) from its already-checked fields."""
     uri_serial = escape_serial(serial) if scheme == SGTIN_198 else serial
     return Epc(
         hex=hex_value,
         scheme=scheme,
         filter=filter_value,
         company_prefix=company_prefix,
-        gs1_key=f"{body}{gtin_check_digit(body)}",
+        gs1_key=gtin,
         serial=serial,
         tag_uri=f"urn:epc:tag:{scheme}:{filter_value}.{company_prefix}.{item}.{uri_serial}",
         pure_uri=f"urn:epc:id:sgtin:{company_prefix}.{item}.{uri_serial}",
     )
+
+
+def _sgtin(hex_value: str, scheme: str, filter_value: int, prefix: int, reference: int, digits: int, serial: str) -> Epc:
+    company_prefix = f"{prefix:0{digits}d}"
+    item = f"{reference:0{13 - digits}d}"
+    body = item[0] + company_prefix + item[1:]
+    gtin = f"{body}{gtin_check_digit(body)}"
+    return sgtin_epc(hex_value, scheme, filter_value, company_prefix, item, gtin, serial)
 
 
 def decode_sgtin96(hex_value: str, value: int) -> Epc:

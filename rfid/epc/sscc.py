@@ -30,16 +30,21 @@ def decode_sscc96(hex_value: str, value: int) -> Epc:
     if problem is not Problem.NONE:
         return Epc(hex=hex_value, scheme="unknown", error=problem_reason(problem, SSCC_96))
     digits = SSCC_PARTITIONS[partition].prefix_digits
-    filter_value = (value >> 85) & 7
     company_prefix = f"{prefix:0{digits}d}"
     serial_reference = f"{reference:0{17 - digits}d}"
     body = serial_reference[0] + company_prefix + serial_reference[1:]
+    sscc = f"{body}{gtin_check_digit(body)}"
+    return sscc_epc(hex_value, (value >> 85) & 7, company_prefix, serial_reference, sscc)
+
+
+def sscc_epc(hex_value: str, filter_value: int, company_prefix: str, serial_reference: str, sscc: str) -> Epc:
+    """Assemble a valid SSCC-96 `Epc` (URIs) from its already-checked fields."""
     return Epc(
         hex=hex_value,
         scheme=SSCC_96,
         filter=filter_value,
         company_prefix=company_prefix,
-        gs1_key=f"{body}{gtin_check_digit(body)}",
+        gs1_key=sscc,
         serial=None,
         tag_uri=f"urn:epc:tag:sscc-96:{filter_value}.{company_prefix}.{serial_reference}",
         pure_uri=f"urn:epc:id:sscc:{company_prefix}.{serial_reference}",

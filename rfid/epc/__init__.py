@@ -6,6 +6,8 @@ from rfid.epc.model import SCHEME_NAMES, SGTIN_96, SGTIN_198, SSCC_96, UNKNOWN, 
 from rfid.epc.sgtin import encode_sgtin96, encode_sgtin198
 from rfid.epc.sscc import encode_sscc96
 from rfid.epc.uri import encode_uri
+from rfid.epc.vectorised import decode_many
+from rfid.epc.batch import EpcBatch
 
 __all__ = [
     "SCHEME_NAMES",
@@ -14,9 +16,11 @@ __all__ = [
     "SSCC_96",
     "UNKNOWN",
     "Epc",
+    "EpcBatch",
     "EpcError",
     "Problem",
     "decode_epc",
+    "decode_many",
     "encode_sgtin96",
     "encode_sgtin198",
     "encode_sscc96",

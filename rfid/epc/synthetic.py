@@ -1,4 +1,4 @@
-"""A reproducible mix of EPCs as readers report them: every GS1 partition, invalid values and junk."""
+"""Reproducible synthetic EPCs as readers report them (every GS1 partition, invalid values, junk) for simulators, tests and benchmarks."""
 
 from __future__ import annotations
 

@@ -1,1 +1,3 @@
-"""fulfil package."""
+"""Fulfil: ship-from-store fulfilment and RFID service."""
+
+__version__ = "0.1.0"

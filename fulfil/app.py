@@ -1,0 +1,95 @@
+"""create_app(): the FastAPI application with its routers, error rendering and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fulfil import __version__
+from fulfil.auth.endpoints import router as auth_router
+from fulfil.catalog.endpoints import router as products_router
+from fulfil.config import Settings, get_settings
+from fulfil.db import make_engine, make_session_factory
+from fulfil.errors import FulfilError
+from fulfil.health import router as health_router
+from fulfil.locations.endpoints import router as locations_router
+from fulfil.orders.endpoints import router as orders_router
+from fulfil.stock.endpoints import router as stock_router
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def _error(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "details": details}}, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FulfilError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return _error(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [{"field": _field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+    fields = ", ".join(d["field"] for d in details[:5])
+    return _error(422, "invalid", f"invalid request: {fields}", details)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), None, exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, "internal", "internal error; it has been logged")
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the application. Tests pass their own engine; `fulfil serve` lets it be made from settings."""
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title=settings.api_title,
+        version=__version__,
+        description="Ship-from-store fulfilment and RFID service. Every route but /healthz and /readyz needs a bearer token.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    app.add_exception_handler(FulfilError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+    app.include_router(health_router)
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: hashed bearer tokens, roles (ops, picker, device) and location scopes."""

@@ -1,0 +1,1 @@
+"""Catalog: products by GTIN-14 with their store layout position."""

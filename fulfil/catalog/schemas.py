@@ -1,0 +1,59 @@
+"""API shapes of products, and the GTIN type every API schema uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from rfid.epc.gs1 import normalise_gtin
+from rfid.epc.model import EpcError
+
+
+def _gtin(value: str) -> str:
+    try:
+        return normalise_gtin(value.strip())
+    except EpcError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Gtin = Annotated[
+    str,
+    Field(min_length=8, max_length=14, examples=["08712345678906"], description="GTIN-8/12/13/14; stored as GTIN-14."),
+    AfterValidator(_gtin),
+]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gtin: Gtin
+    name: str = Field(min_length=1, max_length=300)
+    company_prefix_length: int | None = Field(default=None, ge=6, le=12, description="Digits of the GS1 company prefix, to encode SGTINs.")
+    aisle: str | None = Field(default=None, max_length=16)
+    bay: str | None = Field(default=None, max_length=16)
+    shelf: str | None = Field(default=None, max_length=16)
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    company_prefix_length: int | None = Field(default=None, ge=6, le=12)
+    aisle: str | None = Field(default=None, max_length=16)
+    bay: str | None = Field(default=None, max_length=16)
+    shelf: str | None = Field(default=None, max_length=16)
+
+
+class ProductRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    gtin: str
+    name: str
+    company_prefix_length: int | None
+    aisle: str | None
+    bay: str | None
+    shelf: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,92 @@
+"""Request-edge dependencies: the per-request transaction (committed before the response leaves) and the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from fulfil.auth.service import Principal, authenticate
+from fulfil.errors import Forbidden, Unauthenticated
+from fulfil.models import Role
+
+
+class CommittingRoute(APIRoute):
+    """A route whose request owns one session: committed when the handler succeeds, before the response
+    is sent (so a failed commit is a 5xx, never a 200 for lost work), rolled back otherwise."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            session: Session = request.app.state.session_factory()
+            request.state.session = session
+            try:
+                response = await handler(request)
+                if response.status_code < 400:
+                    await run_in_threadpool(session.commit)
+                else:
+                    await run_in_threadpool(session.rollback)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return route
+
+
+def get_session(request: Request) -> Session:
+    """The request's session (opened by CommittingRoute)."""
+    session: Session = request.state.session
+    return session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `fulfil token create`.")
+
+
+def get_principal(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """Authenticate the bearer token of the request."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+    return authenticate(session, credentials.credentials)
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits only the given roles."""
+
+    allowed = frozenset(roles)
+
+    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"a {principal.role.value} token may not do this",
+                details={"role": principal.role.value, "allowed": sorted(r.value for r in allowed)},
+            )
+        return principal
+
+    return dependency
+
+
+def check_location(principal: Principal, location_id: str | None) -> None:
+    """Refuse a scoped token (picker, device) access to any location but its own."""
+    if principal.location_id is not None and location_id != principal.location_id:
+        raise Forbidden(
+            f"this token is scoped to {principal.location_id}",
+            details={"token_location": principal.location_id, "requested_location": location_id},
+        )
+
+
+OpsOnly = Annotated[Principal, Depends(require(Role.OPS))]
+OpsOrPicker = Annotated[Principal, Depends(require(Role.OPS, Role.PICKER))]
+Device = Annotated[Principal, Depends(require(Role.DEVICE, Role.OPS))]

@@ -1,0 +1,61 @@
+"""Domain errors carry their HTTP status; one handler in fulfil.app renders them as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FulfilError(Exception):
+    """Base of every error the API reports on purpose: `{"error": {"code", "message", "details"}}`."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of an error."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(FulfilError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthenticated(FulfilError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(FulfilError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(FulfilError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(FulfilError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidInput(FulfilError):
+    status_code = 422
+    code = "invalid"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"

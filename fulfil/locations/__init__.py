@@ -1,0 +1,1 @@
+"""Locations: warehouses and stores."""

@@ -1,0 +1,60 @@
+"""API shapes of locations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fulfil.models import LocationKind
+
+LOCATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class LocationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=LOCATION_ID_PATTERN, description="Stable code, e.g. DC-PARIS or ST-LYON-01.")
+    name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: dict[str, Any] | None = None
+    capacity_per_day: int | None = Field(default=None, ge=0, description="Parcels it can prepare per day; null = no limit.")
+    pick_cost_per_unit: float = Field(default=0.0, ge=0)
+    handling_days: int = Field(default=0, ge=0, le=30)
+    opening_hours: dict[str, Any] | None = Field(default=None, description='e.g. {"mon": [["09:00", "19:00"]]}')
+    active: bool = True
+
+
+class LocationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    address: dict[str, Any] | None = None
+    capacity_per_day: int | None = Field(default=None, ge=0)
+    pick_cost_per_unit: float | None = Field(default=None, ge=0)
+    handling_days: int | None = Field(default=None, ge=0, le=30)
+    opening_hours: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+class LocationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: LocationKind
+    lat: float
+    lon: float
+    address: dict[str, Any] | None
+    capacity_per_day: int | None
+    pick_cost_per_unit: float
+    handling_days: int
+    opening_hours: dict[str, Any] | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,17 @@
+"""Every table of Fulfil; importing this package registers them all on Base.metadata."""
+
+from fulfil.models.auth import ApiToken, Role
+from fulfil.models.base import Base
+from fulfil.models.location import Location, LocationKind
+from fulfil.models.order import Channel, Order, OrderLine, OrderStatus
+from fulfil.models.product import Product
+from fulfil.models.routing import RoutingDecision
+from fulfil.models.shipment import Parcel, ParcelStatus, Shipment, ShipmentLine, ShipmentStatus
+from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, StockEventKind, StockLevel
+from fulfil.models.tag import RfidTag, TagState
+
+__all__ = [
+    "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
+    "OrderStatus", "Parcel", "ParcelStatus", "Product", "RfidTag", "Role", "RoutingDecision", "Shipment",
+    "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagState",
+]

@@ -1,0 +1,42 @@
+"""RFID tags: one row per EPC with the product it carries, where it is and what state it is in."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
+
+
+class TagState(enum.StrEnum):
+    IN_STOCK = "in_stock"
+    RESERVED = "reserved"
+    PICKED = "picked"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    SOLD = "sold"
+    MISSING = "missing"
+
+
+class RfidTag(Base):
+    """A serialised item (SGTIN) or a logistic unit (SSCC) known to Fulfil."""
+
+    __tablename__ = "rfid_tags"
+    __table_args__ = (
+        Index("ix_rfid_tags_location_state", "location_id", "state"),
+        Index("ix_rfid_tags_gtin", "gtin"),
+    )
+
+    epc: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gtin: Mapped[str | None] = mapped_column(ForeignKey("products.gtin"), default=None)
+    serial: Mapped[str | None] = mapped_column(String(40), default=None)
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"), default=None)
+    zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    state: Mapped[TagState] = mapped_column(str_enum(TagState, "tag_state"), default=TagState.IN_STOCK)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

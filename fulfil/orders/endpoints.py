@@ -1,0 +1,55 @@
+"""/api/v1/orders"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
+from fulfil.models import Channel, OrderStatus
+from fulfil.orders import repository, service
+from fulfil.orders.schemas import OrderCreate, OrderRead, OrderSummary
+
+router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRoute)
+
+
+@router.post(
+    "",
+    response_model=OrderRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The same order was posted before: the original is returned, nothing is created."}},
+)
+def create_order(data: OrderCreate, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:
+    """Take in a web or store order, idempotent by `external_id`."""
+    intake = service.create_order(session, data, principal)
+    if not intake.created:
+        response.status_code = status.HTTP_200_OK
+    return OrderRead.model_validate(intake.order)
+
+
+@router.get("", response_model=list[OrderSummary])
+def list_orders(
+    session: SessionDep,
+    principal: OpsOrPicker,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    channel: Channel | None = None,
+    external_id: Annotated[str | None, Query(max_length=128)] = None,
+    location_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[OrderSummary]:
+    """Orders, newest first (a picker: those its store took, serves or hands over)."""
+    if principal.location_id is not None:
+        location_id = location_id or principal.location_id
+        check_location(principal, location_id)
+    rows = repository.list_(
+        session, status=status_, channel=channel, external_id=external_id, location_id=location_id, limit=limit, offset=offset
+    )
+    return [OrderSummary.model_validate(r) for r in rows]
+
+
+@router.get("/{order_id}", response_model=OrderRead)
+def get_order(order_id: int, session: SessionDep, principal: OpsOrPicker) -> OrderRead:
+    """An order with its lines, shipments and parcels."""
+    return OrderRead.model_validate(service.get_order(session, order_id, principal))

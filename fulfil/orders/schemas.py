@@ -1,0 +1,121 @@
+"""API shapes of orders, their lines and shipments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fulfil.catalog.schemas import Gtin
+from fulfil.models import Channel, OrderStatus, ParcelStatus, ShipmentStatus
+
+MAX_LINES = 500
+
+
+class ShipTo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    address_lines: list[str] = Field(default_factory=list, max_length=4)
+    city: str | None = Field(default=None, max_length=100)
+    postcode: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2.")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class OrderLineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gtin: Gtin
+    qty: int = Field(ge=1, le=10_000)
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str = Field(
+        min_length=1, max_length=128, pattern=r"^[\x21-\x7E]+$",
+        description="The client's order id. Posting the same id again returns the same order, never a duplicate.",
+    )
+    channel: Channel
+    ship_to: ShipTo | None = Field(default=None, description="Home delivery address with coordinates.")
+    pickup_location_id: str | None = Field(default=None, max_length=64, description="Click and collect: the store the customer collects at.")
+    origin_location_id: str | None = Field(default=None, max_length=64, description="The store that took a store order (endless aisle).")
+    promise_days: int | None = Field(default=None, ge=0, le=60, description="Delivery promised within this many days (hard limit).")
+    customer_ref: str | None = Field(default=None, max_length=128)
+    lines: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Self:
+        if (self.ship_to is None) == (self.pickup_location_id is None):
+            raise ValueError("give exactly one of ship_to (home delivery) or pickup_location_id (click and collect)")
+        return self
+
+
+class OrderLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    line_no: int
+    gtin: str
+    qty: int
+
+
+class ShipmentLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    gtin: str
+    qty: int
+    picked_qty: int
+
+
+class ParcelRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sscc: str
+    status: ParcelStatus
+    created_at: datetime
+
+
+class ShipmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    location_id: str
+    status: ShipmentStatus
+    rejection_reason: str | None
+    created_at: datetime
+    status_changed_at: datetime
+    lines: list[ShipmentLineRead]
+    parcels: list[ParcelRead]
+
+
+class OrderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    channel: Channel
+    status: OrderStatus
+    ship_to: dict[str, Any] | None
+    pickup_location_id: str | None
+    origin_location_id: str | None
+    promise_days: int | None
+    customer_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLineRead]
+    shipments: list[ShipmentRead]
+
+
+class OrderSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    channel: Channel
+    status: OrderStatus
+    pickup_location_id: str | None
+    origin_location_id: str | None
+    created_at: datetime

@@ -1,0 +1,116 @@
+"""Order intake and reading. Intake is idempotent by the client's order id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fulfil.auth.service import Principal
+from fulfil.catalog import repository as catalog
+from fulfil.errors import Conflict, Forbidden, InvalidInput, NotFound
+from fulfil.models import Channel, Location, LocationKind, Order, OrderLine, Role
+from fulfil.orders import repository
+from fulfil.orders.schemas import OrderCreate
+
+
+@dataclass(frozen=True)
+class Intake:
+    """An order after intake; `created` is False when the same request had already been taken."""
+
+    order: Order
+    created: bool
+
+
+def request_hash(data: OrderCreate) -> str:
+    """A fingerprint of the order as posted, to tell a retry from a reused id."""
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_order(session: Session, data: OrderCreate, principal: Principal) -> Intake:
+    """Take in an order; a retried POST returns the first order, a reused id with another body is a conflict."""
+    data = _scoped(data, principal)
+    fingerprint = request_hash(data)
+    existing = repository.get_by_external_id(session, data.external_id)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    _validate_references(session, data)
+    order = Order(
+        external_id=data.external_id,
+        channel=data.channel,
+        customer_ref=data.customer_ref,
+        ship_to=data.ship_to.model_dump() if data.ship_to else None,
+        ship_to_lat=data.ship_to.lat if data.ship_to else None,
+        ship_to_lon=data.ship_to.lon if data.ship_to else None,
+        pickup_location_id=data.pickup_location_id,
+        origin_location_id=data.origin_location_id,
+        promise_days=data.promise_days,
+        request_hash=fingerprint,
+        lines=[OrderLine(line_no=i + 1, gtin=line.gtin, qty=line.qty) for i, line in enumerate(data.lines)],
+    )
+    try:
+        with session.begin_nested():  # a concurrent retry of the same id loses the race here, not the transaction
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        winner = repository.get_by_external_id(session, data.external_id)
+        if winner is None:
+            raise
+        return _replay(winner, fingerprint)
+    loaded = repository.get_full(session, order.id)
+    assert loaded is not None
+    return Intake(loaded, created=True)
+
+
+def _replay(existing: Order, fingerprint: str) -> Intake:
+    if existing.request_hash != fingerprint:
+        raise Conflict(
+            f"order id {existing.external_id} was already used for a different order",
+            details={"external_id": existing.external_id, "order_id": existing.id},
+            code="idempotency_conflict",
+        )
+    return Intake(existing, created=False)
+
+
+def _scoped(data: OrderCreate, principal: Principal) -> OrderCreate:
+    """A picker takes store orders for its own store only (endless aisle, click and collect)."""
+    if principal.role is not Role.PICKER:
+        return data
+    if data.channel is not Channel.STORE:
+        raise Forbidden("a picker token may only take store-channel orders", details={"channel": data.channel.value})
+    if data.origin_location_id not in (None, principal.location_id):
+        raise Forbidden(f"this token is scoped to {principal.location_id}", details={"origin_location_id": data.origin_location_id})
+    return data.model_copy(update={"origin_location_id": principal.location_id})
+
+
+def _validate_references(session: Session, data: OrderCreate) -> None:
+    problems: list[dict[str, str]] = []
+    for field, location_id in (("pickup_location_id", data.pickup_location_id), ("origin_location_id", data.origin_location_id)):
+        if location_id is None:
+            continue
+        location = session.get(Location, location_id)
+        if location is None:
+            problems.append({"field": f"body.{field}", "message": f"unknown location {location_id}"})
+        elif location.kind is not LocationKind.STORE:
+            problems.append({"field": f"body.{field}", "message": f"{location_id} is not a store"})
+    missing = catalog.missing(session, {line.gtin for line in data.lines})
+    for i, line in enumerate(data.lines):
+        if line.gtin in missing:
+            problems.append({"field": f"body.lines.{i}.gtin", "message": f"unknown product {line.gtin}"})
+    if problems:
+        raise InvalidInput("the order refers to unknown or unsuitable records", details=problems)
+
+
+def get_order(session: Session, order_id: int, principal: Principal) -> Order:
+    """An order with its shipments; a picker sees only orders its store took, serves or hands over."""
+    order = repository.get_full(session, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
+    if principal.location_id is not None and not repository.touches_location(session, order_id, principal.location_id):
+        # Same answer as a missing order: a store must not learn which order ids exist elsewhere.
+        raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
+    return order

@@ -1,0 +1,93 @@
+"""/api/v1/stock"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from fulfil.catalog.schemas import Gtin
+from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
+from fulfil.errors import NotFound
+from fulfil.models import StockCause
+from fulfil.stock import repository, service
+from fulfil.stock.schemas import SafetyUpdate, StockAdjustmentCreate, StockAdjustmentResult, StockEventRead, StockLevelRead
+
+router = APIRouter(prefix="/stock", tags=["stock"], route_class=CommittingRoute)
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=200, description="Retry-safe key: the same key never applies twice.")
+]
+
+
+@router.get("", response_model=list[StockLevelRead])
+def list_stock(
+    session: SessionDep,
+    principal: OpsOrPicker,
+    location_id: Annotated[str | None, Query(max_length=64)] = None,
+    gtin: Annotated[Gtin | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[StockLevelRead]:
+    """Stock levels by location and/or GTIN (a picker: its own store only)."""
+    if principal.location_id is not None:
+        location_id = location_id or principal.location_id
+        check_location(principal, location_id)
+    rows = repository.list_levels(session, location_id=location_id, gtin=gtin, limit=limit, offset=offset)
+    return [StockLevelRead.of(r) for r in rows]
+
+
+@router.get("/events", response_model=list[StockEventRead])
+def list_events(
+    session: SessionDep,
+    principal: OpsOrPicker,
+    location_id: Annotated[str | None, Query(max_length=64)] = None,
+    gtin: Annotated[Gtin | None, Query()] = None,
+    order_id: int | None = None,
+    after_id: Annotated[int | None, Query(description="Only events with a larger id (paging, polling).")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[StockEventRead]:
+    """The append-only log that explains every stock change, oldest first."""
+    if principal.location_id is not None:
+        location_id = location_id or principal.location_id
+        check_location(principal, location_id)
+    rows = repository.list_events(session, location_id=location_id, gtin=gtin, order_id=order_id, limit=limit, after_id=after_id)
+    return [StockEventRead.model_validate(r) for r in rows]
+
+
+@router.post("/adjustments", response_model=StockAdjustmentResult, status_code=status.HTTP_201_CREATED)
+def adjust_stock(
+    data: StockAdjustmentCreate, session: SessionDep, principal: OpsOnly, response: Response, idempotency_key: IdempotencyKey = None
+) -> StockAdjustmentResult:
+    """Change on-hand stock by a delta or to a counted value, with a reason; retry-safe with Idempotency-Key."""
+    cause = service.Cause(StockCause.MANUAL, actor=principal.label, reason=data.reason.value, note=data.note)
+    key = f"manual:{idempotency_key}" if idempotency_key else None
+    moved = service.adjust(session, data.location_id, data.gtin, cause, delta=data.delta, set_on_hand=data.set_on_hand, idempotency_key=key)
+    if not moved.created:
+        response.status_code = status.HTTP_200_OK
+    level = repository.get_level(session, moved.event.location_id, moved.event.gtin)
+    assert level is not None
+    session.refresh(level)
+    return StockAdjustmentResult(event=StockEventRead.model_validate(moved.event), level=StockLevelRead.of(level), replayed=not moved.created)
+
+
+@router.get("/{location_id}/{gtin}", response_model=StockLevelRead)
+def get_stock(location_id: Annotated[str, Path(max_length=64)], gtin: Annotated[Gtin, Path()], session: SessionDep, principal: OpsOrPicker) -> StockLevelRead:
+    """One stock level."""
+    check_location(principal, location_id)
+    level = repository.get_level(session, location_id, gtin)
+    if level is None:
+        raise NotFound(f"no stock record of {gtin} at {location_id}", details={"location_id": location_id, "gtin": gtin})
+    return StockLevelRead.of(level)
+
+
+@router.put("/{location_id}/{gtin}/safety", response_model=StockLevelRead)
+def set_safety(
+    location_id: Annotated[str, Path(max_length=64)], gtin: Annotated[Gtin, Path()], data: SafetyUpdate, session: SessionDep, principal: OpsOnly
+) -> StockLevelRead:
+    """Set the safety stock held back for walk-in customers."""
+    service.set_safety(session, location_id, gtin, data.safety, service.Cause(StockCause.MANUAL, actor=principal.label, reason="safety", note=data.note))
+    level = repository.get_level(session, location_id, gtin)
+    assert level is not None
+    session.refresh(level)
+    return StockLevelRead.of(level)

@@ -1,0 +1,19 @@
+"""The one definition of stock availability, in Python and in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
+from fulfil.models import StockLevel
+
+
+def available(on_hand: int, reserved: int, safety: int) -> int:
+    """Units that may still be promised: on_hand - reserved - safety, never reported below zero."""
+    return max(0, on_hand - reserved - safety)
+
+
+def available_sql() -> ColumnElement[Any]:
+    """The same rule as a SQL expression over stock_levels (unclamped: used in guards `>= qty`)."""
+    return StockLevel.on_hand - StockLevel.reserved - StockLevel.safety

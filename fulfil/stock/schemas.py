@@ -1,0 +1,103 @@
+"""API shapes of stock levels, adjustments and events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fulfil.catalog.schemas import Gtin
+from fulfil.models import StockCause, StockEventKind, StockLevel
+from fulfil.stock.rules import available
+
+
+class AdjustmentReason(enum.StrEnum):
+    COUNT = "count"
+    DAMAGE = "damage"
+    RECEIPT = "receipt"
+    RETURN = "return"
+    THEFT = "theft"
+    CORRECTION = "correction"
+    OTHER = "other"
+
+
+class StockLevelRead(BaseModel):
+    location_id: str
+    gtin: str
+    on_hand: int
+    reserved: int
+    safety: int
+    available: int = Field(description="on_hand - reserved - safety, never below 0: what routing may still promise.")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, level: StockLevel) -> StockLevelRead:
+        """Build from a model row, computing availability by the one rule."""
+        return cls(
+            location_id=level.location_id,
+            gtin=level.gtin,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            safety=level.safety,
+            available=available(level.on_hand, level.reserved, level.safety),
+            updated_at=level.updated_at,
+        )
+
+
+class StockAdjustmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: str = Field(min_length=1, max_length=64)
+    gtin: Gtin
+    delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000, description="Change of on-hand units.")
+    set_on_hand: int | None = Field(default=None, ge=0, le=10_000_000, description="A physical count: on-hand becomes this.")
+    reason: AdjustmentReason
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.delta is None) == (self.set_on_hand is None):
+            raise ValueError("give exactly one of delta or set_on_hand")
+        if self.delta == 0:
+            raise ValueError("delta must not be 0 (use set_on_hand to record a count that matches)")
+        return self
+
+
+class SafetyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    safety: int = Field(ge=0, le=1_000_000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class StockEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    occurred_at: datetime
+    location_id: str
+    gtin: str
+    kind: StockEventKind
+    cause: StockCause
+    on_hand_delta: int
+    reserved_delta: int
+    safety_delta: int
+    on_hand_after: int
+    reserved_after: int
+    safety_after: int
+    order_id: int | None
+    shipment_id: int | None
+    reader_id: str | None
+    zone: str | None
+    epc: str | None
+    reason: str | None
+    note: str | None
+    actor: str | None
+
+
+class StockAdjustmentResult(BaseModel):
+    event: StockEventRead
+    level: StockLevelRead
+    replayed: bool = Field(description="True when this Idempotency-Key was already applied: nothing changed now.")

@@ -24,8 +24,8 @@ async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers a query."""
 
     def probe() -> None:
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with request.app.state.session_factory() as session:
+            session.execute(text("SELECT 1"))
 
     try:
         await run_in_threadpool(probe)

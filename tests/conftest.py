@@ -1,0 +1,201 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL via FULFIL_TEST_DATABASE_URL), migrated once;
+each test in a transaction rolled back at its end; an app and client bound to it; factories for data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from fulfil.app import create_app
+from fulfil.auth.service import create_token
+from fulfil.config import Settings
+from fulfil.db import is_sqlite, make_engine, normalise_url
+from fulfil.migrate import upgrade_engine
+from fulfil.models import Location, LocationKind, Product, Role
+from fulfil.stock import service as stock_service
+from fulfil.models import StockCause
+from rfid.epc.gs1 import gtin_check_digit
+
+TEST_DATABASE_URL_ENV = "FULFIL_TEST_DATABASE_URL"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get(TEST_DATABASE_URL_ENV)
+    return f"fulfil test database: {url or 'SQLite file (set ' + TEST_DATABASE_URL_ENV + ' for PostgreSQL)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL under test: PostgreSQL when FULFIL_TEST_DATABASE_URL is set, else a fresh SQLite file."""
+    url = os.environ.get(TEST_DATABASE_URL_ENV)
+    if url:
+        return normalise_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'fulfil-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database. On PostgreSQL each run gets its own schema, dropped afterwards."""
+    if is_sqlite(database_url):
+        eng = make_engine(database_url)
+        upgrade_engine(eng)
+        yield eng
+        eng.dispose()
+        return
+    schema = f"fulfil_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(database_url + ("&" if "?" in database_url else "?") + f"options=-csearch_path%3D{schema}")
+    try:
+        upgrade_engine(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def dialect(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test: nothing a test writes survives it."""
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture()
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose commits become savepoints of the test's outer transaction."""
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False)
+
+
+@pytest.fixture()
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    s = session_factory()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture()
+def app(engine: Engine, session_factory: sessionmaker[Session], database_url: str) -> Any:
+    application = create_app(Settings(database_url=database_url), engine=engine)
+    application.state.session_factory = session_factory
+    return application
+
+
+@pytest.fixture()
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+# ---------------------------------------------------------------- factories
+
+_counter = iter(range(10_000, 10_000_000))
+
+
+def make_gtin(item: int | None = None, prefix: str = "0614141") -> str:
+    """A valid GTIN-14 (unique per call unless `item` is given)."""
+    body = "0" + prefix + f"{(item if item is not None else next(_counter)) % 100000:05d}"
+    return body + str(gtin_check_digit(body))
+
+
+@pytest.fixture()
+def make_location(session: Session) -> Callable[..., Location]:
+    def factory(id: str | None = None, kind: LocationKind = LocationKind.STORE, **fields: Any) -> Location:
+        values: dict[str, Any] = {"name": "Test location", "lat": 48.85, "lon": 2.35, "capacity_per_day": 50, "pick_cost_per_unit": 1.0, "handling_days": 0}
+        values.update(fields)
+        loc = Location(id=id or f"LOC-{next(_counter)}", kind=kind, **values)
+        session.add(loc)
+        session.commit()
+        return loc
+
+    return factory
+
+
+@pytest.fixture()
+def make_product(session: Session) -> Callable[..., Product]:
+    def factory(gtin: str | None = None, **fields: Any) -> Product:
+        values: dict[str, Any] = {"name": "Test product", "company_prefix_length": 7, "aisle": "A1", "bay": "01", "shelf": "1"}
+        values.update(fields)
+        product = Product(gtin=gtin or make_gtin(), **values)
+        session.add(product)
+        session.commit()
+        return product
+
+    return factory
+
+
+@pytest.fixture()
+def stock_of(session: Session) -> Callable[..., None]:
+    """Put `on_hand` units (and `safety`) of a product at a location through the stock service."""
+
+    def factory(location_id: str, gtin: str, on_hand: int, safety: int = 0) -> None:
+        cause = stock_service.Cause(StockCause.SYSTEM, actor="test", reason="receipt")
+        stock_service.adjust(session, location_id, gtin, cause, delta=on_hand)
+        if safety:
+            stock_service.set_safety(session, location_id, gtin, safety, cause)
+        session.commit()
+
+    return factory
+
+
+@pytest.fixture()
+def auth(session: Session) -> Callable[..., dict[str, str]]:
+    """Authorization headers for a new token of a role (and location)."""
+
+    def factory(role: str = "ops", location_id: str | None = None) -> dict[str, str]:
+        issued = create_token(session, role=Role(role), name=f"test-{role}", location_id=location_id)
+        session.commit()
+        return {"Authorization": f"Bearer {issued.secret}"}
+
+    return factory
+
+
+@pytest.fixture()
+def ops(auth: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return auth("ops")
+
+
+@pytest.fixture()
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind under test, for tests that run migrations or the CLI themselves."""
+    if is_sqlite(database_url):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    schema = f"fulfil_fresh_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield database_url + ("&" if "?" in database_url else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -34,7 +34,8 @@ def parse_text(payload: bytes, *, reader: str | None = None, received_at: dateti
 
 def _parse_line(text: str, raw: bytes, reader: str | None, received: datetime) -> TagRead | str:
     """One line -> a read, or the reason it was rejected."""
-    first, *columns = _SEPARATORS.split(text)
+    # Empty tokens come from leading or trailing separators ("EPC;" from CSV exports): drop them.
+    first, *columns = [token for token in _SEPARATORS.split(text) if token] or [""]
     epc = normalise_epc_hex(first)
     if epc is None:
         return f"not a hex EPC: {first[:40]!r}"

@@ -33,8 +33,8 @@ def _prefix_and_reference(prefix: str, reference: str, total: int, what: str) ->
     return reference[0] + prefix + reference[1:]
 
 
-def encode_uri(uri: str) -> str:
-    """The hex EPC of an SGTIN-96, SGTIN-198 or SSCC-96 tag URI."""
+def encode_uri(uri: str, sgtin198_hex_digits: int = 52) -> str:
+    """The hex EPC of an SGTIN-96, SGTIN-198 (50 or 52 hex digits) or SSCC-96 tag URI."""
     if not isinstance(uri, str) or uri[: len(_TAG_PREFIX)].lower() != _TAG_PREFIX:
         raise EpcError(f"not an EPC tag URI (urn:epc:tag:…): {uri!r}")
     scheme, sep, rest = uri[len(_TAG_PREFIX) :].partition(":")
@@ -53,7 +53,7 @@ def encode_uri(uri: str) -> str:
             if len(serial) > 1 and serial[0] == "0":
                 raise EpcError(f"SGTIN-96 serial must not have leading zeros, got {serial!r}")
             return encode_sgtin96(gtin, int(serial), len(prefix), _filter(filter_text))
-        return encode_sgtin198(gtin, unescape_serial(serial), len(prefix), _filter(filter_text))
+        return encode_sgtin198(gtin, unescape_serial(serial), len(prefix), _filter(filter_text), sgtin198_hex_digits)
     if scheme == "sscc-96":
         parts = rest.split(".")
         if len(parts) != 3:

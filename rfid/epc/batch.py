@@ -82,5 +82,5 @@ def empty_batch(source: list[Any]) -> EpcBatch:
         reference=np.full(n, -1, np.int64),
         gs1_key=np.full(n, -1, np.int64),
         serial=np.full(n, -1, np.int64),
-        serial_text=np.full(n, None, dtype=object),
+        serial_text=np.empty(n, dtype=object),  # numpy fills object arrays with None
     )

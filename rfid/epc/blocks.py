@@ -111,13 +111,21 @@ def _sscc96(batch: EpcBatch, rows: Rows, hi: U64, lo: U64) -> None:
     _store(batch, rows, SCHEME_SSCC96, problem, hi, prefix, reference, digits, key)
 
 
+# Each 7-bit serial character k starts at bit 58 + 7k and spans at most two bytes.
+_CHAR_START = 58 + 7 * np.arange(20)
+_CHAR_BYTE = _CHAR_START // 8
+_CHAR_SHIFT = (16 - 7 - _CHAR_START % 8).astype(np.uint16)
+
+
 def _serial_codes(data: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """The twenty 7-bit serial characters of SGTIN-198 rows, and whether padding bits are set."""
-    bits = np.unpackbits(data, axis=1)
-    octets = np.zeros((len(data), 20, 8), np.uint8)
-    octets[:, :, 1:] = bits[:, 58:198].reshape(-1, 20, 7)
-    padded = np.asarray(bits[:, 198:].any(axis=1), np.bool_)
-    return np.packbits(octets, axis=2).reshape(-1, 20), padded
+    pairs = (data[:, _CHAR_BYTE].astype(np.uint16) << 8) | data[:, _CHAR_BYTE + 1]
+    codes = ((pairs >> _CHAR_SHIFT) & 0x7F).astype(np.uint8)
+    # Bits 198-199 are the low two bits of byte 24; a 26-byte row also pads byte 25.
+    padded = np.asarray((data[:, 24] & 3) != 0, np.bool_)
+    if data.shape[1] == 26:
+        padded |= data[:, 25] != 0
+    return codes, padded
 
 
 def _sgtin198(batch: EpcBatch, rows: Rows, data: NDArray[np.uint8], hi: U64) -> None:

@@ -17,33 +17,36 @@ from rfid.epc.model import Problem
 # Hex lengths of the decodable EPCs: 96-bit, and SGTIN-198 as 50 or 52 digits.
 BLOCK_HEX_LENGTHS = (24, 50, 52)
 
-_NIBBLES = np.full(256, 255, np.uint8)
-for _i, _c in enumerate("0123456789ABCDEF"):
-    _NIBBLES[ord(_c)] = _NIBBLES[ord(_c.lower())] = _i
-
+_NOT_HEX = np.ones(256, np.bool_)
+_NOT_HEX[np.frombuffer(b"0123456789abcdefABCDEF", np.uint8)] = False
+# Length -> is it one of the block lengths (anything longer than 52 is not).
+_IS_BLOCK_LENGTH = np.zeros(max(BLOCK_HEX_LENGTHS) + 2, np.bool_)
+_IS_BLOCK_LENGTH[list(BLOCK_HEX_LENGTHS)] = True
 
 def _pick(texts: list[str], rows: NDArray[np.intp]) -> list[str]:
     if rows.size == len(texts):
         return texts
+    if rows.size == 0:
+        return []
     if rows.size == 1:
         return [texts[int(rows[0])]]
     return list(itemgetter(*rows.tolist())(texts))
 
 
 def _hex_rows(texts: list[str], length: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """Bytes of equal-length hex texts as a matrix, and a mask of rows that are not clean hex."""
+    """Bytes of the clean rows among equal-length hex texts, and the mask of rows that are not clean."""
     joined = "".join(texts)
     try:
         raw = bytes.fromhex(joined)
     except ValueError:
         raw = b""
-    if len(raw) * 2 == len(joined):  # whitespace would shorten it: every character was a hex digit
-        return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), np.zeros(len(texts), np.bool_)
-    # Some rows are dirty: per-character lookup; "replace" keeps one byte per character.
-    nibbles = _NIBBLES[np.frombuffer(joined.encode("ascii", "replace"), np.uint8)].reshape(-1, length)
-    bad: NDArray[np.bool_] = (nibbles == 255).any(axis=1)
-    data: NDArray[np.uint8] = ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).astype(np.uint8)
-    return data, bad
+    if len(raw) * 2 != len(joined):  # whitespace would shorten it, so equal means every character was hex
+        # Some rows are dirty: find them ("replace" keeps one byte per character), convert the others.
+        chars = np.frombuffer(joined.encode("ascii", "replace"), np.uint8).reshape(-1, length)
+        bad = np.asarray(_NOT_HEX[chars].any(axis=1), np.bool_)
+        raw = bytes.fromhex("".join(_pick(texts, np.flatnonzero(~bad))))
+        return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), bad
+    return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), np.zeros(len(texts), np.bool_)
 
 
 def _decode_rest(batch: EpcBatch, rows: NDArray[np.intp]) -> None:
@@ -73,7 +76,7 @@ def decode_many(values: Sequence[str | bytes] | NDArray[Any]) -> EpcBatch:
     batch = empty_batch(source)
     texts: list[str] = source if set(map(type, source)) <= {str} else [v if type(v) is str else "" for v in source]
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-    leftovers = [np.flatnonzero(~np.isin(lengths, BLOCK_HEX_LENGTHS))]
+    leftovers = [np.flatnonzero(~_IS_BLOCK_LENGTH[np.minimum(lengths, len(_IS_BLOCK_LENGTH) - 1)])]
     for length in BLOCK_HEX_LENGTHS:
         rows = np.flatnonzero(lengths == length)
         if rows.size == 0:
@@ -81,7 +84,7 @@ def decode_many(values: Sequence[str | bytes] | NDArray[Any]) -> EpcBatch:
         data, bad = _hex_rows(_pick(texts, rows), length)
         if bad.any():
             leftovers.append(rows[bad])
-            rows, data = rows[~bad], data[~bad]
+            rows = rows[~bad]
         decode_block(batch, rows, data)
     _decode_rest(batch, np.sort(np.concatenate(leftovers)))
     return batch

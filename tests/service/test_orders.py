@@ -1,0 +1,125 @@
+"""Order intake: web and store orders, idempotent by the client's id, validated with the field named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fulfil.models import LocationKind
+
+
+@pytest.fixture()
+def world(make_location: Callable[..., Any], make_product: Callable[..., Any]) -> dict[str, str]:
+    return {
+        "store": make_location(kind=LocationKind.STORE).id,
+        "dc": make_location(kind=LocationKind.WAREHOUSE).id,
+        "gtin": make_product().gtin,
+        "gtin2": make_product().gtin,
+    }
+
+
+def web_order(world: dict[str, str], external_id: str = "W-1", **extra: Any) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "channel": "web",
+        "promise_days": 2,
+        "ship_to": {"name": "A. Client", "address_lines": ["1 rue X"], "city": "Lyon", "postcode": "69001", "country": "FR", "lat": 45.76, "lon": 4.83},
+        "lines": [{"gtin": world["gtin"], "qty": 2}, {"gtin": world["gtin2"], "qty": 1}],
+        **extra,
+    }
+
+
+def test_create_web_order_and_read_it_back(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    created = client.post("/api/v1/orders", headers=ops, json=web_order(world))
+    assert created.status_code == 201, created.text
+    order = created.json()
+    assert order["status"] == "received" and order["channel"] == "web"
+    assert [(ln["line_no"], ln["gtin"], ln["qty"]) for ln in order["lines"]] == [(1, world["gtin"], 2), (2, world["gtin2"], 1)]
+    assert order["ship_to"]["lat"] == 45.76
+    fetched = client.get(f"/api/v1/orders/{order['id']}", headers=ops)
+    assert fetched.json() == order
+    assert fetched.json()["shipments"] == []
+
+
+def test_gtin13_is_accepted_and_stored_as_gtin14(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    body = web_order(world)
+    body["lines"] = [{"gtin": world["gtin"][1:], "qty": 1}]
+    response = client.post("/api/v1/orders", headers=ops, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["lines"][0]["gtin"] == world["gtin"]
+
+
+def test_click_and_collect_store_order(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    body = {"external_id": "S-1", "channel": "store", "pickup_location_id": world["store"], "origin_location_id": world["store"], "lines": [{"gtin": world["gtin"], "qty": 1}]}
+    response = client.post("/api/v1/orders", headers=ops, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["pickup_location_id"] == world["store"]
+
+
+def test_retried_post_returns_the_same_order(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    first = client.post("/api/v1/orders", headers=ops, json=web_order(world))
+    retry = client.post("/api/v1/orders", headers=ops, json=web_order(world))
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
+    listed = client.get("/api/v1/orders?external_id=W-1", headers=ops).json()
+    assert len(listed) == 1
+
+
+def test_reused_id_with_a_different_order_is_409(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    client.post("/api/v1/orders", headers=ops, json=web_order(world))
+    changed = web_order(world)
+    changed["lines"][0]["qty"] = 3
+    response = client.post("/api/v1/orders", headers=ops, json=changed)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_conflict"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.pop("ship_to"), "body"),  # no destination
+        (lambda b: b.update(pickup_location_id="X"), "body"),  # two destinations
+        (lambda b: b.update(lines=[]), "body.lines"),
+        (lambda b: b["lines"][0].update(qty=0), "body.lines.0.qty"),
+        (lambda b: b["lines"][1].update(gtin="06141411000X1"), "body.lines.1.gtin"),
+        (lambda b: b["lines"][1].update(gtin="00614141100003"), "body.lines.1.gtin"),  # bad check digit
+        (lambda b: b.update(channel="fax"), "body.channel"),
+        (lambda b: b["ship_to"].update(lat=123), "body.ship_to.lat"),
+        (lambda b: b.update(promise_days=-1), "body.promise_days"),
+        (lambda b: b.update(external_id="has space"), "body.external_id"),
+        (lambda b: b.update(surprise=1), "body.surprise"),
+    ],
+)
+def test_invalid_orders_are_422_naming_the_field(client: TestClient, ops: dict[str, str], world: dict[str, str], mutate: Callable[[dict[str, Any]], Any], field: str) -> None:
+    body = web_order(world)
+    mutate(body)
+    response = client.post("/api/v1/orders", headers=ops, json=body)
+    assert response.status_code == 422, response.text
+    assert field in {d["field"] for d in response.json()["error"]["details"]}
+
+
+def test_unknown_product_and_non_store_pickup_are_422(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    from tests.conftest import make_gtin
+
+    body = {"external_id": "S-2", "channel": "store", "pickup_location_id": world["dc"], "lines": [{"gtin": world["gtin"], "qty": 1}, {"gtin": make_gtin(99999), "qty": 1}]}
+    response = client.post("/api/v1/orders", headers=ops, json=body)
+    assert response.status_code == 422
+    fields = {d["field"]: d["message"] for d in response.json()["error"]["details"]}
+    assert "not a store" in fields["body.pickup_location_id"]
+    assert "unknown product" in fields["body.lines.1.gtin"]
+
+
+def test_missing_order_is_404(client: TestClient, ops: dict[str, str]) -> None:
+    response = client.get("/api/v1/orders/999999", headers=ops)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_list_filters(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    client.post("/api/v1/orders", headers=ops, json=web_order(world, "W-A"))
+    client.post("/api/v1/orders", headers=ops, json={"external_id": "S-B", "channel": "store", "pickup_location_id": world["store"], "lines": [{"gtin": world["gtin"], "qty": 1}]})
+    assert [o["external_id"] for o in client.get("/api/v1/orders?channel=store", headers=ops).json()] == ["S-B"]
+    assert {o["external_id"] for o in client.get(f"/api/v1/orders?location_id={world['store']}", headers=ops).json()} == {"S-B"}
+    assert client.get("/api/v1/orders?status=nonsense", headers=ops).status_code == 422

@@ -33,17 +33,25 @@ class _Passage:
 class PortalTracker:
     """Passages through one portal, concluded into PortalCrossed facts by `expire`."""
 
-    __slots__ = ("config", "silence", "passages")
+    __slots__ = ("config", "silence", "passages", "blocked")
 
     def __init__(self, config: PortalConfig) -> None:
         self.config = config
         self.silence = config.silence_ms / 1000.0
         # Oldest last-read first, so expiry stops at the first passage still live.
         self.passages: OrderedDict[str, _Passage] = OrderedDict()
+        # Set while either side's coverage is lost: no passage is concluded then.
+        self.blocked = False
 
-    def read(self, epc: str, inner: bool, rssi: float, t: float) -> None:
-        """Record a read of `epc` at the inner (or outer) side with RSSI `rssi` dBm at time `t` (s)."""
+    def read(self, epc: str, inner: bool, rssi: float, t: float) -> PortalCrossed | None:
+        """Record a read at the inner (or outer) side; returns the tag's previous passage if this read ends it."""
+        concluded = None
         passage = self.passages.get(epc)
+        if passage is not None and not self.blocked and t - passage.last > self.silence:
+            # A new passage of the same tag, and no expire() ran in between: conclude the old one first.
+            del self.passages[epc]
+            concluded = self._conclude(epc, passage)
+            passage = None
         if passage is None:
             passage = self.passages[epc] = _Passage()
         else:
@@ -56,9 +64,12 @@ class PortalTracker:
             passage.outer_peak, passage.outer_at = rssi, t
         if t > passage.last:
             passage.last = t
+        return concluded
 
     def expire(self, now: float, out: list[Fact]) -> None:
         """Conclude every passage silent since `now - silence`, appending PortalCrossed facts to `out`."""
+        if self.blocked:
+            return
         horizon = now - self.silence
         passages = self.passages
         while passages:

@@ -141,7 +141,9 @@ class SmoothingEngine:
             self.floored_reads += 1
             return
         if zone.portal is not None:
-            zone.portal.read(epc, zone.inner, rssi_dbm, t)
+            crossed = zone.portal.read(epc, zone.inner, rssi_dbm, t)
+            if crossed is not None:
+                self._out.append(crossed)
             return
         power = 10.0 ** (rssi_dbm * 0.1) * count
         tag = self._tags.get(epc)
@@ -222,9 +224,8 @@ class SmoothingEngine:
                     break
                 del presences[epc]
                 self._expire(presence, presence.last + zone.departure_s)
-        for tracker, inner, outer in self._portals:
-            if not inner.outages and not outer.outages:
-                tracker.expire(now_s, self._out)
+        for tracker, _inner, _outer in self._portals:
+            tracker.expire(now_s, self._out)
         if len(self._out) - start > 1:  # zones were swept one after another: put facts in time order
             self._out[start:] = sorted(self._out[start:], key=attrgetter("at"))
 
@@ -303,6 +304,7 @@ class SmoothingEngine:
         if not zone.outages:
             self._out.append(ZoneUnknown(zone.name, _at(t), reason))
         zone.outages.add(source)
+        self._block_portals()
 
     def _outage_ends(self, zone: _Zone, source: AntennaKey, t: float) -> None:
         if source not in zone.outages:
@@ -311,6 +313,12 @@ class SmoothingEngine:
         if not zone.outages:
             self._refresh(zone, t)
             self._out.append(ZoneKnown(zone.name, _at(t)))
+        self._block_portals()
+
+    def _block_portals(self) -> None:
+        """A portal concludes nothing while either of its sides is unknown."""
+        for tracker, inner, outer in self._portals:
+            tracker.blocked = bool(inner.outages or outer.outages)
 
     def _refresh(self, zone: _Zone, t: float) -> None:
         """Treat the zone's tags as read at `t` (order by last read is kept: max(last, t) is monotone)."""

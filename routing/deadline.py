@@ -9,6 +9,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+# After asking a solver to stop, wait this long for it to return what it has.
+STOP_GRACE = 0.1
+
 
 class Outcome(Generic[T]):
     """What a guarded call produced: a value, an exception, or nothing in time."""
@@ -39,6 +42,7 @@ def run_until(call: Callable[[], T], deadline: float, on_timeout: Callable[[], N
     thread.join(max(0.0, deadline - time.perf_counter()))
     if thread.is_alive() and on_timeout is not None:
         on_timeout()
+        thread.join(STOP_GRACE)
     if outcome.error is not None:
         raise outcome.error
     return outcome

@@ -99,9 +99,9 @@ def generate(orders: int, locations: int, seed: int = 0) -> Instance:
         for k, sku in enumerate(skus):
             mean = expected_units * share * popularity[k] / total_pop
             # Every ranged sku has a few units even in the long tail, popular ones follow demand.
-            qty = int(rng.random() < 0.99) * max(1, round(rng.gauss(mean, mean * 0.3)) + rng.randint(0, 2))
-            if qty > 0:
-                stock.append(StockItem(loc.id, sku, qty, 0))
+            units = int(rng.random() < 0.99) * max(1, round(rng.gauss(mean, mean * 0.3)) + rng.randint(0, 2))
+            if units > 0:
+                stock.append(StockItem(loc.id, sku, units, 0))
     for loc in stores:
         # A store ranges a popularity-skewed subset of the catalogue, a few units each, one held back.
         ranged = {rng.choices(range(n_skus), popularity)[0] for _ in range(rng.randint(20, 60))}

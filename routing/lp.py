@@ -45,7 +45,8 @@ class BatchLP:
         self.stock_row: dict[tuple[int, str], Any] = {}
         self.cap_row: dict[int, Any] = {}
         self.flink_row: dict[int, Any] = {}
-        self.y: dict[tuple[int, int], Any] = {}
+        # y[o, l] = (column, divisor): the parcel variable is column / divisor.
+        self.y: dict[tuple[int, int], tuple[Any, float]] = {}
         self.x: dict[tuple[int, int, str], Any] = {}
         self.in_model: list[set[int]] = [set() for _ in net.orders]
         for o, od in enumerate(net.orders):
@@ -70,33 +71,53 @@ class BatchLP:
         net, s = self.net, self.solver
         od = net.orders[o]
         l = arc.loc
-        y = s.NumVar(0.0, 1.0, "")
-        self.y[(o, l)] = y
         self.in_model[o].add(l)
-        self.obj.SetCoefficient(y, arc.parcel + net.params.split_penalty)
+        fixed_cost = arc.parcel + net.params.split_penalty
+        cap_row = None
+        capacity = net.capacity[l]
+        if capacity is not None:
+            cap_row = self.cap_row.get(l)
+            if cap_row is None:
+                cap_row = self.cap_row[l] = s.Constraint(-self.inf, float(capacity))
+        lines = {sku: min(q, net.avail.get((l, sku), 0)) for sku, q in od.demand.items()}
+        lines = {sku: m for sku, m in lines.items() if m > 0}
+        if len(od.demand) == 1:
+            # One sku: at an optimum y = x / m, so one column x carries the parcel share and no link row
+            # is needed (the LP keeps its value; a third of the rows go away).
+            ((sku, m),) = lines.items()
+            x = s.NumVar(0.0, float(m), "")
+            self.x[(o, l, sku)] = x
+            self.y[(o, l)] = (x, float(m))
+            self.obj.SetCoefficient(x, net.pick[l] + fixed_cost / m)
+            if o in self.flink_row:
+                self.flink_row[o].SetCoefficient(x, -1.0 / m)
+            if cap_row is not None:
+                cap_row.SetCoefficient(x, 1.0 / m)
+            self.demand_row[(o, sku)].SetCoefficient(x, 1.0)
+            self._stock(l, sku).SetCoefficient(x, 1.0)
+            return
+        y = s.NumVar(0.0, 1.0, "")
+        self.y[(o, l)] = (y, 1.0)
+        self.obj.SetCoefficient(y, fixed_cost)
         if o in self.flink_row:
             self.flink_row[o].SetCoefficient(y, -1.0)
-        cap = net.capacity[l]
-        if cap is not None:
-            row = self.cap_row.get(l)
-            if row is None:
-                row = self.cap_row[l] = s.Constraint(-self.inf, float(cap))
-            row.SetCoefficient(y, 1.0)
-        for sku, q in od.demand.items():
-            have = net.avail.get((l, sku), 0)
-            if have <= 0:
-                continue
-            x = s.NumVar(0.0, float(min(q, have)), "")
+        if cap_row is not None:
+            cap_row.SetCoefficient(y, 1.0)
+        for sku, m in lines.items():
+            x = s.NumVar(0.0, self.inf, "")
             self.x[(o, l, sku)] = x
             self.obj.SetCoefficient(x, net.pick[l])
             self.demand_row[(o, sku)].SetCoefficient(x, 1.0)
-            row = self.stock_row.get((l, sku))
-            if row is None:
-                row = self.stock_row[(l, sku)] = s.Constraint(-self.inf, float(have))
-            row.SetCoefficient(x, 1.0)
+            self._stock(l, sku).SetCoefficient(x, 1.0)
             link = s.Constraint(-self.inf, 0.0)
             link.SetCoefficient(x, 1.0)
-            link.SetCoefficient(y, -float(min(q, have)))
+            link.SetCoefficient(y, -float(m))
+
+    def _stock(self, l: int, sku: str) -> Any:
+        row = self.stock_row.get((l, sku))
+        if row is None:
+            row = self.stock_row[(l, sku)] = self.solver.Constraint(-self.inf, float(self.net.avail[(l, sku)]))
+        return row
 
     def price(self) -> tuple[list[tuple[int, Arc]], float]:
         """Arcs outside the model with negative reduced cost, and the sum of all those reduced costs.
@@ -116,22 +137,27 @@ class BatchLP:
             rho = self.flink_row[o].dual_value() if o in self.flink_row else 0.0
             inside = self.in_model[o]
             best: list[tuple[float, int, Arc]] = []
+            terms: list[tuple[float, list[tuple[int, float]]]] = []
             for arc in od.arcs:
                 l = arc.loc
                 if l in inside:
                     continue
                 pick = net.pick[l]
-                rc = arc.parcel + split - kappa.get(l, 0.0) + rho
+                base = arc.parcel + split - kappa.get(l, 0.0) + rho
+                rc = base
+                units: list[tuple[int, float]] = []
                 for sku, q in od.demand.items():
                     have = net.avail.get((l, sku), 0)
                     if have > 0:
                         gain = pick - alpha[sku] - sigma.get((l, sku), 0.0)
+                        units.append((min(q, have), gain))
                         if gain < 0:
                             rc += min(q, have) * gain
                 if rc < 0:
-                    total += rc
+                    terms.append((base, units))
                 if rc < -PRICING_TOLERANCE:
                     best.append((rc, l, arc))
+            total += _order_bound_loss(terms, od.units)
             best.sort(key=lambda t: (t[0], t[1]))
             found.extend((o, arc) for _, _, arc in best[:ARCS_PER_ROUND])
         return found, total
@@ -140,6 +166,27 @@ class BatchLP:
         """Solve under a time limit; the pywraplp status code."""
         self.solver.SetTimeLimit(max(1, int(seconds * 1000)))
         return int(self.solver.Solve())
+
+
+def _order_bound_loss(terms: list[tuple[float, list[tuple[int, float]]]], units: int) -> float:
+    """Best bound correction for one order's priced-out arcs.
+
+    Lowering the order's demand duals by delta keeps every modelled column dual feasible, costs
+    delta * units in the dual objective and raises each outside arc's reduced cost; try a few deltas.
+    """
+    if not terms:
+        return 0.0
+
+    def loss(delta: float) -> float:
+        total = -delta * units
+        for base, lines in terms:
+            rc = base + sum(m * min(0.0, g + delta) for m, g in lines)
+            total += min(0.0, rc)
+        return total
+
+    worst = min(min(g for _, g in lines) for _, lines in terms if lines) if any(lines for _, lines in terms) else 0.0
+    deltas = [0.0] + [-worst * f for f in (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)]
+    return max(loss(d) for d in deltas)
 
 
 def candidate_arcs(net: Network, per_order: int, per_sku: int) -> list[list[Arc]]:
@@ -187,7 +234,7 @@ def solve_lp(net: Network, candidates: list[list[Arc]], deadline: float, max_rou
         bound = result.objective + negative
         if result.bound is None or bound > result.bound:
             result.bound = bound
-        result.y = {k: v.solution_value() for k, v in lp.y.items()}
+        result.y = {k: v.solution_value() / d for k, (v, d) in lp.y.items()}
         result.x = {k: v.solution_value() for k, v in lp.x.items()}
         if not new:
             result.status = "optimal"

@@ -77,7 +77,8 @@ def solve_mip(net: Network, arcs: dict[int, list[Arc]], res: Resources, deadline
         for (o, loc, s), xv in x.items():
             m.add_hint(xv, hint.get(o, {}).get(loc, {}).get(s, 0))
     solver = cp_model.CpSolver()
-    left = max(0.01, deadline - time.perf_counter())
+    # The solver's own limit ends before the guard's, which only fires if the solver overruns.
+    left = max(0.01, (deadline - time.perf_counter()) * 0.9 - 0.05)
     solver.parameters.max_time_in_seconds = left
     if deterministic:
         # Deterministic time keeps the answer independent of machine load (about seconds on one core).
@@ -87,7 +88,7 @@ def solve_mip(net: Network, arcs: dict[int, list[Arc]], res: Resources, deadline
     solver.parameters.random_seed = seed
     outcome = run_until(lambda: solver.solve(m), deadline, solver.stop_search)
     seconds = time.perf_counter() - start
-    if not outcome.finished:
+    if not outcome.finished or outcome.value is None:
         return MipResult(None, "abandoned at deadline", None, seconds)
     status = outcome.value
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

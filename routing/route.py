@@ -49,7 +49,8 @@ def usable_arcs(od: OrderData, res: Resources, forbid: frozenset[int] = frozense
 
 def best_route(net: Network, od: OrderData, res: Resources, forbid: frozenset[int] = frozenset()) -> tuple[float, OrderAlloc]:
     """Cheapest allocation found for one order against `res` (exact over one- and two-location plans)."""
-    best_cost, best = alloc_cost(net, od, {}), {}
+    best: OrderAlloc = {}
+    best_cost = alloc_cost(net, od, best)
     arcs = usable_arcs(od, res, forbid)
     if not arcs:
         return best_cost, best

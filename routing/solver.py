@@ -21,6 +21,8 @@ ARCS_PER_SKU = 2
 LP_SHARE = 0.6
 MARGIN = 0.05
 LOCAL_SEARCH_PASSES = 3
+# The integer repair of the LP's fractional orders gets this share of the time limit at most.
+MIP_SHARE = 0.15
 INTEGRAL = 1e-6
 
 
@@ -145,7 +147,8 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             model_locs = {loc for (oo, loc) in lp.y if oo == o} if len(fractional) < 2000 else set()
             arcs[o] = [a for a in net.orders[o].arcs if a.loc in model_locs] or list(candidates[o])
         hint = {o: greedy[o] for o in arcs}
-        mip = solve_mip(net, arcs, res, deadline, opts.seed, opts.workers, hint) if arcs else None
+        mip_deadline = min(deadline - 0.1 * opts.time_limit, time.perf_counter() + MIP_SHARE * opts.time_limit)
+        mip = solve_mip(net, arcs, res, mip_deadline, opts.seed, opts.workers, hint) if arcs else None
         if mip is not None:
             details["mip_status"] = mip.status
             details["mip_seconds"] = round(mip.seconds, 3)

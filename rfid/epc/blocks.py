@@ -144,7 +144,7 @@ def _sgtin198(batch: EpcBatch, rows: Rows, data: NDArray[np.uint8], hi: U64) -> 
     ok = _store(batch, rows, SCHEME_SGTIN198, problem, hi, prefix, reference, digits, key)
     # numpy's fixed-width bytes drop the trailing NUL characters: exactly the serial's terminator.
     texts = np.ascontiguousarray(codes[ok]).view("S20").ravel()
-    batch.serial_text[rows[ok]] = [t.decode("ascii") for t in texts.tolist()]
+    batch.serial_text[rows[ok]] = texts.astype("U20")
 
 
 def decode_block(batch: EpcBatch, rows: Rows, data: NDArray[np.uint8]) -> None:

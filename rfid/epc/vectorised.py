@@ -14,43 +14,73 @@ from rfid.epc.bits import normalise_hex
 from rfid.epc.blocks import HEADER_CODES, decode_block
 from rfid.epc.model import Problem
 
+Rows = NDArray[np.intp]
+
 # Hex lengths of the decodable EPCs: 96-bit, and SGTIN-198 as 50 or 52 digits.
 BLOCK_HEX_LENGTHS = (24, 50, 52)
 
-_NOT_HEX = np.ones(256, np.bool_)
-_NOT_HEX[np.frombuffer(b"0123456789abcdefABCDEF", np.uint8)] = False
-# Length -> is it one of the block lengths (anything longer than 52 is not).
+_NIBBLE = np.full(256, 255, np.uint8)
+for _value, _digit in enumerate("0123456789abcdef"):
+    _NIBBLE[ord(_digit)] = _NIBBLE[ord(_digit.upper())] = _value
+_NOT_HEX = _NIBBLE == 255
+# Length -> is it one of the block lengths (everything past the table is not).
 _IS_BLOCK_LENGTH = np.zeros(max(BLOCK_HEX_LENGTHS) + 2, np.bool_)
 _IS_BLOCK_LENGTH[list(BLOCK_HEX_LENGTHS)] = True
 
-def _pick(texts: list[str], rows: NDArray[np.intp]) -> list[str]:
+
+def _pick(texts: list[str], rows: Rows) -> list[str]:
     if rows.size == len(texts):
         return texts
-    if rows.size == 0:
-        return []
-    if rows.size == 1:
-        return [texts[int(rows[0])]]
+    if rows.size <= 1:
+        return [texts[int(row)] for row in rows]
     return list(itemgetter(*rows.tolist())(texts))
 
 
+def _ascii_codes(joined: str) -> NDArray[np.uint8]:
+    """One byte per character; non-ASCII characters become "?" (so they count as not hex)."""
+    return np.frombuffer(joined.encode("ascii", "replace"), np.uint8)
+
+
 def _hex_rows(texts: list[str], length: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """Bytes of the clean rows among equal-length hex texts, and the mask of rows that are not clean."""
+    """Bytes of equal-length hex texts as a matrix, and the mask of rows that are not clean hex."""
     joined = "".join(texts)
     try:
         raw = bytes.fromhex(joined)
     except ValueError:
         raw = b""
-    if len(raw) * 2 != len(joined):  # whitespace would shorten it, so equal means every character was hex
-        # Some rows are dirty: find them ("replace" keeps one byte per character), convert the others.
-        chars = np.frombuffer(joined.encode("ascii", "replace"), np.uint8).reshape(-1, length)
-        bad = np.asarray(_NOT_HEX[chars].any(axis=1), np.bool_)
-        raw = bytes.fromhex("".join(_pick(texts, np.flatnonzero(~bad))))
-        return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), bad
-    return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), np.zeros(len(texts), np.bool_)
+    if len(raw) * 2 == len(joined):  # whitespace would shorten it, so equal means every character was hex
+        return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), np.zeros(len(texts), np.bool_)
+    # Some rows are dirty: blank them to "0…0" so the others still convert in one C call.
+    chars = _ascii_codes(joined).reshape(-1, length)
+    bad = np.asarray(_NOT_HEX[chars].any(axis=1), np.bool_)
+    clean = chars.copy()
+    clean[bad] = ord("0")
+    data = np.frombuffer(bytes.fromhex(clean.tobytes().decode("ascii")), np.uint8).reshape(-1, length // 2)
+    return data[~bad], bad
 
 
-def _decode_rest(batch: EpcBatch, rows: NDArray[np.intp]) -> None:
-    """Rows off the fast path: normalise each by the scalar rule, then decode them in blocks too."""
+def _classify_clean(batch: EpcBatch, texts: list[str], rows: Rows, lengths: NDArray[np.int64]) -> Rows:
+    """Classify rows of other lengths that are plain hex (empty, odd, wrong length, unknown); return the dirty rest."""
+    if rows.size == 0:
+        return rows
+    lengths = lengths[rows]
+    chars = _ascii_codes("".join(_pick(texts, rows)))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    bad_so_far = np.concatenate(([0], np.cumsum(_NOT_HEX[chars], dtype=np.int64)))
+    dirty = bad_so_far[starts + lengths] > bad_so_far[starts]
+    batch.problem[rows[~dirty & (lengths == 0)]] = Problem.EMPTY
+    batch.problem[rows[~dirty & (lengths % 2 == 1)]] = Problem.ODD_LENGTH
+    even = ~dirty & (lengths > 0) & (lengths % 2 == 0)
+    first = starts[even]
+    claimed = HEADER_CODES[(_NIBBLE[chars[first]] << 4) | _NIBBLE[chars[first + 1]]]
+    gs1 = rows[even][claimed != 0]
+    batch.header_scheme[gs1] = claimed[claimed != 0]
+    batch.problem[gs1] = Problem.LENGTH  # a GS1 header on a value of the wrong length
+    return rows[dirty]
+
+
+def _decode_rest(batch: EpcBatch, rows: Rows) -> None:
+    """Dirty rows: normalise each by the scalar rule, then decode the decodable ones in blocks too."""
     regroup: dict[int, tuple[list[int], list[str]]] = {n: ([], []) for n in BLOCK_HEX_LENGTHS}
     for row in rows.tolist():
         hex_value, problem = normalise_hex(batch.source[row])
@@ -61,7 +91,7 @@ def _decode_rest(batch: EpcBatch, rows: NDArray[np.intp]) -> None:
             regroup[len(hex_value)][1].append(hex_value)
         else:
             claimed = HEADER_CODES[int(hex_value[:2], 16)]
-            if claimed:  # a GS1 header on a value of the wrong length
+            if claimed:
                 batch.header_scheme[row] = claimed
                 batch.problem[row] = Problem.LENGTH
     for length, (group, hexes) in regroup.items():
@@ -74,17 +104,25 @@ def decode_many(values: Sequence[str | bytes] | NDArray[Any]) -> EpcBatch:
     """Decode many EPCs (hex texts or raw bytes) into numpy columns; never raises on bad values."""
     source: list[Any] = np.asarray(values).ravel().tolist() if isinstance(values, np.ndarray) else list(values)
     batch = empty_batch(source)
-    texts: list[str] = source if set(map(type, source)) <= {str} else [v if type(v) is str else "" for v in source]
+    if set(map(type, source)) <= {str}:
+        texts: list[str] = source
+        others = np.zeros(0, np.intp)
+    else:  # bytes and odd objects take the scalar rule; "" keeps them off the fast path meanwhile
+        texts = [v if type(v) is str else "" for v in source]
+        others = np.flatnonzero(np.fromiter((type(v) is not str for v in source), np.bool_, len(source)))
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-    leftovers = [np.flatnonzero(~_IS_BLOCK_LENGTH[np.minimum(lengths, len(_IS_BLOCK_LENGTH) - 1)])]
+    is_block = _IS_BLOCK_LENGTH[np.minimum(lengths, len(_IS_BLOCK_LENGTH) - 1)]
+    dirty = [others]
     for length in BLOCK_HEX_LENGTHS:
         rows = np.flatnonzero(lengths == length)
         if rows.size == 0:
             continue
         data, bad = _hex_rows(_pick(texts, rows), length)
-        if bad.any():
-            leftovers.append(rows[bad])
-            rows = rows[~bad]
-        decode_block(batch, rows, data)
-    _decode_rest(batch, np.sort(np.concatenate(leftovers)))
+        dirty.append(rows[bad])
+        decode_block(batch, rows[~bad], data)
+    plain = np.flatnonzero(~is_block)
+    if others.size:
+        plain = np.setdiff1d(plain, others, assume_unique=True)
+    dirty.append(_classify_clean(batch, texts, plain, lengths))
+    _decode_rest(batch, np.sort(np.concatenate(dirty)))
     return batch

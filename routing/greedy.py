@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from routing.model import Instance, Plan, SolverInfo
 from routing.network import Network, OrderAlloc, OrderData, Resources
@@ -58,9 +59,14 @@ def greedy_allocations(net: Network, res: Resources | None = None) -> list[Order
     return [greedy_order(net, od, res) for od in net.orders]
 
 
-def solve_greedy(instance: Instance, network: Network | None = None) -> Plan:
+def solve_greedy(instance: Instance, network: Network | None = None, explanations: bool = False) -> Plan:
     """The greedy baseline plan."""
     start = time.perf_counter()
     net = network or Network(instance)
     allocs = greedy_allocations(net)
-    return build_plan(net, allocs, SolverInfo("greedy", time.perf_counter() - start, "heuristic"), None)
+    plan = build_plan(net, allocs, SolverInfo("greedy", time.perf_counter() - start, "heuristic"), None)
+    if explanations:
+        from routing.explain import explain  # explanations are optional work after solving
+
+        plan = replace(plan, explanations=explain(net, allocs))
+    return plan

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from routing.deadline import run_until
+from routing.explain import explain
 from routing.greedy import greedy_allocations
 from routing.lp import LPResult, candidate_arcs, solve_lp
 from routing.mip import solve_mip
@@ -36,6 +37,7 @@ class Options:
     arcs_per_order: int = ARCS_PER_ORDER
     arcs_per_sku: int = ARCS_PER_SKU
     local_search: bool = True
+    explain: bool = False
 
 
 def trivial_bound(net: Network) -> float:
@@ -168,4 +170,5 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             status = "greedy kept"
     details["lower_bound_source"] = "lp" if lp is not None and lp.bound is not None and lp.bound >= bound else "trivial"
     info = SolverInfo("optimal", time.perf_counter() - start, status, details)
-    return build_plan(net, best, info, bound)
+    plan = build_plan(net, best, info, bound)
+    return replace(plan, explanations=explain(net, best)) if opts.explain else plan

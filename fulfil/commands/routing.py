@@ -1,0 +1,99 @@
+"""`fulfil routing solve|check|generate`: the routing library on files, no database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _fail(message: str) -> int:
+    print(f"fulfil routing: {message}", file=sys.stderr)
+    return 2
+
+
+def solve(args: argparse.Namespace) -> int:
+    """Solve an instance file and write the plan (stdout by default)."""
+    import routing
+
+    try:
+        instance = routing.load_instance(args.instance)
+    except routing.InvalidDocument as exc:
+        return _fail(str(exc))
+    if args.time_limit <= 0:
+        return _fail("--time-limit must be positive")
+    if args.solver == "greedy":
+        plan = routing.solve_greedy(instance, explanations=not args.no_explain)
+    else:
+        options = routing.Options(time_limit=args.time_limit, seed=args.seed, workers=args.workers, explain=not args.no_explain)
+        plan = routing.solve_optimal(instance, options)
+    try:
+        _write(routing.dumps(routing.plan_to_dict(plan)), args.output)
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    """Recompute a plan's feasibility and cost; exit 1 when infeasible."""
+    import routing
+
+    try:
+        instance = routing.load_instance(args.instance)
+        plan = routing.load_plan(args.plan)
+    except routing.InvalidDocument as exc:
+        return _fail(str(exc))
+    report = routing.check(instance, plan)
+    print(json.dumps(report.to_dict(), indent=1))
+    return 0 if report.feasible else 1
+
+
+def generate(args: argparse.Namespace) -> int:
+    """Write a generated instance (stdout by default)."""
+    import routing
+
+    if args.orders < 0 or args.locations < 1:
+        return _fail("need --orders >= 0 and --locations >= 1")
+    instance = routing.generate(args.orders, args.locations, args.seed)
+    try:
+        _write(routing.dumps(routing.instance_to_dict(instance)), args.output)
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `routing` command group."""
+    parser = subparsers.add_parser("routing", help="order routing: solve, check and generate instances")
+    sub = parser.add_subparsers(dest="routing_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    p = sub.add_parser("solve", help="solve a routing instance and write a plan")
+    p.add_argument("instance", metavar="INSTANCE.json")
+    p.add_argument("--solver", choices=("greedy", "optimal"), default="optimal")
+    p.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="solver threads (the plan is deterministic per seed and workers)")
+    p.add_argument("--no-explain", action="store_true", help="leave the per-order explanations out of the plan")
+    p.add_argument("-o", "--output", metavar="PLAN.json")
+    p.set_defaults(func=solve)
+
+    p = sub.add_parser("check", help="recompute a plan's feasibility and cost from the instance")
+    p.add_argument("instance", metavar="INSTANCE.json")
+    p.add_argument("plan", metavar="PLAN.json")
+    p.set_defaults(func=check)
+
+    p = sub.add_parser("generate", help="write a realistic random instance")
+    p.add_argument("--orders", type=int, required=True)
+    p.add_argument("--locations", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", metavar="INSTANCE.json")
+    p.set_defaults(func=generate)

@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     log_level: str = "info"
     api_title: str = "Fulfil"
 
+    # Routing cost model (the parameters of a routing instance, shared/formats/routing.md).
+    routing_parcel_base_cost: float = Field(default=4.50, ge=0)
+    routing_cost_per_km: float = Field(default=0.012, ge=0)
+    routing_split_penalty: float = Field(default=2.00, ge=0)
+    routing_unfilled_penalty: float = Field(default=250.0, ge=0)
+    routing_transit_days: list[tuple[float | None, int]] = Field(
+        default=[(150.0, 1), (600.0, 2), (None, 3)], description="[[km_max or null, days], ...] as JSON."
+    )
+    routing_batch_interval_seconds: float = Field(
+        default=600.0, ge=0, description="How often the batch re-optimisation runs inside `serve`; 0 turns it off."
+    )
+    routing_batch_time_limit_seconds: float = Field(default=10.0, gt=0, le=600)
+    routing_realtime_retries: int = Field(default=3, ge=1, le=20, description="Re-routes when racing orders take the same stock.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

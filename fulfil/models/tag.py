@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -38,5 +38,9 @@ class RfidTag(Base):
     state: Mapped[TagState] = mapped_column(str_enum(TagState, "tag_state"), default=TagState.IN_STOCK)
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Bumped by every state change through a conditional UPDATE ... WHERE version = :seen, so two
+    # workers (or a redelivered read) can never apply the same transition twice; stock events of a
+    # tag transition carry the key "tag:<epc>:v<version>".
+    version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

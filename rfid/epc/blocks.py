@@ -45,11 +45,11 @@ def _be_uint(data: NDArray[np.uint8], start: int, width: int) -> U64:
 
 def keys_with_check_digit(body: I64, digits: int) -> I64:
     """Append the GS1 check digit to every `digits`-digit key body."""
-    total = np.zeros_like(body)
-    rest = body.copy()
-    for _ in range((digits + 3) // 4):
-        total += _CHUNK_WEIGHTS[rest % 10_000]
-        rest //= 10_000
+    rest, chunk = np.divmod(body, 10_000)
+    total = _CHUNK_WEIGHTS[chunk]
+    for _ in range((digits + 3) // 4 - 1):
+        rest, chunk = np.divmod(rest, 10_000)
+        total += _CHUNK_WEIGHTS[chunk]
     return body * 10 + (10 - total % 10) % 10
 
 

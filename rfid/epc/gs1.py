@@ -58,7 +58,7 @@ def gtin_check_digit(digits: str) -> int:
     if not digits or not digits.isascii() or not digits.isdigit():
         raise EpcError(f"check digit needs a string of decimal digits, got {digits!r}")
     # Weights alternate 3, 1, 3 … starting from the rightmost digit of the body.
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    total = 3 * sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2]))
     return (10 - total % 10) % 10
 
 

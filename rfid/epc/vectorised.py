@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
@@ -23,6 +24,7 @@ _NIBBLE = np.full(256, 255, np.uint8)
 for _value, _digit in enumerate("0123456789abcdef"):
     _NIBBLE[ord(_digit)] = _NIBBLE[ord(_digit.upper())] = _value
 _NOT_HEX = _NIBBLE == 255
+_GATHER_CHUNK = 1 << 16
 # Length -> is it one of the block lengths (everything past the table is not).
 _IS_BLOCK_LENGTH = np.zeros(max(BLOCK_HEX_LENGTHS) + 2, np.bool_)
 _IS_BLOCK_LENGTH[list(BLOCK_HEX_LENGTHS)] = True
@@ -41,22 +43,26 @@ def _ascii_codes(joined: str) -> NDArray[np.uint8]:
     return np.frombuffer(joined.encode("ascii", "replace"), np.uint8)
 
 
-def _hex_rows(texts: list[str], length: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """Bytes of equal-length hex texts as a matrix, and the mask of rows that are not clean hex."""
-    joined = "".join(texts)
+def _gather(buffer: NDArray[np.uint8], starts: Rows, length: int) -> NDArray[np.uint8]:
+    """Rows of `length` characters starting at `starts` in the joined text, as a matrix (chunked: the index is large)."""
+    out = np.empty((starts.size, length), np.uint8)
+    columns = np.arange(length)
+    for begin in range(0, starts.size, _GATHER_CHUNK):
+        chunk = starts[begin : begin + _GATHER_CHUNK]
+        out[begin : begin + chunk.size] = buffer[chunk[:, None] + columns]
+    return out
+
+
+def _hex_rows(chars: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """Bytes of the clean rows of a matrix of hex characters, and the mask of rows that are not clean hex."""
+    length = chars.shape[1]
     try:
-        raw = bytes.fromhex(joined)
-    except ValueError:
-        raw = b""
-    if len(raw) * 2 == len(joined):  # whitespace would shorten it, so equal means every character was hex
-        return np.frombuffer(raw, np.uint8).reshape(-1, length // 2), np.zeros(len(texts), np.bool_)
-    # Some rows are dirty: blank them to "0…0" so the others still convert in one C call.
-    chars = _ascii_codes(joined).reshape(-1, length)
-    bad = np.asarray(_NOT_HEX[chars].any(axis=1), np.bool_)
-    clean = chars.copy()
-    clean[bad] = ord("0")
-    data = np.frombuffer(bytes.fromhex(clean.tobytes().decode("ascii")), np.uint8).reshape(-1, length // 2)
-    return data[~bad], bad
+        return np.frombuffer(binascii.a2b_hex(chars.data), np.uint8).reshape(-1, length // 2), np.zeros(len(chars), np.bool_)
+    except binascii.Error:  # some rows are dirty: blank them to "0…0" so the others still convert in one call
+        bad = np.asarray(_NOT_HEX[chars].any(axis=1), np.bool_)
+        clean = chars.copy()
+        clean[bad] = ord("0")
+        return np.frombuffer(binascii.a2b_hex(clean.data), np.uint8).reshape(-1, length // 2)[~bad], bad
 
 
 def _classify_clean(batch: EpcBatch, texts: list[str], rows: Rows, lengths: NDArray[np.int64]) -> Rows:
@@ -113,11 +119,14 @@ def decode_many(values: Sequence[str | bytes] | NDArray[Any]) -> EpcBatch:
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     is_block = _IS_BLOCK_LENGTH[np.minimum(lengths, len(_IS_BLOCK_LENGTH) - 1)]
     dirty = [others]
+    # One join and one encode for everything; each length group is then gathered out of that buffer.
+    buffer = _ascii_codes("".join(texts))
+    starts = np.cumsum(lengths) - lengths
     for length in BLOCK_HEX_LENGTHS:
         rows = np.flatnonzero(lengths == length)
         if rows.size == 0:
             continue
-        data, bad = _hex_rows(_pick(texts, rows), length)
+        data, bad = _hex_rows(_gather(buffer, starts[rows], length))
         dirty.append(rows[bad])
         decode_block(batch, rows[~bad], data)
     plain = np.flatnonzero(~is_block)

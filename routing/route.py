@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from routing.cost import order_cost
+from routing.cost import order_cost, split_cost
 from routing.network import Arc, Network, OrderAlloc, OrderData, Resources
 
 # Pairs are enumerated among this many best single-location options (by cost including unfilled units).
@@ -55,17 +55,23 @@ def best_route(net: Network, od: OrderData, res: Resources, forbid: frozenset[in
     if not arcs:
         return best_cost, best
     singles: list[tuple[float, int, Arc, int]] = []
+    p = net.params
+    first = split_cost(p, 1, od.order.existing_shipments)
+    best_single: Arc | None = None
     for a in arcs:
         covered = sum(min(q, res.avail.get((a.loc, s), 0)) for s, q in od.demand.items())
-        cost, alloc = _fill(net, od, res, [a])
+        # Same figure as alloc_cost of the one-location allocation, without building it.
+        cost = a.parcel + net.pick[a.loc] * covered + p.unfilled_penalty * (od.units - covered) + first
         singles.append((cost, a.loc, a, covered))
         if cost < best_cost - 1e-12:
-            best_cost, best = cost, alloc
+            best_cost, best_single = cost, a
+    if best_single is not None:
+        best_cost, best = _fill(net, od, res, [best_single])
     if len(od.demand) == 1 and singles and max(s[3] for s in singles) == od.units:
         return best_cost, best  # one sku, one location covers it: a split can only add cost
     singles.sort(key=lambda s: (s[0], s[1]))
     top = [s[2] for s in singles[:PAIR_CANDIDATES]]
-    params = net.params
+    params = p
     floor = 2 * min(a.parcel for a in top) + params.split_penalty
     for a, b in combinations(top, 2):
         if a.parcel + b.parcel + params.split_penalty >= best_cost or floor >= best_cost:

@@ -22,6 +22,9 @@ from fulfil.errors import FulfilError
 from fulfil.health import router as health_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.orders.endpoints import router as orders_router
+from fulfil.routing_runs.endpoints import router as routing_router
+from fulfil.routing_runs.scheduler import BatchScheduler
+from fulfil.shipments.endpoints import router as shipments_router
 from fulfil.stock.endpoints import router as stock_router
 
 log = logging.getLogger(__name__)
@@ -69,10 +72,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_engine:
-            engine.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.routing_batch_interval_seconds > 0:
+            scheduler = BatchScheduler(app.state.session_factory, settings)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            if owns_engine:
+                engine.dispose()
 
     app = FastAPI(
         title=settings.api_title,
@@ -90,6 +101,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

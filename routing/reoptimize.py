@@ -61,6 +61,10 @@ def reoptimize(instance: Instance, current: Plan, started: set[tuple[str, str]],
             at[line.sku] = at.get(line.sku, 0) + line.qty
     info = replace(partial.solver, name="reoptimize") if partial.solver is not None else SolverInfo("reoptimize", 0.0, "")
     plan = build_plan(net, allocs, info, None)
+    if partial.lower_bound is not None:
+        # The kept shipments' cost is fixed, so the residual's bound plus that fixed part bounds the whole.
+        fixed = plan.cost.total - partial.cost.total
+        plan = replace(plan, lower_bound=min(plan.cost.total, partial.lower_bound + fixed))
     return plan, _moves(current.shipments, plan.shipments)
 
 

@@ -23,6 +23,7 @@ class ShipmentStatus(enum.StrEnum):
     VERIFIED = "verified"
     SHIPPED = "shipped"
     REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # re-routed before any work started: replaced by another shipment
 
 
 class Shipment(Base):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import Channel, OrderStatus
 from fulfil.orders import repository, service
 from fulfil.orders.schemas import OrderCreate, OrderRead, OrderSummary
+from fulfil.routing_runs import service as routing_service
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRoute)
 
@@ -20,12 +21,15 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRout
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "The same order was posted before: the original is returned, nothing is created."}},
 )
-def create_order(data: OrderCreate, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:
-    """Take in a web or store order, idempotent by `external_id`."""
+def create_order(data: OrderCreate, request: Request, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:
+    """Take in a web or store order, idempotent by `external_id`, and route it at once (same transaction):
+    the response carries its shipments, and `GET /orders/{id}/routing` says why."""
     intake = service.create_order(session, data, principal)
     if not intake.created:
         response.status_code = status.HTTP_200_OK
-    return OrderRead.model_validate(intake.order)
+        return OrderRead.model_validate(intake.order)
+    routing_service.route_new_order(session, intake.order.id, request.app.state.settings, principal.label)
+    return OrderRead.model_validate(service.get_order(session, intake.order.id, principal))
 
 
 @router.get("", response_model=list[OrderSummary])

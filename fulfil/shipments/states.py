@@ -1,4 +1,5 @@
-"""The shipment status machine: assigned -> picking -> picked -> packed -> verified -> shipped, or rejected."""
+"""The shipment status machine: assigned -> picking -> picked -> packed -> verified -> shipped, or rejected
+(a location refused it), or superseded (re-routed before work started)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ S = ShipmentStatus
 # Where each status may go next. A store may reject work it has not handed over yet (short pick,
 # damage); once a parcel is verified it is on its way and can only ship.
 TRANSITIONS: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
-    S.ASSIGNED: frozenset({S.PICKING, S.REJECTED}),
+    S.ASSIGNED: frozenset({S.PICKING, S.REJECTED, S.SUPERSEDED}),
     S.PICKING: frozenset({S.PICKED, S.REJECTED}),
     S.PICKED: frozenset({S.PACKED, S.PICKING, S.REJECTED}),
     S.PACKED: frozenset({S.VERIFIED, S.PICKING, S.REJECTED}),
     S.VERIFIED: frozenset({S.SHIPPED}),
     S.SHIPPED: frozenset(),
     S.REJECTED: frozenset(),
+    S.SUPERSEDED: frozenset(),
 }
 
 # Statuses in which the work has not started, so a batch re-optimisation may still move it.

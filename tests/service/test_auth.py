@@ -40,6 +40,15 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/orders"): {OPS, PICKER},
     ("POST", "/api/v1/orders"): {OPS, PICKER},
     ("GET", "/api/v1/orders/{order_id}"): {OPS, PICKER},
+    ("GET", "/api/v1/orders/{order_id}/routing"): {OPS, PICKER},
+    ("POST", "/api/v1/orders/{order_id}/reroute"): {OPS},
+    ("GET", "/api/v1/shipments"): {OPS, PICKER},
+    ("GET", "/api/v1/shipments/{shipment_id}"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/reject"): {OPS, PICKER},
+    ("POST", "/api/v1/routing/runs"): {OPS},
+    ("GET", "/api/v1/routing/runs"): {OPS},
+    ("GET", "/api/v1/routing/runs/{run_id}"): {OPS},
+    ("GET", "/api/v1/routing/instance"): {OPS},
 }
 
 
@@ -55,7 +64,7 @@ ROUTES = api_routes()
 
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
-    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1"}
+    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1"}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 

@@ -36,7 +36,7 @@ def test_create_web_order_and_read_it_back(client: TestClient, ops: dict[str, st
     created = client.post("/api/v1/orders", headers=ops, json=web_order(world))
     assert created.status_code == 201, created.text
     order = created.json()
-    assert order["status"] == "received" and order["channel"] == "web"
+    assert order["status"] == "unfillable" and order["channel"] == "web"  # routed on intake; no stock anywhere
     assert [(ln["line_no"], ln["gtin"], ln["qty"]) for ln in order["lines"]] == [(1, world["gtin"], 2), (2, world["gtin2"], 1)]
     assert order["ship_to"]["lat"] == 45.76
     fetched = client.get(f"/api/v1/orders/{order['id']}", headers=ops)

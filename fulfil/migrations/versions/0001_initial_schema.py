@@ -145,7 +145,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.Enum('assigned', 'picking', 'picked', 'packed', 'verified', 'shipped', 'rejected', name='shipment_status', native_enum=False, create_constraint=True, length=24), nullable=False),
+    sa.Column('status', sa.Enum('assigned', 'picking', 'picked', 'packed', 'verified', 'shipped', 'rejected', 'superseded', name='shipment_status', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('rejection_reason', sa.Text(), nullable=True),
     sa.Column('created_at', fulfil.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status_changed_at', fulfil.models.base.UTCDateTime(timezone=True), nullable=False),

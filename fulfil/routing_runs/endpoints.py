@@ -1,0 +1,62 @@
+"""/api/v1/routing/... and /api/v1/orders/{id}/routing|reroute"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+
+import routing
+from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
+from fulfil.errors import NotFound
+from fulfil.models import RoutingRun
+from fulfil.orders import service as orders
+from fulfil.routing_runs import batch, repository, service
+from fulfil.routing_runs.export import export_instance
+from fulfil.routing_runs.schemas import OrderRouting, RerouteRequest, RoutingDecisionRead, RoutingRunRead, RunCreate
+
+router = APIRouter(tags=["routing"], route_class=CommittingRoute)
+
+
+@router.get("/orders/{order_id}/routing", response_model=OrderRouting)
+def order_routing(order_id: int, session: SessionDep, principal: OpsOrPicker) -> OrderRouting:
+    """Why an order goes where it goes: the current decision with its explanation, and every earlier one."""
+    order = orders.get_order(session, order_id, principal)
+    history = [RoutingDecisionRead.model_validate(d) for d in repository.decisions(session, order_id)]
+    current = next((d for d in history if d.superseded_at is None), None)
+    return OrderRouting(order_id=order.id, external_id=order.external_id, status=order.status.value, current=current, history=history)
+
+
+@router.post("/orders/{order_id}/reroute", response_model=RoutingDecisionRead)
+def reroute_order(order_id: int, data: RerouteRequest, request: Request, session: SessionDep, principal: OpsOnly) -> RoutingDecisionRead:
+    """Decide again where an order's unstarted shipments go (optionally excluding or forcing locations)."""
+    routed = service.reroute(session, order_id, request.app.state.settings, principal.label, exclude=set(data.exclude_locations), only=data.location_id)
+    return RoutingDecisionRead.model_validate(routed.decision)
+
+
+@router.post("/routing/runs", response_model=RoutingRunRead, status_code=status.HTTP_201_CREATED)
+def create_run(data: RunCreate, request: Request, session: SessionDep, principal: OpsOnly) -> RoutingRunRead:
+    """Run the batch re-optimisation now (it also runs on a schedule inside `fulfil serve`)."""
+    run = batch.run_batch(session, request.app.state.settings, trigger="api", actor=principal.label, time_limit=data.time_limit_seconds, seed=data.seed)
+    return RoutingRunRead.of(run)
+
+
+@router.get("/routing/runs", response_model=list[RoutingRunRead])
+def list_runs(session: SessionDep, _: OpsOnly, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RoutingRunRead]:
+    """Recent routing runs."""
+    return [RoutingRunRead.of(r) for r in repository.runs(session, limit)]
+
+
+@router.get("/routing/runs/{run_id}", response_model=RoutingRunRead)
+def get_run(run_id: int, session: SessionDep, _: OpsOnly) -> RoutingRunRead:
+    """One run: cost before and after, splits, unfilled units, gap to the proven lower bound, time."""
+    run = session.get(RoutingRun, run_id)
+    if run is None:
+        raise NotFound(f"routing run {run_id} not found", details={"run_id": run_id})
+    return RoutingRunRead.of(run)
+
+
+@router.get("/routing/instance")
+def get_instance(request: Request, session: SessionDep, _: OpsOnly) -> dict[str, Any]:
+    """The live state as a `fulfil.routing-instance/1` document: replay it with `fulfil routing solve`."""
+    return routing.instance_to_dict(export_instance(session, request.app.state.settings))

@@ -1,0 +1,31 @@
+"""The live state as a routing instance: open orders nothing has started on, and the stock they could use."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy.orm import Session
+
+import routing
+from fulfil.config import Settings
+from fulfil.routing_runs import assign, repository
+from fulfil.routing_runs.service import params
+
+
+def export_instance(session: Session, settings: Settings) -> routing.Instance:
+    """Everything a replay needs to decide today's unstarted orders afresh under another policy."""
+    orders = list(repository.exportable_orders(session))
+    live = [s for o in orders for s in assign.live_shipments(o)]
+    gtins = {line.gtin for o in orders for line in o.lines}
+    routed_orders = []
+    for o in orders:
+        wanted: dict[str, int] = defaultdict(int)
+        for line in o.lines:
+            wanted[line.gtin] += line.qty
+        routed_orders.append(repository.order_for_routing(o, dict(wanted), assign.excluded_locations(o)))
+    return routing.Instance(
+        params(settings),
+        tuple(repository.locations(session, exclude_shipments=[s.id for s in live])),
+        tuple(repository.stock(session, gtins, held_by=live)),
+        tuple(routed_orders),
+    )

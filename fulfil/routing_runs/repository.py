@@ -1,0 +1,121 @@
+"""Queries that turn the live database into routing-library inputs, and routing records back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+import routing
+from fulfil.models import Location, Order, OrderStatus, RoutingDecision, RoutingRun, Shipment, ShipmentStatus, StockLevel
+from fulfil.models.base import utcnow
+from fulfil.shipments.states import HOLDS_RESERVATION, MOVABLE
+
+ENDED = (ShipmentStatus.REJECTED, ShipmentStatus.SUPERSEDED)
+OPEN_ORDER_STATUSES = (OrderStatus.RECEIVED, OrderStatus.ROUTED, OrderStatus.PARTIALLY_ROUTED, OrderStatus.UNFILLABLE, OrderStatus.FULFILLING)
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Midnight UTC of today: capacity is per day."""
+    now = now or utcnow()
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+
+
+def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> list[routing.Location]:
+    """Active locations with the parcels they can still prepare today (shipments in `exclude_shipments` not counted)."""
+    excluded = list(exclude_shipments)
+    used_stmt = (
+        select(Shipment.location_id, func.count())
+        .where(Shipment.created_at >= start_of_day(), Shipment.status.not_in(ENDED))
+        .group_by(Shipment.location_id)
+    )
+    if excluded:
+        used_stmt = used_stmt.where(Shipment.id.not_in(excluded))
+    used = dict(session.execute(used_stmt).tuples().all())
+    out = []
+    for loc in session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.id)):
+        capacity = None if loc.capacity_per_day is None else max(0, loc.capacity_per_day - used.get(loc.id, 0))
+        out.append(routing.Location(loc.id, loc.kind.value, loc.lat, loc.lon, capacity, loc.pick_cost_per_unit, loc.handling_days))
+    return out
+
+
+def stock(session: Session, gtins: set[str] | None, *, held_by: Sequence[Shipment] = ()) -> list[routing.StockItem]:
+    """Stock the router may use: on hand less what other orders hold (units held by `held_by` count as free)."""
+    freed: dict[tuple[str, str], int] = defaultdict(int)
+    for shipment in held_by:
+        if shipment.status in HOLDS_RESERVATION:
+            for line in shipment.lines:
+                freed[(shipment.location_id, line.gtin)] += line.qty - line.picked_qty
+    stmt = select(StockLevel).join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
+    if gtins is not None:
+        stmt = stmt.where(StockLevel.gtin.in_(gtins))
+    items = []
+    for lvl in session.scalars(stmt.order_by(StockLevel.location_id, StockLevel.gtin)):
+        free = lvl.on_hand - lvl.reserved + freed.get((lvl.location_id, lvl.gtin), 0)
+        if free > 0:
+            items.append(routing.StockItem(lvl.location_id, lvl.gtin, free, lvl.safety))
+    return items
+
+
+def order_for_routing(order: Order, remaining: dict[str, int], exclude: Iterable[str] = (), existing_shipments: int = 0) -> routing.Order:
+    """A routing order for the `remaining` units (per GTIN) of a service order."""
+    lines = tuple(routing.OrderLine(gtin, qty) for gtin, qty in remaining.items() if qty > 0)
+    ship_to = (order.ship_to_lat, order.ship_to_lon) if order.ship_to_lat is not None and order.ship_to_lon is not None else None
+    return routing.Order(
+        id=order.external_id,
+        channel=order.channel.value,
+        lines=lines,
+        ship_to=ship_to,
+        pickup_at=order.pickup_location_id,
+        promise_days=order.promise_days,
+        exclude_locations=frozenset(exclude),
+        existing_shipments=existing_shipments,
+    )
+
+
+def order_with_shipments(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
+    """An order with lines and shipments (and their lines) loaded; `lock` takes its row lock on PostgreSQL."""
+    stmt = select(Order).where(Order.id == order_id).options(
+        selectinload(Order.lines), selectinload(Order.shipments).selectinload(Shipment.lines), selectinload(Order.shipments).selectinload(Shipment.parcels)
+    ).execution_options(populate_existing=True)
+    if lock:
+        stmt = stmt.with_for_update(of=Order)
+    return session.scalars(stmt).one_or_none()
+
+
+def reoptimisable_orders(session: Session) -> Sequence[Order]:
+    """Open orders with a shipment nothing has started on, or with units still unassigned; everything loaded."""
+    movable = select(Shipment.order_id).where(Shipment.status.in_(MOVABLE))
+    waiting = (OrderStatus.RECEIVED, OrderStatus.UNFILLABLE, OrderStatus.PARTIALLY_ROUTED)
+    stmt = (
+        select(Order)
+        .where(Order.id.in_(movable) | Order.status.in_(waiting), Order.status.in_(OPEN_ORDER_STATUSES))
+        .order_by(Order.id)
+        .options(selectinload(Order.lines), selectinload(Order.shipments).selectinload(Shipment.lines))
+    )
+    return session.scalars(stmt).all()
+
+
+def exportable_orders(session: Session) -> Sequence[Order]:
+    """Open orders none of whose shipments has started: the set a replay may decide afresh."""
+    started = select(Shipment.order_id).where(Shipment.status.not_in([*MOVABLE, *ENDED]))
+    stmt = (
+        select(Order)
+        .where(Order.status.in_(OPEN_ORDER_STATUSES), Order.id.not_in(started))
+        .order_by(Order.id)
+        .options(selectinload(Order.lines), selectinload(Order.shipments).selectinload(Shipment.lines))
+    )
+    return session.scalars(stmt).all()
+
+
+def decisions(session: Session, order_id: int) -> Sequence[RoutingDecision]:
+    """Every routing decision of an order, newest first."""
+    return session.scalars(select(RoutingDecision).where(RoutingDecision.order_id == order_id).order_by(RoutingDecision.id.desc())).all()
+
+
+def runs(session: Session, limit: int) -> Sequence[RoutingRun]:
+    """Recent routing runs, newest first."""
+    return session.scalars(select(RoutingRun).order_by(RoutingRun.id.desc()).limit(limit)).all()

@@ -1,0 +1,138 @@
+"""Routing workflows of the service: route an order on intake, re-route it (ops override, store rejection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import routing
+from routing.explain import explain
+from fulfil.config import Settings
+from fulfil.errors import Conflict, InsufficientStock, NotFound
+from fulfil.models import Order, RoutingDecision, Shipment
+from fulfil.models.base import utcnow
+from fulfil.routing_runs import assign, repository
+
+
+def params(settings: Settings) -> routing.Params:
+    """The cost model's parameters from the settings."""
+    return routing.Params(
+        parcel_base_cost=settings.routing_parcel_base_cost,
+        cost_per_km=settings.routing_cost_per_km,
+        split_penalty=settings.routing_split_penalty,
+        unfilled_penalty=settings.routing_unfilled_penalty,
+        transit_days=tuple((km, days) for km, days in settings.routing_transit_days),
+    )
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The outcome of routing one order: the decision recorded and the shipments created."""
+
+    decision: RoutingDecision
+    shipments: list[Shipment]
+
+
+def route_order(
+    session: Session, order: Order, settings: Settings, *, actor: str, reason: str, exclude: set[str] | None = None,
+    only: str | None = None, solver: str = "realtime",
+) -> Routed:
+    """Route what is left of an order (all shipments nothing has started on are re-decided).
+
+    Real time: the order alone against current stock and capacity, cheapest plan by the cost model.
+    Racing orders may take the stock first: then the reservation fails and the order is routed again
+    against the new state, up to `routing_realtime_retries` times. `only` forces one location (ops override).
+    """
+    last_error: InsufficientStock | None = None
+    for _attempt in range(settings.routing_realtime_retries):
+        try:
+            with session.begin_nested():
+                return _route_once(session, order, settings, actor=actor, reason=reason, exclude=exclude or set(), only=only, solver=solver)
+        except InsufficientStock as exc:
+            last_error = exc
+            session.expire_all()
+            reloaded = repository.order_with_shipments(session, order.id)
+            assert reloaded is not None
+            order = reloaded
+    assert last_error is not None
+    raise Conflict("stock kept changing while routing this order; try again", details=last_error.details, code="routing_contention")
+
+
+def _route_once(session: Session, order: Order, settings: Settings, *, actor: str, reason: str, exclude: set[str], only: str | None, solver: str) -> Routed:
+    movable = [s for s in order.shipments if s.status in assign.MOVABLE]
+    kept = [s for s in assign.live_shipments(order) if s.status not in assign.MOVABLE]
+    remaining = assign.remaining_units(order, kept)
+    excluded = assign.excluded_locations(order) | exclude
+    locations = repository.locations(session, exclude_shipments=[s.id for s in movable])
+    if only is not None:
+        if only not in {loc.id for loc in locations}:
+            raise NotFound(f"location {only} not found or inactive", details={"location_id": only})
+        excluded |= {loc.id for loc in locations if loc.id != only}
+    instance = routing.Instance(
+        params(settings),
+        tuple(locations),
+        tuple(repository.stock(session, set(remaining), held_by=movable)),
+        (repository.order_for_routing(order, remaining, excluded, existing_shipments=len(kept)),),
+    )
+    state = routing.RoutingState(instance)
+    r_order = instance.orders[0]
+    decision = state.route(r_order)
+    alloc = {state.net.index[s.location]: {ln.sku: ln.qty for ln in s.lines} for s in decision.shipments}
+    explanation: dict[str, Any] = explain(state.net, [alloc]).get(r_order.id, {}) if r_order.lines else {}
+    before = sorted({s.location_id for s in movable})
+    assign.supersede_movable(session, order, actor, "re-routed")
+    created = assign.create_shipments(session, order, decision.shipments, actor, kept)
+    now = utcnow()
+    for old in repository.decisions(session, order.id):
+        if old.superseded_at is None:
+            old.superseded_at = now
+    record = RoutingDecision(
+        order_id=order.id,
+        location_ids=[s.location for s in decision.shipments],
+        cost=round(decision.cost, 6),
+        alternatives=[explanation["alternative"]] if explanation.get("alternative") else [],
+        reason=_reason_text(reason, decision, excluded, before),
+        explanation={**explanation, "unfilled": decision.unfilled, "excluded": sorted(excluded), "previous_locations": before},
+        solver=solver,
+        decided_by=actor,
+    )
+    session.add(record)
+    session.flush()
+    reloaded = repository.order_with_shipments(session, order.id)
+    assert reloaded is not None
+    assign.refresh_status(reloaded, reloaded.shipments)
+    session.flush()
+    return Routed(record, created)
+
+
+def _reason_text(reason: str, decision: routing.Decision, excluded: set[str], before: list[str]) -> str:
+    where = ", ".join(s.location for s in decision.shipments) or "nowhere"
+    parts = [f"{reason}: {len(decision.shipments)} parcel(s) from {where}, cost {decision.cost:.2f}"]
+    if decision.unfilled:
+        parts.append("unfilled " + ", ".join(f"{q} x {g}" for g, q in sorted(decision.unfilled.items())))
+    if excluded:
+        parts.append("excluded " + ", ".join(sorted(excluded)))
+    if before:
+        parts.append("previously " + ", ".join(before))
+    return "; ".join(parts)
+
+
+def route_new_order(session: Session, order_id: int, settings: Settings, actor: str) -> Routed:
+    """Route an order just taken in (same transaction as the intake)."""
+    order = repository.order_with_shipments(session, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
+    return route_order(session, order, settings, actor=actor, reason="routed on intake")
+
+
+def reroute(session: Session, order_id: int, settings: Settings, actor: str, *, exclude: set[str], only: str | None) -> Routed:
+    """Ops override: decide again what nothing has started on, optionally excluding or forcing locations."""
+    order = repository.order_with_shipments(session, order_id, lock=True)
+    if order is None:
+        raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
+    if order.status.value in ("shipped", "cancelled"):
+        raise Conflict(f"order {order_id} is {order.status.value}: nothing to re-route", details={"order_id": order_id})
+    reason = "re-routed by ops" + (f" to {only}" if only else "")
+    return route_order(session, order, settings, actor=actor, reason=reason, exclude=exclude, only=only, solver="manual" if only else "realtime")

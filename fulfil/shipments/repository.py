@@ -1,0 +1,28 @@
+"""Queries on shipments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from fulfil.models import Shipment, ShipmentStatus
+
+
+def get(session: Session, shipment_id: int, *, lock: bool = False) -> Shipment | None:
+    """One shipment with its lines and parcels; `lock` takes its row lock on PostgreSQL."""
+    stmt = select(Shipment).where(Shipment.id == shipment_id).options(selectinload(Shipment.lines), selectinload(Shipment.parcels))
+    if lock:
+        stmt = stmt.with_for_update(of=Shipment)
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+
+
+def list_(session: Session, *, location_id: str | None, status: ShipmentStatus | None, limit: int, offset: int) -> Sequence[Shipment]:
+    """Shipments, oldest first (the order a store should work them in)."""
+    stmt = select(Shipment).options(selectinload(Shipment.lines), selectinload(Shipment.parcels)).order_by(Shipment.id).limit(limit).offset(offset)
+    if location_id is not None:
+        stmt = stmt.where(Shipment.location_id == location_id)
+    if status is not None:
+        stmt = stmt.where(Shipment.status == status)
+    return session.scalars(stmt).all()

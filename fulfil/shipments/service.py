@@ -13,7 +13,7 @@ from fulfil.routing_runs import assign
 from fulfil.routing_runs import repository as routing_repository
 from fulfil.routing_runs.service import Routed, route_order
 from fulfil.shipments import repository
-from fulfil.shipments.states import advance
+from fulfil.shipments.states import advance, can_move
 
 
 def get(session: Session, shipment_id: int, principal: Principal, *, lock: bool = False) -> Shipment:
@@ -28,11 +28,11 @@ def reject(session: Session, shipment_id: int, reason: str, principal: Principal
     """The location cannot fulfil the shipment: release its stock and route the units elsewhere, never back to it."""
     shipment = get(session, shipment_id, principal, lock=True)
     check_location(principal, shipment.location_id)
-    advance(shipment, ShipmentStatus.REJECTED, reason=reason)
-    # Picked units are already off the shelf: give back only what is still reserved.
-    shipment.status = ShipmentStatus.PICKING  # release_shipment looks at holding statuses
+    if not can_move(shipment.status, ShipmentStatus.REJECTED):
+        advance(shipment, ShipmentStatus.REJECTED, reason=reason)  # raises, naming the allowed statuses
+    # Release while the shipment still holds its reservation (picked units are off the shelf already).
     assign.release_shipment(session, shipment, principal.label, f"rejected: {reason}")
-    shipment.status = ShipmentStatus.REJECTED
+    advance(shipment, ShipmentStatus.REJECTED, reason=reason)
     session.flush()
     order = routing_repository.order_with_shipments(session, shipment.order_id, lock=True)
     assert order is not None

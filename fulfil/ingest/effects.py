@@ -1,0 +1,171 @@
+"""Smoothed facts -> tag states and stock movements, each applied exactly once.
+
+Every stock-changing transition of a tag is a conditional UPDATE on its `version`; the stock event
+it causes carries the key `tag:<epc>:v<new version>`. A redelivered message, a replayed capture or
+a second worker that reaches the same conclusion finds the tag already moved (version changed or
+state already there) and changes nothing."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fulfil.errors import InsufficientStock
+from fulfil.models import Product, RfidTag, StockCause, StockEventKind, TagState
+from fulfil.stock import service as stock
+from rfid.epc import decode_epc
+from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.StrEnum):
+    RECEIVED = "received"
+    TRANSFERRED = "transferred"
+    FOUND = "found"
+    LOST = "lost"
+    EXITED = "exited"
+    LOCATED = "located"  # zone updated, no stock change
+    DUPLICATE = "duplicate"  # the transition had already been applied
+    IGNORED = "ignored"  # nothing to do (sold tag leaving, departure, portal in)
+    FOREIGN = "foreign"  # not an SGTIN of a product we know: never touches stock
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one fact did, for counters and the live stream."""
+
+    outcome: Outcome
+    epc: str
+    location: str
+    zone: str
+    gtin: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """How to read a zone key: its location, its zone name and kind; and the exit policy."""
+
+    zones: dict[str, tuple[str, str, str]]  # key -> (location, zone, kind)
+    exit_policy: str
+
+
+def apply_fact(session: Session, fact: Fact, site: Site, reader: str | None = None) -> Effect | None:
+    """Apply one fact; None for facts about zones rather than tags."""
+    if isinstance(fact, TagArrived):
+        return _arrived(session, fact.epc, fact.zone, fact.at, site, reader)
+    if isinstance(fact, TagMoved):
+        return _arrived(session, fact.epc, fact.to_zone, fact.at, site, reader)
+    if isinstance(fact, PortalCrossed):
+        return _crossed(session, fact, site, reader)
+    if isinstance(fact, TagDeparted):
+        location, zone, _kind = site.zones[fact.zone]
+        return Effect(Outcome.IGNORED, fact.epc, location, zone, detail="departed")
+    return None
+
+
+def _gtin_of(session: Session, epc: str) -> str | None:
+    decoded = decode_epc(epc)
+    if decoded.scheme not in ("sgtin-96", "sgtin-198") or decoded.gtin is None:
+        return None
+    return decoded.gtin if session.get(Product, decoded.gtin) is not None else None
+
+
+def _tag(session: Session, epc: str) -> RfidTag | None:
+    return session.get(RfidTag, epc, populate_existing=True)
+
+
+def _transition(session: Session, tag: RfidTag, **changes: object) -> int | None:
+    """Move a tag to a new state if nobody else did first; the new version, or None."""
+    seen = tag.version
+    result = session.execute(
+        update(RfidTag).where(RfidTag.epc == tag.epc, RfidTag.version == seen).values(version=seen + 1, **changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    session.expire(tag)
+    return seen + 1
+
+
+def _cause(fact_zone: str, epc: str, reader: str | None, reason: str, location_zone: str) -> stock.Cause:
+    return stock.Cause(StockCause.READER, actor=f"reader:{reader}" if reader else "reader", reader_id=reader, zone=location_zone, epc=epc, reason=reason)
+
+
+def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, reader: str | None) -> Effect:
+    location, zone, kind = site.zones[key]
+    tag = _tag(session, epc)
+    if tag is None:
+        if kind != "receiving":
+            return Effect(Outcome.IGNORED, epc, location, zone, detail="unregistered tag outside receiving")
+        gtin = _gtin_of(session, epc)
+        if gtin is None:
+            return Effect(Outcome.FOREIGN, epc, location, zone, detail="not an SGTIN of a known product")
+        try:
+            with session.begin_nested():
+                session.add(RfidTag(epc=epc, gtin=gtin, serial=decode_epc(epc).serial, location_id=location, zone=zone,
+                                    state=TagState.IN_STOCK, last_seen_at=at, version=1))
+                session.flush()
+        except IntegrityError:  # another worker registered it first: it received it
+            return Effect(Outcome.DUPLICATE, epc, location, zone, gtin)
+        stock.move(session, location, gtin, StockEventKind.RECEIPT, _cause(key, epc, reader, "rfid receiving", zone),
+                   on_hand_delta=1, idempotency_key=f"tag:{epc}:v1")
+        return Effect(Outcome.RECEIVED, epc, location, zone, gtin)
+    gtin = tag.gtin
+    if gtin is None:
+        return Effect(Outcome.FOREIGN, epc, location, zone, detail="tag without a product")
+    if tag.state is TagState.IN_STOCK and tag.location_id == location:
+        session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
+        return Effect(Outcome.LOCATED, epc, location, zone, gtin)
+    comes_back = tag.state is TagState.MISSING and tag.location_id == location
+    received = kind == "receiving" and tag.state in (TagState.SOLD, TagState.SHIPPED, TagState.MISSING, TagState.IN_STOCK)
+    if not (comes_back or received):
+        session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
+        return Effect(Outcome.LOCATED, epc, location, zone, gtin)
+    previous_location, previous_state = tag.location_id, tag.state
+    version = _transition(session, tag, state=TagState.IN_STOCK, location_id=location, zone=zone, last_seen_at=at)
+    if version is None:
+        return Effect(Outcome.DUPLICATE, epc, location, zone, gtin)
+    key_base = f"tag:{epc}:v{version}"
+    if previous_state is TagState.IN_STOCK and previous_location and previous_location != location:
+        stock.move(session, previous_location, gtin, StockEventKind.ADJUSTMENT, _cause(key, epc, reader, f"transferred to {location}", zone),
+                   on_hand_delta=-1, idempotency_key=key_base + ":out")
+        outcome = Outcome.TRANSFERRED
+    else:
+        outcome = Outcome.FOUND if comes_back else Outcome.RECEIVED
+    kind_of = StockEventKind.RECEIPT if outcome is not Outcome.FOUND else StockEventKind.ADJUSTMENT
+    stock.move(session, location, gtin, kind_of, _cause(key, epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
+    return Effect(outcome, epc, location, zone, gtin)
+
+
+def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | None) -> Effect:
+    location = fact.portal.rsplit("/", 1)[0]  # portals are named <location>/exit
+    tag = _tag(session, fact.epc)
+    if tag is None or tag.gtin is None:
+        return Effect(Outcome.IGNORED, fact.epc, location, "exit", detail="unknown tag crossed the exit")
+    if fact.direction is Direction.IN:
+        if tag.state is TagState.MISSING and tag.location_id == location:
+            return _arrived(session, fact.epc, f"{location}/exit-inner", fact.at, site, reader)
+        return Effect(Outcome.IGNORED, fact.epc, location, "exit", tag.gtin, detail="came in")
+    if tag.state is not TagState.IN_STOCK or tag.location_id != location:
+        return Effect(Outcome.IGNORED, fact.epc, location, "exit", tag.gtin, detail=f"left while {tag.state.value}")
+    lost = site.exit_policy == "loss"
+    version = _transition(session, tag, state=TagState.MISSING if lost else TagState.SHIPPED, zone=None, last_seen_at=fact.at)
+    if version is None:
+        return Effect(Outcome.DUPLICATE, fact.epc, location, "exit", tag.gtin)
+    cause = _cause(fact.portal, fact.epc, reader, "left through the exit without a sale" if lost else "exit", "exit")
+    kind = StockEventKind.LOSS if lost else StockEventKind.ADJUSTMENT
+    try:
+        stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
+    except InsufficientStock:
+        # Every unit left was promised to orders: the loss still happened, so it takes a reservation with it.
+        log.warning("loss of %s at %s breaks a reservation: re-route the affected order", fact.epc, location)
+        stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, reserved_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
+    return Effect(Outcome.LOST if lost else Outcome.EXITED, fact.epc, location, "exit", tag.gtin)

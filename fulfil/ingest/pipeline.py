@@ -1,0 +1,119 @@
+"""From payloads to committed effects: parse, smooth, apply facts in one transaction per batch, then acknowledge."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fulfil.db import unit_of_work
+from fulfil.ingest.config import IngestConfig, zone_kind
+from fulfil.ingest.effects import Effect, Site, apply_fact
+from rfid.facts import Fact
+from rfid.payloads import parse_payload, parse_status
+from rfid.reads import ParseResult, ReaderEvent, TagRead
+from rfid.smoothing import SmoothingEngine
+
+log = logging.getLogger(__name__)
+
+# How many rejected payloads are logged with a sample of their bytes before logging goes quiet.
+REJECTION_SAMPLES_LOGGED = 20
+SAMPLE_BYTES = 120
+
+
+@dataclass
+class IngestCounters:
+    """What the pipeline has seen: payloads, reads, rejections, facts and the effects they had."""
+
+    payloads: int = 0
+    reads: int = 0
+    reader_events: int = 0
+    rejected: int = 0
+    facts: int = 0
+    commits: int = 0
+    commit_failures: int = 0
+    effects: Counter[str] = field(default_factory=Counter)
+    last_rejection: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly snapshot."""
+        return {
+            "payloads": self.payloads, "reads": self.reads, "reader_events": self.reader_events, "rejected": self.rejected,
+            "facts": self.facts, "commits": self.commits, "commit_failures": self.commit_failures,
+            "effects": dict(self.effects), "last_rejection": self.last_rejection,
+        }
+
+
+class IngestPipeline:
+    """One smoothing engine for the configured site(s) and the unit of work that applies its facts.
+
+    Thread-safe: transports (MQTT loop, serial drivers, the HTTP route) feed it concurrently.
+    Facts wait in `pending` until a commit succeeds, so a database outage delays effects but loses none."""
+
+    def __init__(self, config: IngestConfig, factory: sessionmaker[Session], on_effects: Callable[[list[Effect]], None] | None = None) -> None:
+        self.config = config
+        self.factory = factory
+        self.engine = SmoothingEngine(config.layout(), time_source=config.time_source)
+        self.site = Site({k: (loc, z, zone_kind(z)) for k, (loc, z) in config.zone_names().items()}, config.exit_policy)
+        self.counters = IngestCounters()
+        self.pending: list[tuple[Fact, str | None]] = []
+        self.on_effects = on_effects
+        self._lock = threading.RLock()
+        self._reader_of_zone = {f"{r.location}/{z}": r.id for r in config.readers for z in r.antennas.values()}
+
+    def feed_payload(self, payload: bytes, *, reader: str, fmt: str = "auto", received_at: datetime | None = None, status: bool = False) -> ParseResult:
+        """Parse one payload of `reader` and smooth its reads; rejections are counted and logged, never raised."""
+        result = parse_status(payload, reader=reader, received_at=received_at) if status else parse_payload(payload, fmt, reader=reader, received_at=received_at)
+        with self._lock:
+            self.counters.payloads += 1
+            for rejection in result.rejections:
+                self.counters.rejected += 1
+                self.counters.last_rejection = rejection.reason
+                if self.counters.rejected <= REJECTION_SAMPLES_LOGGED:
+                    log.warning("reader %s: payload rejected: %s; sample %r", reader, rejection.reason, rejection.raw[:SAMPLE_BYTES])
+            self._observe(result.reads, result.events)
+        return result
+
+    def feed(self, reads: Iterable[TagRead] = (), events: Iterable[ReaderEvent] = ()) -> None:
+        """Smooth reads and reader events that a driver already decoded (serial readers)."""
+        with self._lock:
+            self._observe(list(reads), list(events))
+
+    def _observe(self, reads: list[TagRead], events: list[ReaderEvent]) -> None:
+        for event in events:
+            self.counters.reader_events += 1
+            self.engine.apply(event)
+        self.counters.reads += len(reads)
+        self.engine.observe_all(reads)
+
+    def commit(self, now: datetime | None = None) -> list[Effect]:
+        """Conclude what time allows (departures, portal passages), apply every pending fact in one transaction."""
+        with self._lock:
+            self.engine.tick(now or datetime.now(UTC))
+            fresh = self.engine.drain()
+            self.counters.facts += len(fresh)
+            self.pending.extend((f, self._reader_of(f)) for f in fresh)
+            if not self.pending:
+                return []
+            try:
+                with unit_of_work(self.factory) as session:
+                    effects = [e for f, reader in self.pending if (e := apply_fact(session, f, self.site, reader)) is not None]
+            except Exception:
+                self.counters.commit_failures += 1
+                log.exception("ingest commit failed; %d facts kept for the next attempt", len(self.pending))
+                raise
+            self.pending.clear()
+            self.counters.commits += 1
+            self.counters.effects.update(e.outcome.value for e in effects)
+        if effects and self.on_effects is not None:
+            self.on_effects(effects)
+        return effects
+
+    def _reader_of(self, fact: Fact) -> str | None:
+        zone = getattr(fact, "zone", None) or getattr(fact, "to_zone", None)
+        return self._reader_of_zone.get(zone) if isinstance(zone, str) else None

@@ -1,0 +1,166 @@
+"""ThingMagic Mercury serial protocol (M6e, Micro, Nano, SparkFun boards): frames, continuous-read tags, commands."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from hardware.serial.crc import thingmagic_crc
+from hardware.serial.framing import KEEPALIVE, READER_INFO, BinaryFramer, Decoded
+from rfid.reads import ReaderEventKind, Rejection
+
+HEADER = 0xFF
+OP_GET_VERSION = 0x03
+OP_READ_TAG_ID_MULTIPLE = 0x22  # continuous-read tag responses carry this opcode
+OP_MULTI_PROTOCOL_TAG_OP = 0x2F  # starts and stops continuous reading
+
+STATUS_OK = 0x0000
+STATUS_KEEPALIVE = 0x0400
+STATUS_TEMPERATURE_THROTTLED = 0x0504
+STATUS_HIGH_RETURN_LOSS = 0x0505
+PROTOCOL_GEN2 = 5
+METADATA_PREFIX = 7  # read-metadata flags and counts before RSSI (rfid.md 3)
+
+# Opcodes a module answers with; a 0xFF followed by anything else is not a frame start.
+KNOWN_OPCODES = frozenset(
+    {0x03, 0x04, 0x06, 0x09, 0x0C, 0x10, 0x21, 0x22, 0x28, 0x29, 0x2A, 0x2F,
+     0x61, 0x62, 0x63, 0x67, 0x6A, 0x6B, 0x91, 0x92, 0x93, 0x95, 0x97, 0x9A, 0x9B}
+)
+
+# The continuous Gen2 read the Universal Reader Assistant sends (option 1 = continuous,
+# sub-opcode 0x22, Gen2, no timeout), as published in SparkFun's M6e Nano documentation.
+_START_READING = bytes.fromhex("0000012200000507221000 1B03E801FF".replace(" ", ""))
+_STOP_READING = bytes.fromhex("000002")  # timeout 0, option 2 = stop continuous reading
+
+
+def encode_command(opcode: int, data: bytes = b"") -> bytes:
+    """A host->module frame: FF LEN OPCODE DATA CRC (CRC big-endian over LEN..DATA)."""
+    body = bytes([len(data), opcode]) + data
+    return bytes([HEADER]) + body + thingmagic_crc(body).to_bytes(2, "big")
+
+
+def encode_response(opcode: int, status: int, data: bytes = b"") -> bytes:
+    """A module->host frame: FF LEN OPCODE STATUS(2) DATA CRC."""
+    body = bytes([len(data), opcode]) + status.to_bytes(2, "big") + data
+    return bytes([HEADER]) + body + thingmagic_crc(body).to_bytes(2, "big")
+
+
+def get_version() -> bytes:
+    """Get Version (FF 00 03 1D 0C)."""
+    return encode_command(OP_GET_VERSION)
+
+
+def start_reading() -> bytes:
+    """Start continuous Gen2 reading: tags then stream as opcode 0x22 responses, with keep-alives."""
+    return encode_command(OP_MULTI_PROTOCOL_TAG_OP, _START_READING)
+
+
+def stop_reading() -> bytes:
+    """Stop continuous reading."""
+    return encode_command(OP_MULTI_PROTOCOL_TAG_OP, _STOP_READING)
+
+
+def encode_tag_data(epc: bytes, *, antenna: int = 1, rssi_dbm: int = -60, frequency_khz: int = 915250,
+                    timestamp_ms: int = 0, phase: int = 0, embedded: bytes = b"") -> bytes:
+    """The DATA of a continuous-read tag response (rfid.md 3), for emulators and tests."""
+    pc = (len(epc) // 2) << 11
+    return b"".join([
+        bytes(METADATA_PREFIX),
+        (rssi_dbm & 0xFF).to_bytes(1, "big"),
+        bytes([(antenna << 4) | antenna]),  # monostatic: TX port = RX port
+        frequency_khz.to_bytes(3, "big"),
+        timestamp_ms.to_bytes(4, "big"),
+        phase.to_bytes(2, "big"),
+        bytes([PROTOCOL_GEN2]),
+        (len(embedded) * 8).to_bytes(2, "big"),
+        embedded,
+        b"\x00",
+        ((len(epc) + 4) * 8).to_bytes(2, "big"),
+        pc.to_bytes(2, "big"),
+        epc,
+        b"\x00\x00",  # the tag's own CRC; the module has checked it already
+    ])
+
+
+def encode_version_data(*, hardware: bytes = bytes.fromhex("18000000"), firmware: bytes = bytes.fromhex("01090001"),
+                        firmware_date: bytes = bytes.fromhex("20240115")) -> bytes:
+    """The DATA of a Get Version response: bootloader, hardware, firmware date, firmware version, protocols."""
+    return bytes.fromhex("12030000") + hardware + firmware_date + firmware + bytes.fromhex("00000010")
+
+
+class ThingMagicProtocol(BinaryFramer):
+    """Module->host Mercury frames: continuous-read tags, keep-alives, status frames, Get Version."""
+
+    name: ClassVar[str] = "thingmagic"
+    header: ClassVar[int | None] = HEADER
+
+    _last_keepalive: datetime | None = None
+
+    def frame_length(self, buffer: bytearray, start: int) -> int | None:
+        """FF LEN OPCODE STATUS(2) DATA(LEN) CRC(2) = LEN + 7 bytes, for a known opcode."""
+        if buffer[start] != HEADER:
+            return 0
+        if len(buffer) < start + 3:
+            return None
+        return buffer[start + 1] + 7 if buffer[start + 2] in KNOWN_OPCODES else 0
+
+    def check(self, frame: bytes) -> bool:
+        """ThingMagic CRC over LEN..DATA, big-endian."""
+        return thingmagic_crc(frame[1:-2]) == int.from_bytes(frame[-2:], "big")
+
+    def startup_commands(self) -> list[bytes]:
+        """Get Version (identifies the module), then start continuous reading."""
+        return [get_version(), start_reading()]
+
+    def stop_commands(self) -> list[bytes]:
+        """Stop continuous reading."""
+        return [stop_reading()]
+
+    def restart_commands(self) -> list[bytes]:
+        """After a silence (no keep-alive), start continuous reading again."""
+        return [start_reading()]
+
+    def decode(self, frame: bytes) -> list[Decoded]:
+        """One checked frame -> a read, a keep-alive, a status event or the module's version."""
+        opcode, status, data = frame[2], int.from_bytes(frame[3:5], "big"), frame[5:-2]
+        if status == STATUS_KEEPALIVE and not data:
+            # Tag timestamps count milliseconds from the last keep-alive: remember when it came.
+            self._last_keepalive = self._clock()
+            return [self._status(KEEPALIVE, frame)]
+        if status == STATUS_TEMPERATURE_THROTTLED:
+            return [self._status("temperature_throttled", frame)]
+        if status == STATUS_HIGH_RETURN_LOSS:
+            return [self._status("high_return_loss", frame)]
+        if status != STATUS_OK:
+            return [self._event(ReaderEventKind.OTHER, f"error opcode=0x{opcode:02X} status=0x{status:04X}", frame)]
+        if opcode == OP_READ_TAG_ID_MULTIPLE and data:
+            return [self._decode_tag(data, frame)]
+        if opcode == OP_GET_VERSION and len(data) >= 16:
+            hardware, date, firmware = data[4:8].hex().upper(), data[8:12].hex(), data[12:16]
+            version = ".".join(f"{b:02X}" for b in firmware)
+            return [self._event(ReaderEventKind.OTHER, f"{READER_INFO} hardware={hardware} firmware={version} date={date}", frame)]
+        return [self._event(ReaderEventKind.OTHER, f"response opcode=0x{opcode:02X}", frame)]
+
+    def _decode_tag(self, data: bytes, frame: bytes) -> Decoded:
+        if len(data) < METADATA_PREFIX + 14:
+            return self._malformed("tag response too short", frame)
+        rssi = int.from_bytes(data[7:8], "big", signed=True)
+        rx_port = data[8] & 0x0F  # the port that heard the tag (low nibble); equals TX when monostatic
+        timestamp_ms = int.from_bytes(data[12:16], "big")
+        protocol = data[18]
+        embedded_bytes = (int.from_bytes(data[19:21], "big") + 7) // 8
+        at = 21 + embedded_bytes + 1  # skip the embedded data and the reserved byte
+        if len(data) < at + 2:
+            return self._malformed("embedded data overruns the frame", frame)
+        epc_bits = int.from_bytes(data[at : at + 2], "big")
+        if epc_bits % 8 or epc_bits < 32:
+            return self._malformed(f"EPC length {epc_bits} bits", frame)
+        if len(data) != at + 2 + epc_bits // 8:
+            return self._malformed("EPC length does not match the frame", frame)
+        epc = data[at + 4 : at + 2 + epc_bits // 8 - 2]  # without PC and tag CRC
+        if protocol != PROTOCOL_GEN2:
+            return Rejection(f"not a Gen2 tag (protocol {protocol})", frame, None, self.name)
+        if not epc or len(epc) > 62:
+            return self._malformed(f"EPC of {len(epc)} bytes", frame)
+        seen_at = self._last_keepalive + timedelta(milliseconds=timestamp_ms) if self._last_keepalive else None
+        return self._read(epc, frame, rx_port or None, float(rssi), seen_at)

@@ -154,12 +154,12 @@ class BinaryFramer(ReaderProtocol):
         self._junk = bytearray()
         self._junk_is_frame = False  # the skipped run began with a plausible frame start: a truncated frame
 
-    @abc.abstractmethod
     def reset(self) -> None:
         """Forget buffered and skipped bytes."""
         self._buffer.clear()
         self._junk.clear()
 
+    @abc.abstractmethod
     def frame_length(self, buffer: bytearray, start: int) -> int | None:
         """The whole frame's length if the bytes at `start` are a plausible frame start, 0 if not, None if more bytes are needed."""
 

@@ -23,6 +23,9 @@ def register(subparsers: Any) -> None:
     group = parser.add_subparsers(dest="rfid_command", metavar="SUBCOMMAND")
     group.required = True
     _add_parse(group)
+    from fulfil.commands.rfid_frames import add_frames  # here: rfid_frames imports this module's helpers
+
+    add_frames(group)
 
 
 def _add_parse(group: Any) -> None:

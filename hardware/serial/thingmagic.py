@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import ClassVar
 
 from hardware.serial.crc import thingmagic_crc
@@ -94,8 +93,6 @@ class ThingMagicProtocol(BinaryFramer):
     name: ClassVar[str] = "thingmagic"
     header: ClassVar[int | None] = HEADER
 
-    _last_keepalive: datetime | None = None
-
     def frame_length(self, buffer: bytearray, start: int) -> int | None:
         """FF LEN OPCODE STATUS(2) DATA(LEN) CRC(2) = LEN + 7 bytes, for a known opcode."""
         if buffer[start] != HEADER:
@@ -124,8 +121,6 @@ class ThingMagicProtocol(BinaryFramer):
         """One checked frame -> a read, a keep-alive, a status event or the module's version."""
         opcode, status, data = frame[2], int.from_bytes(frame[3:5], "big"), frame[5:-2]
         if status == STATUS_KEEPALIVE and not data:
-            # Tag timestamps count milliseconds from the last keep-alive: remember when it came.
-            self._last_keepalive = self._clock()
             return [self._status(KEEPALIVE, frame)]
         if status == STATUS_TEMPERATURE_THROTTLED:
             return [self._status("temperature_throttled", frame)]
@@ -146,7 +141,6 @@ class ThingMagicProtocol(BinaryFramer):
             return self._malformed("tag response too short", frame)
         rssi = int.from_bytes(data[7:8], "big", signed=True)
         rx_port = data[8] & 0x0F  # the port that heard the tag (low nibble); equals TX when monostatic
-        timestamp_ms = int.from_bytes(data[12:16], "big")
         protocol = data[18]
         embedded_bytes = (int.from_bytes(data[19:21], "big") + 7) // 8
         at = 21 + embedded_bytes + 1  # skip the embedded data and the reserved byte
@@ -162,5 +156,6 @@ class ThingMagicProtocol(BinaryFramer):
             return Rejection(f"not a Gen2 tag (protocol {protocol})", frame, None, self.name)
         if not epc or len(epc) > 62:
             return self._malformed(f"EPC of {len(epc)} bytes", frame)
-        seen_at = self._last_keepalive + timedelta(milliseconds=timestamp_ms) if self._last_keepalive else None
-        return self._read(epc, frame, rx_port or None, float(rssi), seen_at)
+        # The module's timestamp counts milliseconds since its last keep-alive, not wall time: seen_at
+        # stays None (the reader gave no clock) and received_at orders the reads.
+        return self._read(epc, frame, rx_port or None, float(rssi))

@@ -1,0 +1,38 @@
+"""Fixtures for the hardware tests: short driver timings, waiting on a condition, an emulated tag field."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from hardware.serial import driver as driver_module
+from simulators.serial import Tag
+
+TAGS = [
+    Tag("3074257BF7194E4000001A85", antenna=1, rssi_dbm=-55),
+    Tag("E2801190A5021F80055817CA", antenna=2, rssi_dbm=-61),
+    Tag("3034257BF7194E40000003E9", antenna=1, rssi_dbm=-70),
+]
+
+Waiter = Callable[..., None]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll `condition` until true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def fast_timings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Driver backoff and silence timings short enough for tests."""
+    monkeypatch.setattr(driver_module, "RECONNECT_INITIAL_S", 0.02)
+    monkeypatch.setattr(driver_module, "RECONNECT_MAX_S", 0.2)
+    monkeypatch.setattr(driver_module, "SILENCE_RESTART_S", 0.3)
+    monkeypatch.setattr(driver_module, "SILENCE_OFFLINE_S", 1.0)
+    monkeypatch.setattr(driver_module, "FRAME_GAP_S", 0.1)

@@ -20,6 +20,9 @@ from fulfil.config import Settings, get_settings
 from fulfil.db import make_engine, make_session_factory
 from fulfil.errors import FulfilError
 from fulfil.health import router as health_router
+from fulfil.ingest.config import load_config
+from fulfil.ingest.endpoints import router as ingest_router
+from fulfil.ingest.runtime import IngestRuntime
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.routing_runs.endpoints import router as routing_router
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
+        if app.state.ingest is not None:
+            app.state.ingest.start()
         if settings.routing_batch_interval_seconds > 0:
             scheduler = BatchScheduler(app.state.session_factory, settings)
             scheduler.start()
@@ -82,6 +87,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            if app.state.ingest is not None:
+                app.state.ingest.stop()
             if owns_engine:
                 engine.dispose()
 
@@ -94,6 +101,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.ingest = (
+        IngestRuntime(load_config(settings.readers_config), app.state.session_factory, settings.mqtt_url) if settings.readers_config else None
+    )
 
     app.add_exception_handler(FulfilError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -101,6 +111,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

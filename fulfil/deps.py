@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from fulfil.auth.service import Principal, authenticate
+from fulfil.db import unit_of_work
 from fulfil.errors import Forbidden, Unauthenticated
 from fulfil.models import Role
 
@@ -85,6 +86,25 @@ def check_location(principal: Principal, location_id: str | None) -> None:
             f"this token is scoped to {principal.location_id}",
             details={"token_location": principal.location_id, "requested_location": location_id},
         )
+
+
+def require_detached(*roles: Role) -> Callable[..., Principal]:
+    """Like require(), for routes that must not hold a request transaction (their work commits on its own):
+    the token is checked in a short transaction of its own."""
+
+    allowed = frozenset(roles)
+
+    def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+        with unit_of_work(request.app.state.session_factory) as session:
+            principal = get_principal(session, credentials)
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"a {principal.role.value} token may not do this",
+                details={"role": principal.role.value, "allowed": sorted(r.value for r in allowed)},
+            )
+        return principal
+
+    return dependency
 
 
 OpsOnly = Annotated[Principal, Depends(require(Role.OPS))]

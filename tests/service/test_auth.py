@@ -49,6 +49,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/routing/runs"): {OPS},
     ("GET", "/api/v1/routing/runs/{run_id}"): {OPS},
     ("GET", "/api/v1/routing/instance"): {OPS},
+    ("POST", "/api/v1/ingest/payloads"): {OPS, DEVICE},
+    ("GET", "/api/v1/ingest/status"): {OPS},
 }
 
 

@@ -1,0 +1,63 @@
+"""Ingest as it runs inside `fulfil serve` or `fulfil ingest`: the pipeline, its transports, and a clock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fulfil.ingest.config import IngestConfig
+from fulfil.ingest.mqtt_worker import MqttIngestWorker
+from fulfil.ingest.pipeline import IngestPipeline
+
+log = logging.getLogger(__name__)
+
+# Without MQTT traffic, the clock still concludes departures and portal passages this often.
+TICK_SECONDS = 0.5
+
+
+class IngestRuntime:
+    """Owns the pipeline and the workers feeding it; start() and stop() them together."""
+
+    def __init__(self, config: IngestConfig, factory: sessionmaker[Session], mqtt_url: str | None) -> None:
+        self.config = config
+        self.pipeline = IngestPipeline(config, factory)
+        has_mqtt = any(r.transport == "mqtt" for r in config.readers)
+        if has_mqtt and not mqtt_url:
+            raise ValueError("the readers file lists MQTT readers but FULFIL_MQTT_URL is not set")
+        self.mqtt = MqttIngestWorker(self.pipeline, mqtt_url, config) if has_mqtt and mqtt_url else None
+        self._stop = threading.Event()
+        self._clock = threading.Thread(target=self._tick, name="ingest-clock", daemon=True)
+
+    def start(self) -> None:
+        """Connect transports and start the clock."""
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self._clock.start()
+        log.info("ingest started: %d readers", len(self.config.readers))
+
+    def stop(self) -> None:
+        """Stop transports (MQTT keeps un-acked messages for the next start) and the clock."""
+        self._stop.set()
+        if self.mqtt is not None:
+            self.mqtt.stop()
+        self._clock.join(timeout=10)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self.pipeline.commit()
+            except Exception:  # logged by the pipeline; facts stay pending until the database answers
+                continue
+
+    def status(self) -> dict[str, Any]:
+        """Counters of the pipeline and the MQTT session."""
+        out: dict[str, Any] = {"readers": [r.id for r in self.config.readers], "pipeline": self.pipeline.counters.as_dict(), "pending_facts": len(self.pipeline.pending)}
+        if self.mqtt is not None:
+            c = self.mqtt.subscriber.counters()
+            out["mqtt"] = {"connected": c.connected, "received": c.received, "acked": c.acked, "refused": c.refused, "dropped": c.dropped,
+                           "reconnects": c.reconnects, "queued": c.queued, "unknown_topics": self.mqtt.unknown_topics,
+                           "last_error": str(c.last_error) if c.last_error else None}
+        return out

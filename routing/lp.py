@@ -31,11 +31,18 @@ class LPResult:
 
 
 class BatchLP:
-    """The relaxation: y[o,l] parcel from l to o, x[o,l,s] units, u[o,s] unfilled, f[o] order served."""
+    """The relaxation: y[o,l] parcel from l to o, x[o,l,s] units, u[o,s] unfilled, f[o] order served.
 
-    def __init__(self, net: Network) -> None:
+    With `integer=True` (and a MIP backend such as "SCIP") the same rows and columns form the exact
+    batch MIP: the benchmark's plain-MIP baseline.
+    """
+
+    def __init__(self, net: Network, backend: str = "GLOP", integer: bool = False) -> None:
         self.net = net
-        self.solver: Any = pywraplp.Solver.CreateSolver("GLOP")
+        self.integer = integer
+        self.solver: Any = pywraplp.Solver.CreateSolver(backend)
+        if self.solver is None:
+            raise RuntimeError(f"OR-Tools has no {backend} backend in this build")
         self.inf = self.solver.infinity()
         p = net.params
         self.obj = self.solver.Objective()
@@ -52,19 +59,23 @@ class BatchLP:
         for o, od in enumerate(net.orders):
             for sku, q in od.demand.items():
                 row = self.solver.Constraint(q, q)
-                u = self.solver.NumVar(0.0, q, "")
+                u = self._var(q)
                 row.SetCoefficient(u, 1.0)
                 self.obj.SetCoefficient(u, p.unfilled_penalty)
                 self.demand_row[(o, sku)] = row
             existing = od.order.existing_shipments
             if existing == 0:
-                f = self.solver.NumVar(0.0, 1.0, "")
+                f = self._var(1.0)
                 self.obj.SetCoefficient(f, -p.split_penalty)
                 row = self.solver.Constraint(-self.inf, 0.0)
                 row.SetCoefficient(f, 1.0)
                 self.flink_row[o] = row
             else:
                 self.offset += p.split_penalty * (existing - 1)
+
+    def _var(self, upper: float) -> Any:
+        """A column in [0, upper]: integer in the MIP form, continuous in the relaxation."""
+        return self.solver.IntVar(0.0, upper, "") if self.integer else self.solver.NumVar(0.0, upper, "")
 
     def add_arc(self, o: int, arc: Arc) -> None:
         """Add the columns and rows of one (order, location) arc."""
@@ -81,7 +92,7 @@ class BatchLP:
                 cap_row = self.cap_row[l] = s.Constraint(-self.inf, float(capacity))
         lines = {sku: min(q, net.avail.get((l, sku), 0)) for sku, q in od.demand.items()}
         lines = {sku: m for sku, m in lines.items() if m > 0}
-        if len(od.demand) == 1:
+        if len(od.demand) == 1 and not self.integer:
             # One sku: at an optimum y = x / m, so one column x carries the parcel share and no link row
             # is needed (the LP keeps its value; a third of the rows go away).
             ((sku, m),) = lines.items()
@@ -96,7 +107,7 @@ class BatchLP:
             self.demand_row[(o, sku)].SetCoefficient(x, 1.0)
             self._stock(l, sku).SetCoefficient(x, 1.0)
             return
-        y = s.NumVar(0.0, 1.0, "")
+        y = self._var(1.0)
         self.y[(o, l)] = (y, 1.0)
         self.obj.SetCoefficient(y, fixed_cost)
         if o in self.flink_row:
@@ -104,7 +115,7 @@ class BatchLP:
         if cap_row is not None:
             cap_row.SetCoefficient(y, 1.0)
         for sku, m in lines.items():
-            x = s.NumVar(0.0, self.inf, "")
+            x = self._var(float(m)) if self.integer else s.NumVar(0.0, self.inf, "")
             self.x[(o, l, sku)] = x
             self.obj.SetCoefficient(x, net.pick[l])
             self.demand_row[(o, sku)].SetCoefficient(x, 1.0)

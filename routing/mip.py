@@ -94,7 +94,9 @@ def solve_mip(net: Network, arcs: dict[int, list[Arc]], res: Resources, deadline
         return MipResult(None, "abandoned at deadline", None, seconds)
     status = outcome.value
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return MipResult(None, solver.status_name(status).lower(), None, seconds)
+        # With no solution CP-SAT still reports the bound it proved (UNKNOWN), not after INFEASIBLE.
+        proved = solver.best_objective_bound / SCALE if status == cp_model.UNKNOWN else None
+        return MipResult(None, solver.status_name(status).lower(), proved, seconds)
     allocs: dict[int, OrderAlloc] = {o: {} for o in arcs}
     for (o, loc, s), xv in x.items():
         n = solver.value(xv)

@@ -14,6 +14,7 @@ from routing.model import Instance, Plan, SolverInfo
 from routing.network import Arc, Network, OrderAlloc, Resources
 from routing.plan import allocations_cost, build_plan
 from routing.route import alloc_cost, best_route
+from routing.splits import consolidate
 
 # Candidate pruning: the cheapest single-location options per order, the cheapest holders per sku.
 ARCS_PER_ORDER = 8
@@ -37,6 +38,7 @@ class Options:
     arcs_per_order: int = ARCS_PER_ORDER
     arcs_per_sku: int = ARCS_PER_SKU
     local_search: bool = True
+    consolidate: bool = True
     explain: bool = False
 
 
@@ -162,6 +164,8 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             allocs[o] = alloc
         if opts.local_search:
             details["local_search_moves"] = local_search(net, allocs, res, deadline, LOCAL_SEARCH_PASSES)
+        if opts.consolidate:
+            details["consolidated_orders"] = consolidate(net, allocs, res, deadline)
         cost = allocations_cost(net, allocs)
         status = "optimal" if lp.bound is not None and cost <= bound + 1e-6 else "feasible"
         if cost < best_cost - 1e-9:

@@ -199,11 +199,21 @@ class BinaryFramer(ReaderProtocol):
                 pos += 1
                 continue
             frame = bytes(buffer[pos:end])
-            if self.check(frame):
+            confirmed = True
+            if not final and self.check(frame) and self.needs_confirmation(frame):
+                following = self.frame_length(buffer, end) if end < len(buffer) else None
+                if following is None:
+                    break  # wait: a frame must start right after this one
+                confirmed = following != 0
+            if confirmed and self.check(frame):
                 self._report_junk(out)
                 self.stats.frames_ok += 1
                 out.extend(self.decode(frame))
                 pos = end
+                continue
+            if not confirmed:  # a weak check passed by chance: nothing plausible follows
+                self._skip(buffer[pos : pos + 1], out, frame_start=True)
+                pos += 1
                 continue
             # A bad check: skip the whole frame only if a good frame follows right after it (or
             # the input ends there), i.e. if its length byte was right; else resume one byte on.
@@ -222,6 +232,10 @@ class BinaryFramer(ReaderProtocol):
         if final:
             self._report_junk(out)
         return out
+
+    def needs_confirmation(self, frame: bytes) -> bool:
+        """True when a frame whose check matched must also be followed by a plausible frame start (weak checks)."""
+        return False
 
     def _valid_at(self, buffer: bytearray, start: int, final: bool) -> bool | None:
         """Whether a frame with a good check starts at `start`; None while more bytes are needed to tell."""

@@ -173,11 +173,11 @@ class PtyEmulator(abc.ABC):
                 return
             view = view[written:]
 
-    def send_tag_frame(self, frame: bytes, tags: list[Tag]) -> None:
-        """Send a frame carrying `tags`, applying the fault plan."""
+    def send_tag_frame(self, frame: bytes, tags: list[Tag], *, noise: bool = True) -> None:
+        """Send a frame carrying `tags`, applying the fault plan (noise=False: the caller placed the noise)."""
         fault = self.faults.fault(self.log.tag_frames)
         self.log.tag_frames += 1
-        if fault == "noise":
+        if fault == "noise" and noise:
             self.log.noise += 1
             self._send(self.faults.noise_bytes)
         if fault == "truncated":

@@ -172,10 +172,18 @@ class R2000Emulator(_PolledEmulator):
             self._send(r2000.encode_frame(cmd, b"\x11"))  # an error code
 
     def send_round(self, tags: list[Tag]) -> None:
-        """One record per tag, then the end-of-round summary."""
+        """One record per tag, then the end-of-round summary; noise, if due this round, goes first.
+
+        A record followed by noise is dropped by the framer (8-bit check: records must be followed by a
+        frame start), so the emulator puts a round's noise before its first record to keep its log exact.
+        """
+        due = [self.faults.fault(self.log.tag_frames + i) for i in range(len(tags))]
+        for _ in range(due.count("noise")):
+            self.log.noise += 1
+            self._send(self.faults.noise_bytes)
         for tag in tags:
             record = r2000.encode_tag_record(tag.epc_bytes, antenna=tag.antenna, rssi_dbm=tag.rssi_dbm)
-            self.send_tag_frame(r2000.encode_frame(r2000.CMD_REAL_TIME_INVENTORY, record), [tag])
+            self.send_tag_frame(r2000.encode_frame(r2000.CMD_REAL_TIME_INVENTORY, record), [tag], noise=False)
         summary = r2000.encode_end_of_round(antenna=1, read_rate=len(tags) * 10, total_reads=len(tags))
         self._send(r2000.encode_frame(r2000.CMD_REAL_TIME_INVENTORY, summary))
 

@@ -116,13 +116,21 @@ def test_noise_bad_check_and_truncation_are_counted_and_skipped(name: str) -> No
         "r2000": r2000.encode_frame(0x89, r2000.encode_tag_record(EPC)),
     }[name]
     bad = good[:-1] + bytes([good[-1] ^ 0x01])
-    stream = good + b"\x00\x01\x02" + good + bad + good + good[:9] + good + good[:5]
+    stream = b"\x00\x01\x02" + good + good + bad + good + good[:9] + good + good[:5]
     protocol = make_protocol(name)
     out = feed_bytewise(protocol, stream)
     assert [o.reason for o in out if isinstance(o, Rejection)] == ["noise", "bad_crc", "truncated", "truncated"]
     assert len([o for o in out if isinstance(o, TagRead)]) == 4
     stats = protocol.stats
     assert (stats.frames_ok, stats.crc_errors, stats.truncated, stats.noise_bytes) == (4, 1, 2, 3)
+
+
+def test_r2000_record_followed_by_noise_is_dropped_not_risked() -> None:
+    record = r2000.encode_frame(0x89, r2000.encode_tag_record(EPC))
+    protocol = r2000.R2000Protocol()
+    out = feed_bytewise(protocol, record + b"\x00\x01" + record + record)
+    assert [o.epc for o in out if isinstance(o, TagRead)] == [EPC.hex().upper()] * 2
+    assert [o.reason for o in out if isinstance(o, Rejection)] == ["truncated"]
 
 
 def test_text_lines_reuse_the_text_parser() -> None:

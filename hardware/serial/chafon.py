@@ -69,6 +69,7 @@ def encode_inventory_data(epcs: list[bytes], *, antenna: int | None = None, rssi
 
 class _ChafonProtocol(BinaryFramer):
     """Frames common to both dialects; subclasses parse the inventory DATA."""
+    reports_serial: ClassVar[bool] = True
 
     with_rssi: ClassVar[bool]
 

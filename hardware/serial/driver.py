@@ -18,7 +18,7 @@ from typing import Any
 
 import serial
 
-from hardware.errors import PortLost, PortUnavailable, opening, transferring
+from hardware.errors import PortLost, PortUnavailable, UnknownProtocol, opening, transferring
 from hardware.serial.framing import Decoded, ReaderProtocol
 from rfid.reads import ReaderEvent, ReaderEventKind, Rejection, TagRead
 
@@ -70,6 +70,8 @@ class SerialReaderDriver:
         self.protocol = protocol
         self.baudrate = baudrate or protocol.default_baudrate
         self.expected_serial = expected_serial.upper() if expected_serial else None
+        if self.expected_serial and not protocol.reports_serial:
+            raise UnknownProtocol(f"{protocol.name} readers do not report a serial number: drop expected_serial")
         self.stats = DriverStats()
         self._on_read = on_read
         self._on_event = on_event
@@ -177,8 +179,8 @@ class SerialReaderDriver:
                 mismatch = self._serial_mismatch()
                 if mismatch:
                     self._go_offline(mismatch)
-                else:
-                    self._go_online("reader answered")
+                elif self.expected_serial is None or protocol.reader_serial is not None:
+                    self._go_online("reader answered")  # with an expected serial: only once it is confirmed
             self._write(port, protocol.take_commands())
             if protocol.expects_traffic and now - max(last_frame, last_restart) >= SILENCE_RESTART_S:
                 last_restart = now

@@ -73,6 +73,7 @@ class ReaderProtocol(abc.ABC):
     default_baudrate: ClassVar[int] = 115200
     # Whether a healthy reader keeps talking (keep-alives, polled rounds): silence then means it is gone.
     expects_traffic: ClassVar[bool] = True
+    reports_serial: ClassVar[bool] = False  # whether start-up asks the reader for its serial number
 
     def __init__(self, *, reader: str | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.reader = reader  # the configured id; None means "use the serial number the reader reports"
@@ -220,7 +221,8 @@ class BinaryFramer(ReaderProtocol):
             follows = True if end == len(buffer) and final else self._valid_at(buffer, end, final)
             if follows is None:
                 break  # wait for the bytes that decide
-            if follows:
+            # ... and only if no good frame starts inside its span (a corrupted length must not swallow frames).
+            if follows and not any(self._valid_at(buffer, inner, True) for inner in range(pos + 1, end)):
                 self._report_junk(out)
                 self.stats.crc_errors += 1
                 out.append(Rejection(BAD_CRC, frame, None, self.name))

@@ -61,6 +61,7 @@ class R2000Protocol(BinaryFramer):
     """Module->host 0xA0 frames: tag records, end of round, errors, identifier and firmware version."""
 
     name: ClassVar[str] = "r2000"
+    reports_serial: ClassVar[bool] = True
     header: ClassVar[int | None] = HEADER
 
     def frame_length(self, buffer: bytearray, start: int) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +14,7 @@ from hardware.serial.framing import BinaryFramer
 from rfid.reads import ReaderEvent, Rejection, TagRead
 
 BINARY = ["thingmagic", "chafon18", "chafon288", "r2000"]
-FUZZ = settings(max_examples=150, deadline=None)
+FUZZ = settings(max_examples=int(os.environ.get("FULFIL_FUZZ_EXAMPLES", "150")), deadline=None)
 
 
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:

@@ -20,6 +20,8 @@ class Outcome(Generic[T]):
         self.value: T | None = None
         self.error: BaseException | None = None
         self.finished = False
+        # Set when the call returns, even after the caller gave up on it (to wait for an abandoned solve).
+        self.done = threading.Event()
 
 
 def run_until(call: Callable[[], T], deadline: float, on_timeout: Callable[[], None] | None = None) -> Outcome[T]:
@@ -36,6 +38,7 @@ def run_until(call: Callable[[], T], deadline: float, on_timeout: Callable[[], N
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
             outcome.error = exc
         outcome.finished = True
+        outcome.done.set()
 
     thread = threading.Thread(target=target, name="routing-solve", daemon=True)
     thread.start()

@@ -15,6 +15,8 @@ from routing.plan import allocations_cost
 
 # After the solver's own limit, how long the wall-clock guard waits before interrupting it.
 GUARD_GRACE = 1.0
+# How long to wait for an abandoned solver to exit, so it does not slow down whatever runs next.
+DRAIN_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def solve_plain(net: Network, seconds: float, backend: str = "SCIP", seed: int =
     start = time.perf_counter()
     if backend == "CP-SAT":
         arcs = {o: list(od.arcs) for o, od in enumerate(net.orders)}
-        mip = solve_mip(net, arcs, Resources(net), start + seconds, seed=seed, workers=workers, deterministic=False)
+        mip = solve_mip(net, arcs, Resources(net), start + seconds, seed=seed, workers=workers, deterministic=False,
+                        drain=DRAIN_SECONDS)
         if mip.allocs is None:
             return PlainResult(backend, mip.status, None, mip.bound, time.perf_counter() - start)
         chosen = [mip.allocs.get(o, {}) for o in range(len(net.orders))]
@@ -56,11 +59,13 @@ def solve_plain(net: Network, seconds: float, backend: str = "SCIP", seed: int =
     outcome = run_until(solver.Solve, start + seconds + GUARD_GRACE, solver.InterruptSolve)
     elapsed = time.perf_counter() - start
     if not outcome.finished or outcome.value is None:
+        outcome.done.wait(DRAIN_SECONDS)
         return PlainResult(backend, "abandoned at deadline", None, None, elapsed)
     status = int(outcome.value)
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return PlainResult(backend, "no solution" if status == pywraplp.Solver.NOT_SOLVED else f"status {status}",
-                           None, None, elapsed)
+        named = {pywraplp.Solver.NOT_SOLVED: "no solution", pywraplp.Solver.ABNORMAL: "interrupted, no solution",
+                 pywraplp.Solver.INFEASIBLE: "infeasible"}
+        return PlainResult(backend, named.get(status, f"status {status}"), None, None, elapsed)
     allocs: list[OrderAlloc] = [{} for _ in net.orders]
     for (o, loc, sku), var in model.x.items():
         n = round(var.solution_value())

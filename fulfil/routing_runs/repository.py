@@ -34,7 +34,7 @@ def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> lis
     )
     if excluded:
         used_stmt = used_stmt.where(Shipment.id.not_in(excluded))
-    used = dict(session.execute(used_stmt).tuples().all())
+    used: dict[str, int] = {loc: n for loc, n in session.execute(used_stmt).all()}
     out = []
     for loc in session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.id)):
         capacity = None if loc.capacity_per_day is None else max(0, loc.capacity_per_day - used.get(loc.id, 0))

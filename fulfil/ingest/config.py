@@ -49,7 +49,8 @@ class ReaderSpec(BaseModel):
     format: Literal["auto", "impinj", "zebra", "text"] = "auto"
     port: str | None = Field(default=None, description="pyserial URL: /dev/ttyUSB0, rfc2217://host:port, loop://")
     protocol: Literal["thingmagic", "chafon18", "chafon288", "r2000", "text"] | None = None
-    baudrate: int = Field(default=115200, gt=0)
+    baudrate: int | None = Field(default=None, gt=0, description="default: the protocol's usual rate")
+    serial_number: str | None = Field(default=None, max_length=64, description="refuse reads from a reader reporting another serial number")
     antennas: dict[int, str] = Field(min_length=1, description="antenna port -> zone name")
 
     @model_validator(mode="after")

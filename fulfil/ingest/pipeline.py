@@ -84,6 +84,14 @@ class IngestPipeline:
         with self._lock:
             self._observe(list(reads), list(events))
 
+    def reject(self, reader: str, reason: str, raw: bytes = b"") -> None:
+        """Count and log input a transport could not decode (bad frames)."""
+        with self._lock:
+            self.counters.rejected += 1
+            self.counters.last_rejection = reason
+            if self.counters.rejected <= REJECTION_SAMPLES_LOGGED:
+                log.warning("reader %s: input rejected: %s; sample %r", reader, reason, raw[:SAMPLE_BYTES])
+
     def _observe(self, reads: list[TagRead], events: list[ReaderEvent]) -> None:
         for event in events:
             self.counters.reader_events += 1

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from fulfil.ingest.config import IngestConfig
 from fulfil.ingest.mqtt_worker import MqttIngestWorker
 from fulfil.ingest.pipeline import IngestPipeline
+from hardware.serial import SerialReaderDriver, open_driver
+from rfid.reads import ReaderEvent, Rejection, TagRead
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ class IngestRuntime:
         if has_mqtt and not mqtt_url:
             raise ValueError("the readers file lists MQTT readers but FULFIL_MQTT_URL is not set")
         self.mqtt = MqttIngestWorker(self.pipeline, mqtt_url, config) if has_mqtt and mqtt_url else None
+        self.serial: dict[str, SerialReaderDriver] = {}
         self._stop = threading.Event()
         self._clock = threading.Thread(target=self._tick, name="ingest-clock", daemon=True)
 
@@ -35,6 +38,23 @@ class IngestRuntime:
         """Connect transports and start the clock."""
         if self.mqtt is not None:
             self.mqtt.start()
+        pipeline = self.pipeline
+        for spec in (r for r in self.config.readers if r.transport == "serial"):
+            assert spec.port is not None and spec.protocol is not None
+            reader_id = spec.id
+
+            def on_read(read: TagRead) -> None:
+                pipeline.feed(reads=[read])
+
+            def on_event(event: ReaderEvent) -> None:
+                pipeline.feed(events=[event])
+
+            def on_rejection(rejection: Rejection, reader_id: str = reader_id) -> None:
+                pipeline.reject(reader_id, rejection.reason, rejection.raw)
+
+            # The driver retries a missing or lost port with backoff by itself; its zones are unknown meanwhile.
+            self.serial[spec.id] = open_driver(spec.port, spec.protocol, baudrate=spec.baudrate, reader_id=spec.id, on_read=on_read,
+                                               on_event=on_event, on_rejection=on_rejection, expected_serial=spec.serial_number)
         self._clock.start()
         log.info("ingest started: %d readers", len(self.config.readers))
 
@@ -43,6 +63,8 @@ class IngestRuntime:
         self._stop.set()
         if self.mqtt is not None:
             self.mqtt.stop()
+        for driver in self.serial.values():
+            driver.stop()
         self._clock.join(timeout=10)
 
     def _tick(self) -> None:
@@ -55,6 +77,7 @@ class IngestRuntime:
     def status(self) -> dict[str, Any]:
         """Counters of the pipeline and the MQTT session."""
         out: dict[str, Any] = {"readers": [r.id for r in self.config.readers], "pipeline": self.pipeline.counters.as_dict(), "pending_facts": len(self.pipeline.pending)}
+        out["serial"] = {rid: {"online": d.online, "last_error": str(d.last_error) if d.last_error else None} for rid, d in self.serial.items()}
         if self.mqtt is not None:
             c = self.mqtt.subscriber.counters()
             out["mqtt"] = {"connected": c.connected, "received": c.received, "acked": c.acked, "refused": c.refused, "dropped": c.dropped,

@@ -6,12 +6,12 @@ from fulfil.models.location import Location, LocationKind
 from fulfil.models.order import Channel, Order, OrderLine, OrderStatus
 from fulfil.models.product import Product
 from fulfil.models.routing import RoutingDecision, RoutingRun
-from fulfil.models.shipment import Parcel, ParcelStatus, Shipment, ShipmentLine, ShipmentStatus
+from fulfil.models.shipment import Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus
 from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, StockEventKind, StockLevel
 from fulfil.models.tag import RfidTag, TagState
 
 __all__ = [
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
-    "OrderStatus", "Parcel", "ParcelStatus", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
+    "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
     "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagState",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -37,6 +37,7 @@ class Shipment(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
     status: Mapped[ShipmentStatus] = mapped_column(str_enum(ShipmentStatus, "shipment_status"), default=ShipmentStatus.ASSIGNED)
     rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    pack_station: Mapped[str | None] = mapped_column(String(64), default=None)  # zone where it is being packed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -87,3 +88,19 @@ class Parcel(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     shipment: Mapped[Shipment] = relationship(back_populates="parcels", lazy="raise")
+
+
+class ParcelVerification(Base):
+    """An RFID verdict on a parcel being packed: what the pack-station antennas saw against what was ordered."""
+
+    __tablename__ = "parcel_verifications"
+    __table_args__ = (Index("ix_parcel_verifications_location", "location_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcels.id"), default=None)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    station: Mapped[str] = mapped_column(String(64))
+    complete: Mapped[bool] = mapped_column(Boolean)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

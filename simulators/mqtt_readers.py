@@ -58,6 +58,7 @@ class MqttReaderSimulator:
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.on_connect = self._on_connect
         self._pending: set[int] = set()
+        self._early: set[int] = set()
         self._acked = threading.Condition()
         self._client.on_publish = self._on_publish
         if status_topic is not None:
@@ -87,14 +88,18 @@ class MqttReaderSimulator:
 
     def publish_raw(self, payload: bytes) -> None:
         """Publish any bytes on the reader's topic (e.g. `factory.malformed()` or `factory.overflow(n)`)."""
+        # Never publish under our lock: paho calls on_publish holding its own lock (lock-order inversion).
+        info = self._client.publish(self.topic, payload, qos=self.qos)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise MqttError(f"publish failed: {info.rc.name}")
         with self._acked:
-            # Under the lock, so the PUBACK callback cannot run before the mid is recorded.
-            info = self._client.publish(self.topic, payload, qos=self.qos)
-            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                raise MqttError(f"publish failed: {info.rc.name}")
             self.published += 1
             if self.qos:
-                self._pending.add(info.mid)
+                # The PUBACK may already have been handled: then its mid waits in _early.
+                if info.mid in self._early:
+                    self._early.discard(info.mid)
+                else:
+                    self._pending.add(info.mid)
 
     def flush(self, timeout: float = FLUSH_TIMEOUT_S) -> bool:
         """Wait until the broker acknowledged every QoS 1 publish so far; False on timeout."""
@@ -132,9 +137,14 @@ class MqttReaderSimulator:
         self.close()
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: ReasonCode, properties: object) -> None:
+        if not self.qos:
+            return  # QoS 0 "publishes" are not acknowledgements
         with self._acked:
-            self._pending.discard(mid)
-            self._acked.notify_all()
+            if mid in self._pending:
+                self._pending.discard(mid)
+                self._acked.notify_all()
+            else:
+                self._early.add(mid)
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags, reason: ReasonCode, properties: object) -> None:
         if not reason.is_failure and self.status_topic is not None:

@@ -6,11 +6,15 @@ whatever is not acked when the connection drops or the process stops is redelive
 the broker when the same client id reconnects (with the `dup` flag set). Duplicates are
 therefore normal and must be absorbed downstream (idempotency keys).
 
-Back-pressure: the CONNECT packet's Receive Maximum equals the queue size, so the broker
-stops sending once that many messages are un-acked and keeps the rest of the backlog
-(persisted) on its side. The network thread never blocks: if the queue is full anyway, a
-QoS 1 message is refused (counted, not acked) and comes back on the next session
-resumption; a QoS 0 message cannot come back and is dropped (counted).
+Back-pressure, in two steps. (1) The CONNECT packet's Receive Maximum equals the queue
+size, so a conforming broker stops sending once that many messages are un-acked and keeps
+the backlog (persisted) on its side. (2) Mosquitto 2.0.11 can overrun that window
+(eclipse/mosquitto#2301), so when the queue is full anyway the network thread blocks for
+up to `queue_full_wait_s`: it stops reading the socket and TCP flow control pushes back on
+the broker, without losing anything. Only if the consumer is stuck past that wait is a
+QoS 1 message refused (counted, not acked: the broker redelivers it when the session is
+next resumed); a QoS 0 message cannot come back and is dropped (counted). The wait stays
+well under the keepalive so the session survives a slow commit.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from hardware.mqtt.inbox import Inbox, ReceivedMessage
 from hardware.mqtt.session import build_client, connect_properties
 
 LOG = logging.getLogger(__name__)
+REFUSAL_LOG_EVERY = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,7 @@ class MqttSubscriber:
         with self._lock:
             self._stopping = True
             self._online = False
+        self._inbox.close()  # a network thread blocked on a full queue must not hold up the shutdown
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -242,11 +248,15 @@ class MqttSubscriber:
                 topic, bytes(message.payload), message.qos, bool(message.retain), message.mid,
                 datetime.now(UTC), bool(message.dup), connection,
             )  # fmt: skip
-            if self._inbox.offer(received):
+            if self._inbox.offer(received, self.config.queue_full_wait_s):
                 return
+            outcome = "refused" if message.qos > 0 else "dropped"
             with self._lock:
-                self._counts["refused" if message.qos > 0 else "dropped"] += 1
-            LOG.warning("MQTT queue full (%d): %s message on %s not taken", self._inbox.capacity, "refused" if message.qos else "dropped", topic)
+                self._counts[outcome] += 1
+                total = self._counts[outcome]
+            if total == 1 or total % REFUSAL_LOG_EVERY == 0:  # a stuck consumer must not flood the log
+                LOG.warning("MQTT queue full (%d) for %.1f s: %d messages %s so far (latest on %s)",
+                            self._inbox.capacity, self.config.queue_full_wait_s, total, outcome, topic)  # fmt: skip
         except Exception:  # noqa: BLE001
             self._callback_failed("on_message")
 

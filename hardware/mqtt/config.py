@@ -24,6 +24,9 @@ RECONNECT_MAX_DELAY_S = 30
 # so the broker never has more un-acked messages in flight to us than the queue can hold.
 QUEUE_SIZE = 10_000
 MAX_RECEIVE_MAXIMUM = 65_535
+# When the queue is full anyway (Mosquitto 2.0 can overrun a client's Receive Maximum), the network
+# thread waits this long for room before refusing: TCP back-pressure, and well under the keepalive.
+QUEUE_FULL_WAIT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class MqttConfig:
     reconnect_max_delay_s: int = RECONNECT_MAX_DELAY_S
     queue_size: int = QUEUE_SIZE
     receive_maximum: int | None = None  # None: min(queue_size, 65535)
+    queue_full_wait_s: float = QUEUE_FULL_WAIT_S
     clean_start: bool = False  # True discards whatever the broker queued while we were away
 
     def __post_init__(self) -> None:

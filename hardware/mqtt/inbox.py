@@ -30,22 +30,43 @@ class Inbox:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._items: deque[ReceivedMessage] = deque()
-        self._ready = threading.Condition(threading.Lock())
-        self._waiting = 0
+        lock = threading.Lock()
+        self._ready = threading.Condition(lock)
+        self._space = threading.Condition(lock)
+        self._waiting = 0  # consumers waiting for an item
+        self._blocked = 0  # producers waiting for room
+        self._closed = False
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def offer(self, message: ReceivedMessage) -> bool:
-        """Append unless full; never blocks (it runs on the network thread)."""
+    def offer(self, message: ReceivedMessage, wait: float = 0.0) -> bool:
+        """Append, waiting up to `wait` seconds for room; False if still full (or closed)."""
         with self._ready:
             if len(self._items) >= self.capacity:
-                return False
+                deadline = time.monotonic() + wait
+                self._blocked += 1
+                try:
+                    while len(self._items) >= self.capacity and not self._closed:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return False
+                        self._space.wait(remaining)
+                finally:
+                    self._blocked -= 1
+                if self._closed:
+                    return False
             self._items.append(message)
             # Waking nobody is the common case under load: skip the notify then.
             if self._waiting:
                 self._ready.notify()
             return True
+
+    def close(self) -> None:
+        """Release a producer blocked on a full queue (shutdown)."""
+        with self._ready:
+            self._closed = True
+            self._space.notify_all()
 
     def take(self, max_items: int, timeout: float | None) -> list[ReceivedMessage]:
         """Up to `max_items` messages; waits up to `timeout` seconds for the first one only."""
@@ -61,7 +82,10 @@ class Inbox:
                 finally:
                     self._waiting -= 1
             count = min(max_items, len(self._items))
-            return [self._items.popleft() for _ in range(count)]
+            batch = [self._items.popleft() for _ in range(count)]
+            if self._blocked:
+                self._space.notify()
+            return batch
 
     def purge(self, doomed: Callable[[ReceivedMessage], bool]) -> int:
         """Remove the messages `doomed` selects; how many were removed."""

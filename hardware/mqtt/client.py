@@ -212,12 +212,14 @@ class MqttSubscriber:
     ) -> None:
         try:
             with self._lock:
+                was_online = self._online
                 # From here on, acks of this connection's mids are refused (see `ack`).
                 self._online = False
                 stopping = self._stopping
             self._connected_event.clear()
             self._subscribed_event.clear()
-            if not stopping:
+            # A refused CONNACK is followed by a disconnect: keep the refusal as the error.
+            if was_online and not stopping:
                 self._record(disconnect_error(reason))
                 LOG.warning("MQTT %s disconnected (%s); reconnecting", self.config.redacted_url(), reason.getName())
         except Exception:  # noqa: BLE001

@@ -56,10 +56,12 @@ def started(subscriber: MqttSubscriber) -> MqttSubscriber:
     return subscriber
 
 
-def collect(subscriber: MqttSubscriber, count: int, *, ack: bool = True, timeout: float = DEADLINE_S) -> list[ReceivedMessage]:
-    """Take messages until `count` distinct payloads arrived (acking each unless told not to)."""
+def collect(
+    subscriber: MqttSubscriber, count: int, *, ack: bool = True, timeout: float = DEADLINE_S, already: set[bytes] | None = None
+) -> list[ReceivedMessage]:
+    """Take messages until `count` distinct payloads arrived, counting `already` seen ones (acking each unless told not to)."""
     seen: list[ReceivedMessage] = []
-    payloads: set[bytes] = set()
+    payloads: set[bytes] = set(already or ())
     deadline = time.monotonic() + timeout
     while len(payloads) < count:
         remaining = deadline - time.monotonic()

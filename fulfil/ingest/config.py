@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fulfil.errors import InvalidInput
-from rfid.zones import Layout, PortalConfig, ZoneConfig
+from rfid.zones import HOLD_OFF_MS, MOVE_MARGIN_DB, Layout, PortalConfig, ZoneConfig
 
 ZoneKind = Literal["receiving", "backroom", "salesfloor", "exit-inner", "exit-outer", "pack-station"]
 KINDS: tuple[str, ...] = ("receiving", "backroom", "salesfloor", "exit-inner", "exit-outer", "pack-station")
@@ -73,6 +73,8 @@ class IngestConfig(BaseModel):
     time_source: Literal["reader", "receipt"] = Field(
         default="receipt", description="Smooth on the reader's clock or on the time we received the read (reader clocks drift)."
     )
+    hold_off_ms: int = Field(default=HOLD_OFF_MS, ge=0, description="How long a tag must look closer to another zone before it moves there.")
+    move_margin_db: float = Field(default=MOVE_MARGIN_DB, ge=0, description="How much stronger the other zone must be heard.")
     share_group: str | None = Field(default=None, description="MQTT shared-subscription group, to split readers' load over workers.")
     client_id: str = Field(default="fulfil-ingest", min_length=1, description="Stable MQTT client id (the persistent session's key).")
     zones: dict[str, ZoneTuning] = Field(default_factory=dict, description="Tuning per zone name, in every location.")

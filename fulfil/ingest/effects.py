@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from fulfil.errors import InsufficientStock
 from fulfil.models import Product, RfidTag, StockCause, StockEventKind, TagState
+from fulfil.shipments.verification import verify_station
 from fulfil.stock import service as stock
 from rfid.epc import decode_epc
 from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
@@ -35,6 +37,7 @@ class Outcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # the transition had already been applied
     IGNORED = "ignored"  # nothing to do (sold tag leaving, departure, portal in)
     FOREIGN = "foreign"  # not an SGTIN of a product we know: never touches stock
+    VERDICT = "verdict"  # a pack station's parcel was judged (complete or not)
 
 
 @dataclass(frozen=True)
@@ -47,28 +50,47 @@ class Effect:
     zone: str
     gtin: str | None = None
     detail: str | None = None
+    shipment_id: int | None = None
 
 
 @dataclass(frozen=True)
 class Site:
-    """How to read a zone key: its location, its zone name and kind; and the exit policy."""
+    """How to read a zone key: its location, its zone name and kind; the exit policy; what a zone holds now."""
 
     zones: dict[str, tuple[str, str, str]]  # key -> (location, zone, kind)
     exit_policy: str
+    tags_in: Callable[[str], frozenset[str]]
 
 
-def apply_fact(session: Session, fact: Fact, site: Site, reader: str | None = None) -> Effect | None:
-    """Apply one fact; None for facts about zones rather than tags."""
+def apply_fact(session: Session, fact: Fact, site: Site, reader: str | None = None) -> list[Effect]:
+    """Apply one fact; a change at a pack station also re-judges the parcel being packed there."""
+    effects: list[Effect] = []
+    touched: str | None = None
     if isinstance(fact, TagArrived):
-        return _arrived(session, fact.epc, fact.zone, fact.at, site, reader)
-    if isinstance(fact, TagMoved):
-        return _arrived(session, fact.epc, fact.to_zone, fact.at, site, reader)
-    if isinstance(fact, PortalCrossed):
-        return _crossed(session, fact, site, reader)
-    if isinstance(fact, TagDeparted):
+        effects.append(_arrived(session, fact.epc, fact.zone, fact.at, site, reader))
+        touched = fact.zone
+    elif isinstance(fact, TagMoved):
+        effects.append(_arrived(session, fact.epc, fact.to_zone, fact.at, site, reader))
+        touched = fact.to_zone
+        if site.zones[fact.from_zone][2] == "pack-station":
+            effects.extend(_verify(session, fact.from_zone, site))
+    elif isinstance(fact, PortalCrossed):
+        effects.append(_crossed(session, fact, site, reader))
+    elif isinstance(fact, TagDeparted):
         location, zone, _kind = site.zones[fact.zone]
-        return Effect(Outcome.IGNORED, fact.epc, location, zone, detail="departed")
-    return None
+        effects.append(Effect(Outcome.IGNORED, fact.epc, location, zone, detail="departed"))
+        touched = fact.zone
+    if touched is not None and site.zones[touched][2] == "pack-station":
+        effects.extend(_verify(session, touched, site))
+    return effects
+
+
+def _verify(session: Session, key: str, site: Site) -> list[Effect]:
+    location, zone, _kind = site.zones[key]
+    row = verify_station(session, location, zone, site.tags_in(key))
+    if row is None:
+        return []
+    return [Effect(Outcome.VERDICT, "", location, zone, detail="complete" if row.complete else "incomplete", shipment_id=row.shipment_id)]
 
 
 def _gtin_of(session: Session, epc: str) -> str | None:
@@ -104,7 +126,7 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     tag = _tag(session, epc)
     if tag is None:
         if kind != "receiving":
-            return Effect(Outcome.IGNORED, epc, location, zone, detail="unregistered tag outside receiving")
+            return Effect(Outcome.FOREIGN if _gtin_of(session, epc) is None else Outcome.IGNORED, epc, location, zone, detail="unregistered tag outside receiving")
         gtin = _gtin_of(session, epc)
         if gtin is None:
             return Effect(Outcome.FOREIGN, epc, location, zone, detail="not an SGTIN of a known product")

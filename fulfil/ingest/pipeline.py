@@ -58,8 +58,10 @@ class IngestPipeline:
     def __init__(self, config: IngestConfig, factory: sessionmaker[Session], on_effects: Callable[[list[Effect]], None] | None = None) -> None:
         self.config = config
         self.factory = factory
-        self.engine = SmoothingEngine(config.layout(), time_source=config.time_source)
-        self.site = Site({k: (loc, z, zone_kind(z)) for k, (loc, z) in config.zone_names().items()}, config.exit_policy)
+        self.engine = SmoothingEngine(
+            config.layout(), time_source=config.time_source, hold_off_ms=config.hold_off_ms, move_margin_db=config.move_margin_db
+        )
+        self.site = Site({k: (loc, z, zone_kind(z)) for k, (loc, z) in config.zone_names().items()}, config.exit_policy, self.engine.tags_in)
         self.counters = IngestCounters()
         self.pending: list[tuple[Fact, str | None]] = []
         self.on_effects = on_effects
@@ -110,7 +112,7 @@ class IngestPipeline:
                 return []
             try:
                 with unit_of_work(self.factory) as session:
-                    effects = [e for f, reader in self.pending if (e := apply_fact(session, f, self.site, reader)) is not None]
+                    effects = [e for f, reader in self.pending for e in apply_fact(session, f, self.site, reader)]
             except Exception:
                 self.counters.commit_failures += 1
                 log.exception("ingest commit failed; %d facts kept for the next attempt", len(self.pending))

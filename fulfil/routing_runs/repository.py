@@ -78,6 +78,7 @@ def order_for_routing(order: Order, remaining: dict[str, int], exclude: Iterable
 
 def order_with_shipments(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
     """An order with lines and shipments (and their lines) loaded; `lock` takes its row lock on PostgreSQL."""
+    session.flush()  # it reloads (populate_existing): pending changes must reach the database first
     stmt = select(Order).where(Order.id == order_id).options(
         selectinload(Order.lines), selectinload(Order.shipments).selectinload(Shipment.lines), selectinload(Order.shipments).selectinload(Shipment.parcels)
     ).execution_options(populate_existing=True)

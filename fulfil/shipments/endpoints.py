@@ -10,8 +10,9 @@ from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import ShipmentStatus
 from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
-from fulfil.shipments import repository, service
-from fulfil.shipments.schemas import RejectRequest, RejectResult
+from fulfil.errors import NotFound
+from fulfil.shipments import repository, service, verification, workflow
+from fulfil.shipments.schemas import PackRequest, PackResult, RejectRequest, RejectResult, VerificationRead
 
 router = APIRouter(prefix="/shipments", tags=["shipments"], route_class=CommittingRoute)
 
@@ -47,3 +48,41 @@ def reject_shipment(shipment_id: int, data: RejectRequest, request: Request, ses
         rerouted=RoutingDecisionRead.model_validate(routed.decision),
         new_shipments=[ShipmentRead.model_validate(s) for s in routed.shipments],
     )
+
+
+@router.post("/{shipment_id}/start", response_model=ShipmentRead)
+def start_picking(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """A picker takes the shipment (it can no longer be moved by re-optimisation)."""
+    workflow.start_picking(session, shipment_id, principal)
+    return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
+
+
+@router.post("/{shipment_id}/picked", response_model=ShipmentRead)
+def mark_picked(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """Everything is picked (a short pick is a rejection instead)."""
+    workflow.mark_picked(session, shipment_id, principal)
+    return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
+
+
+@router.post("/{shipment_id}/pack", response_model=PackResult)
+def pack(shipment_id: int, data: PackRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> PackResult:
+    """Start packing at a pack station: a parcel with an SSCC is created and RFID verifies its contents there."""
+    _, parcel, epc = workflow.pack(session, shipment_id, data.station, principal, request.app.state.settings.sscc_company_prefix)
+    return PackResult(shipment=ShipmentRead.model_validate(service.get(session, shipment_id, principal)), sscc=parcel.sscc, sscc_epc=epc)
+
+
+@router.get("/{shipment_id}/verification", response_model=VerificationRead)
+def get_verification(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> VerificationRead:
+    """The newest RFID verdict on the parcel: complete, or missing / extra / wrong-quantity / foreign tags."""
+    service.get(session, shipment_id, principal)
+    row = verification.latest(session, shipment_id)
+    if row is None:
+        raise NotFound(f"no verdict yet for shipment {shipment_id}", details={"shipment_id": shipment_id})
+    return VerificationRead.model_validate(row)
+
+
+@router.post("/{shipment_id}/ship", response_model=ShipmentRead)
+def ship(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """The verified parcel leaves: stock is consumed, tags and parcel become shipped."""
+    workflow.ship(session, shipment_id, principal)
+    return ShipmentRead.model_validate(service.get(session, shipment_id, principal))

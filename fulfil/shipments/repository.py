@@ -12,6 +12,7 @@ from fulfil.models import Shipment, ShipmentStatus
 
 def get(session: Session, shipment_id: int, *, lock: bool = False) -> Shipment | None:
     """One shipment with its lines and parcels; `lock` takes its row lock on PostgreSQL."""
+    session.flush()  # it reloads (populate_existing): pending changes must reach the database first
     stmt = select(Shipment).where(Shipment.id == shipment_id).options(selectinload(Shipment.lines), selectinload(Shipment.parcels))
     if lock:
         stmt = stmt.with_for_update(of=Shipment)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from fulfil.orders.schemas import ShipmentRead
@@ -18,3 +21,26 @@ class RejectResult(BaseModel):
     rejected: ShipmentRead
     rerouted: RoutingDecisionRead
     new_shipments: list[ShipmentRead]
+
+
+class PackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    station: str = Field(min_length=1, max_length=64, description="The pack-station zone the parcel is packed at, e.g. pack-station-1.")
+
+
+class PackResult(BaseModel):
+    shipment: ShipmentRead
+    sscc: str = Field(description="SSCC-18 of the new parcel: print it on the label.")
+    sscc_epc: str = Field(description="SSCC-96 EPC (hex) to write to the parcel's own tag.")
+
+
+class VerificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    shipment_id: int
+    station: str
+    complete: bool
+    verdict: dict[str, Any]
+    created_at: datetime

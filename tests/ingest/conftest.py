@@ -14,7 +14,10 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import make_session_factory, unit_of_work
-from fulfil.models import Location, LocationKind, Product, RfidTag, StockEvent, StockLevel
+from fulfil.models import (
+    Location, LocationKind, Order, OrderLine, Parcel, ParcelVerification, Product, RfidTag, RoutingDecision, Shipment, ShipmentLine,
+    StockEvent, StockLevel,
+)
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
 from tests.conftest import make_gtin
@@ -40,7 +43,17 @@ def site(engine: Engine) -> Iterator[dict[str, Any]]:
     epcs = [encode_sgtin96(gtin, serial, 7) for serial in range(1000, 1010)]
     yield {"store": store, "gtin": gtin, "epcs": epcs, "factory": factory}
     with unit_of_work(factory) as s:
+        shipments = select(Shipment.id).where(Shipment.location_id == store)
+        orders = list(s.scalars(select(Shipment.order_id).where(Shipment.location_id == store)))
         s.execute(delete(StockEvent).where(StockEvent.location_id == store))
+        s.execute(delete(ParcelVerification).where(ParcelVerification.location_id == store))
+        s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
+        s.execute(delete(Parcel).where(Parcel.shipment_id.in_(shipments)))
+        s.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipments)))
+        s.execute(delete(Shipment).where(Shipment.order_id.in_(orders)))
+        s.execute(delete(RoutingDecision).where(RoutingDecision.order_id.in_(orders)))
+        s.execute(delete(OrderLine).where(OrderLine.order_id.in_(orders)))
+        s.execute(delete(Order).where(Order.id.in_(orders)))
         s.execute(delete(RfidTag).where(RfidTag.location_id == store))
         s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
         s.execute(delete(StockLevel).where(StockLevel.location_id == store))
@@ -50,9 +63,14 @@ def site(engine: Engine) -> Iterator[dict[str, Any]]:
 def readers_toml(store: str, topic: str, client_id: str) -> str:
     return f"""
 exit_policy = "loss"
+hold_off_ms = 0
 client_id = "{client_id}"
 
 [zones.receiving]
+arrival_reads = 1
+arrival_ms = 0
+
+[zones.pack-station-1]
 arrival_reads = 1
 arrival_ms = 0
 
@@ -67,6 +85,7 @@ format = "impinj"
 2 = "salesfloor"
 3 = "exit-inner"
 4 = "exit-outer"
+5 = "pack-station-1"
 """
 
 

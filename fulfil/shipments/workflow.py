@@ -1,0 +1,85 @@
+"""The store's work on a shipment: start picking, picked, packed at a station (a parcel with an SSCC), shipped."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fulfil.auth.service import Principal
+from fulfil.deps import check_location
+from fulfil.errors import InvalidInput
+from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
+from fulfil.routing_runs import assign
+from fulfil.routing_runs import repository as routing_repository
+from fulfil.shipments import service
+from fulfil.shipments.states import advance
+from fulfil.stock import service as stock
+from rfid.epc import encode_sscc96
+from rfid.epc.gs1 import gtin_check_digit
+
+
+def _mine(session: Session, shipment_id: int, principal: Principal) -> Shipment:
+    shipment = service.get(session, shipment_id, principal, lock=True)
+    check_location(principal, shipment.location_id)
+    return shipment
+
+
+def start_picking(session: Session, shipment_id: int, principal: Principal) -> Shipment:
+    """A picker takes the shipment: it can no longer be moved by re-optimisation."""
+    shipment = _mine(session, shipment_id, principal)
+    advance(shipment, ShipmentStatus.PICKING)
+    _refresh_order(session, shipment)
+    return shipment
+
+
+def mark_picked(session: Session, shipment_id: int, principal: Principal) -> Shipment:
+    """Everything is off the shelf (a short pick is a rejection instead)."""
+    shipment = _mine(session, shipment_id, principal)
+    advance(shipment, ShipmentStatus.PICKED)
+    for line in shipment.lines:
+        line.picked_qty = line.qty
+    return shipment
+
+
+def sscc_for(company_prefix: str, shipment_id: int, parcel_number: int) -> str:
+    """A deterministic SSCC-18: extension 0, the company prefix, the shipment id and parcel number, check digit."""
+    width = 16 - len(company_prefix)
+    reference = f"{shipment_id % 10 ** (width - 1):0{width - 1}d}{parcel_number % 10}"
+    body = "0" + company_prefix + reference
+    return body + str(gtin_check_digit(body))
+
+
+def pack(session: Session, shipment_id: int, station: str, principal: Principal, company_prefix: str) -> tuple[Shipment, Parcel, str]:
+    """Put the picked items in a parcel at a pack station; RFID verifies it there. Returns the parcel and its SSCC-96 EPC."""
+    if not station.startswith("pack-station"):
+        raise InvalidInput("station must be a pack-station zone, e.g. pack-station-1", details=[{"field": "body.station", "message": "not a pack station"}])
+    shipment = _mine(session, shipment_id, principal)
+    advance(shipment, ShipmentStatus.PACKED)
+    shipment.pack_station = station
+    parcel = Parcel(sscc=sscc_for(company_prefix, shipment.id, len(shipment.parcels) + 1), shipment_id=shipment.id)
+    session.add(parcel)
+    session.flush()
+    return shipment, parcel, encode_sscc96(parcel.sscc, len(company_prefix))
+
+
+def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
+    """The verified parcel leaves: reserved stock is consumed, its tags and parcel become shipped."""
+    shipment = _mine(session, shipment_id, principal)
+    advance(shipment, ShipmentStatus.SHIPPED)
+    for line in shipment.lines:
+        cause = stock.Cause(StockCause.ORDER, actor=principal.label, order_id=shipment.order_id, shipment_id=shipment.id, reason="shipped")
+        stock.consume_reserved(session, shipment.location_id, line.gtin, line.qty, StockEventKind.SHIPMENT, cause, idempotency_key=f"ship:{shipment.id}:{line.id}")
+    session.execute(update(RfidTag).where(RfidTag.shipment_id == shipment.id).values(state=TagState.SHIPPED, version=RfidTag.version + 1, zone=None)
+                    .execution_options(synchronize_session=False))
+    for parcel in session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id)):
+        parcel.status = ParcelStatus.SHIPPED
+    _refresh_order(session, shipment)
+    return shipment
+
+
+def _refresh_order(session: Session, shipment: Shipment) -> None:
+    session.flush()
+    order = routing_repository.order_with_shipments(session, shipment.order_id)
+    assert order is not None
+    assign.refresh_status(order, order.shipments)
+    session.flush()

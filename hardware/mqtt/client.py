@@ -93,6 +93,9 @@ class MqttSubscriber:
     def start(self) -> None:
         """Start the network thread; it connects, subscribes and reconnects with backoff by itself."""
         config = self.config
+        with self._lock:
+            self._stopping = False
+        self._inbox.reopen()
         self._client.connect_async(
             config.host, config.port, config.keepalive_s, clean_start=config.clean_start, properties=connect_properties(config)
         )

@@ -62,6 +62,11 @@ class Inbox:
                 self._ready.notify()
             return True
 
+    def reopen(self) -> None:
+        """Accept messages again after `close()` (the subscriber was restarted)."""
+        with self._ready:
+            self._closed = False
+
     def close(self) -> None:
         """Release a producer blocked on a full queue (shutdown)."""
         with self._ready:

@@ -23,6 +23,7 @@ from fulfil.health import router as health_router
 from fulfil.ingest.config import load_config
 from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
+from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.routing_runs.endpoints import router as routing_router
@@ -111,6 +112,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

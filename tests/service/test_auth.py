@@ -56,6 +56,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/routing/instance"): {OPS},
     ("POST", "/api/v1/ingest/payloads"): {OPS, DEVICE},
     ("GET", "/api/v1/ingest/status"): {OPS},
+    ("GET", "/api/v1/locations/{location_id}/stream"): {OPS, PICKER},
 }
 
 
@@ -72,7 +73,8 @@ ROUTES = api_routes()
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
     values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1"}
-    return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+    url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+    return url + "?max_seconds=0.2" if url.endswith("/stream") else url
 
 
 def test_every_route_is_in_the_access_table() -> None:

@@ -1,0 +1,1 @@
+"""Live updates: a server-sent-events stream of stock and parcel-verification changes per location."""

@@ -1,0 +1,95 @@
+"""/api/v1/locations/{id}/stream: server-sent events of stock and verification changes (pages, dashboards)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from fulfil.auth.service import Principal
+from fulfil.deps import check_location, require_detached
+from fulfil.live import repository
+from fulfil.models import Role
+from fulfil.shipments.schemas import VerificationRead
+from fulfil.stock.schemas import StockEventRead
+
+# The stream holds no transaction between polls (require_detached, a short session per poll).
+router = APIRouter(tags=["live"])
+Reader = Annotated[Principal, Depends(require_detached(Role.OPS, Role.PICKER))]
+
+POLL_SECONDS = 0.5
+KEEPALIVE_SECONDS = 15.0
+BATCH = 200
+
+
+def _cursor(value: str | None) -> tuple[int, int] | None:
+    """`<stock id>.<verification id>` from Last-Event-ID; None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        stock, verdicts = value.split(".", 1)
+        return int(stock), int(verdicts)
+    except ValueError:
+        return None
+
+
+@router.get("/locations/{location_id}/stream", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
+async def stream(
+    location_id: str,
+    request: Request,
+    principal: Reader,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    from_start: Annotated[bool, Query(description="Replay the location's whole history first.")] = False,
+    max_events: Annotated[int | None, Query(ge=1, le=100_000, description="Close the stream after this many events.")] = None,
+    max_seconds: Annotated[float | None, Query(gt=0, le=86_400, description="Close the stream after this long.")] = None,
+) -> StreamingResponse:
+    """`event: stock` for every stock movement and `event: verification` for every parcel verdict at the location,
+    as they are committed (by the API, ingest workers or another process). Resume with Last-Event-ID."""
+    check_location(principal, location_id)
+    factory = request.app.state.session_factory
+
+    def load(cursor: tuple[int, int]) -> tuple[list[tuple[str, dict[str, Any], tuple[int, int]]], tuple[int, int]]:
+        with factory() as session:
+            out: list[tuple[str, dict[str, Any], tuple[int, int]]] = []
+            s_id, v_id = cursor
+            for ev in repository.stock_after(session, location_id, s_id, BATCH):
+                s_id = ev.id
+                out.append(("stock", StockEventRead.model_validate(ev).model_dump(mode="json"), (s_id, v_id)))
+            for vf in repository.verifications_after(session, location_id, v_id, BATCH):
+                v_id = vf.id
+                out.append(("verification", VerificationRead.model_validate(vf).model_dump(mode="json"), (s_id, v_id)))
+            return out, (s_id, v_id)
+
+    def start() -> tuple[int, int]:
+        with factory() as session:
+            return repository.heads(session, location_id)
+
+    cursor = _cursor(last_event_id) or ((0, 0) if from_start else await run_in_threadpool(start))
+
+    async def events() -> AsyncIterator[str]:
+        nonlocal cursor
+        sent = 0
+        quiet_since = opened = time.monotonic()
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected() and (max_seconds is None or time.monotonic() - opened < max_seconds):
+            batch, cursor = await run_in_threadpool(load, cursor)
+            for kind, data, at in batch:
+                yield f"id: {at[0]}.{at[1]}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+                sent += 1
+                if max_events is not None and sent >= max_events:
+                    return
+            if batch:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
+                yield ": keep-alive\n\n"
+                quiet_since = time.monotonic()
+            if not batch:
+                await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -21,6 +21,7 @@ from fulfil.errors import InsufficientStock
 from fulfil.models import Product, RfidTag, StockCause, StockEventKind, TagState
 from fulfil.shipments.verification import verify_station
 from fulfil.stock import service as stock
+from fulfil.tags.repository import transition
 from rfid.epc import decode_epc
 from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
 
@@ -104,19 +105,6 @@ def _tag(session: Session, epc: str) -> RfidTag | None:
     return session.get(RfidTag, epc, populate_existing=True)
 
 
-def _transition(session: Session, tag: RfidTag, **changes: object) -> int | None:
-    """Move a tag to a new state if nobody else did first; the new version, or None."""
-    seen = tag.version
-    result = session.execute(
-        update(RfidTag).where(RfidTag.epc == tag.epc, RfidTag.version == seen).values(version=seen + 1, **changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    session.expire(tag)
-    return seen + 1
-
-
 def _cause(fact_zone: str, epc: str, reader: str | None, reason: str, location_zone: str) -> stock.Cause:
     return stock.Cause(StockCause.READER, actor=f"reader:{reader}" if reader else "reader", reader_id=reader, zone=location_zone, epc=epc, reason=reason)
 
@@ -152,7 +140,7 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
         session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
     previous_location, previous_state = tag.location_id, tag.state
-    version = _transition(session, tag, state=TagState.IN_STOCK, location_id=location, zone=zone, last_seen_at=at)
+    version = transition(session, tag, state=TagState.IN_STOCK, location_id=location, zone=zone, last_seen_at=at)
     if version is None:
         return Effect(Outcome.DUPLICATE, epc, location, zone, gtin)
     key_base = f"tag:{epc}:v{version}"
@@ -179,7 +167,7 @@ def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | No
     if tag.state is not TagState.IN_STOCK or tag.location_id != location:
         return Effect(Outcome.IGNORED, fact.epc, location, "exit", tag.gtin, detail=f"left while {tag.state.value}")
     lost = site.exit_policy == "loss"
-    version = _transition(session, tag, state=TagState.MISSING if lost else TagState.SHIPPED, zone=None, last_seen_at=fact.at)
+    version = transition(session, tag, state=TagState.MISSING if lost else TagState.SHIPPED, zone=None, last_seen_at=fact.at)
     if version is None:
         return Effect(Outcome.DUPLICATE, fact.epc, location, "exit", tag.gtin)
     cause = _cause(fact.portal, fact.epc, reader, "left through the exit without a sale" if lost else "exit", "exit")

@@ -1,0 +1,223 @@
+"""Ingest through a private Mosquitto into committed stock effects, next to a bare paho subscriber on the
+same broker and payloads (same run); and publish-to-committed latency at 1,000 reads/s.
+
+Database: a fresh SQLite file, or FULFIL_BENCH_DATABASE_URL (e.g. PostgreSQL). Two streams:
+- steady: 2,000 tags each read 25 times (a store's readers re-reading what they see), 50 reads/payload;
+- new-tags: every read a tag never seen (the worst case: every read is a receipt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import text
+
+from benchmarks.report import Result, emit
+from fulfil.db import make_engine, make_session_factory, unit_of_work
+from fulfil.ingest.config import parse_config
+from fulfil.ingest.mqtt_worker import MqttIngestWorker
+from fulfil.ingest.pipeline import IngestPipeline
+from fulfil.migrate import upgrade_engine
+from fulfil.models import Location, LocationKind, Product
+from rfid.epc import encode_sgtin96
+from rfid.epc.gs1 import gtin_check_digit
+from simulators.broker import MosquittoBroker
+
+READS_PER_PAYLOAD = 50
+_SCHEMAS: list[tuple[str, str]] = []
+LATENCY_RATE = 1_000  # reads/s
+LATENCY_SECONDS = 5
+
+
+def _gtin() -> str:
+    body = "0061414199999"
+    return body + str(gtin_check_digit(body))
+
+
+def _payload(epcs: list[str], antenna: int = 1) -> bytes:
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps([{"timestamp": now, "hostname": "bench", "eventType": "tagInventory",
+                        "tagInventoryEvent": {"epcHex": e, "antennaPort": antenna, "peakRssiCdbm": -4500}} for e in epcs]).encode()
+
+
+def _publisher(broker: MosquittoBroker) -> mqtt.Client:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    return client
+
+
+def _raw_rate(broker: MosquittoBroker, payloads: list[bytes]) -> float:
+    """Reads/s a bare paho subscriber takes off the same broker (auto-ack), on a backlog of the same payloads."""
+    topic = f"bench/raw/{uuid.uuid4().hex[:6]}"
+    total = len(payloads) * READS_PER_PAYLOAD
+    got = 0
+    done = threading.Event()
+    first: list[float] = []
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        nonlocal got
+        if not first:
+            first.append(time.perf_counter())
+        got += len(json.loads(msg.payload))
+        if got >= total:
+            done.set()
+
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+    sub.on_message = on_message
+    sub.connect(broker.host, broker.port, clean_start=False, properties=None)
+    sub.subscribe(topic, qos=1)
+    sub.loop_start()
+    time.sleep(0.5)  # let the subscription settle before publishing (benchmark set-up, not synchronisation of a result)
+    pub = _publisher(broker)
+    for p in payloads:
+        pub.publish(topic, p, qos=1)
+    done.wait(120)
+    elapsed = time.perf_counter() - first[0]
+    pub.loop_stop(); sub.loop_stop(); pub.disconnect(); sub.disconnect()
+    return got / elapsed
+
+
+def _setup(url: str) -> tuple[object, str, str]:
+    if "postgres" in url:  # a schema of its own, so the benchmark never touches the database's other data
+        schema = f"fulfil_bench_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+        _SCHEMAS.append((schema, url))
+    engine = make_engine(url)
+    upgrade_engine(engine)
+    factory = make_session_factory(engine)
+    store = f"ST-BENCH-{uuid.uuid4().hex[:6]}"
+    with unit_of_work(factory) as s:
+        s.add(Location(id=store, name="bench", kind=LocationKind.STORE, lat=45, lon=4))
+        if s.get(Product, _gtin()) is None:
+            s.add(Product(gtin=_gtin(), name="bench item", company_prefix_length=7))
+    return factory, store, engine  # type: ignore[return-value]
+
+
+def _worker(broker: MosquittoBroker, factory: object, store: str, topic: str) -> tuple[IngestPipeline, MqttIngestWorker]:
+    config = parse_config(f"""
+client_id = "bench-{uuid.uuid4().hex[:6]}"
+[zones.receiving]
+arrival_reads = 1
+arrival_ms = 0
+[[readers]]
+id = "bench-{store}"
+location = "{store}"
+transport = "mqtt"
+topic = "{topic}"
+format = "impinj"
+[readers.antennas]
+1 = "receiving"
+""")
+    pipeline = IngestPipeline(config, factory)  # type: ignore[arg-type]
+    worker = MqttIngestWorker(pipeline, broker.url, config)
+    worker.subscriber.start()
+    worker.subscriber.wait_ready(10)
+    return pipeline, worker
+
+
+def _through_ingest(broker: MosquittoBroker, factory: object, store: str, payloads: list[bytes]) -> float:
+    topic = f"bench/ingest/{uuid.uuid4().hex[:6]}"
+    pipeline, worker = _worker(broker, factory, store, topic)
+    pub = _publisher(broker)
+    for p in payloads:
+        pub.publish(topic, p, qos=1)
+    total = len(payloads) * READS_PER_PAYLOAD
+    start = None
+    while pipeline.counters.reads < total:
+        n = worker.step()
+        if n and start is None:
+            start = time.perf_counter()
+    worker.step()
+    elapsed = time.perf_counter() - (start or time.perf_counter())
+    pub.loop_stop(); pub.disconnect(); worker.subscriber.stop()
+    return total / elapsed
+
+
+def _latency(broker: MosquittoBroker, factory: object, store: str, gtin: str, known: list[str]) -> tuple[float, float]:
+    """LATENCY_RATE reads/s of a store's readers (re-reads of known tags) with one new tag in every ten reads;
+    time from publishing a new tag to the commit that holds its receipt (what the API then shows)."""
+    topic = f"bench/latency/{uuid.uuid4().hex[:6]}"
+    pipeline, worker = _worker(broker, factory, store, topic)
+    sent: dict[str, float] = {}
+    committed: dict[str, float] = {}
+    stop = threading.Event()
+
+    def on_effects(effects: list) -> None:  # type: ignore[type-arg]
+        now = time.perf_counter()
+        for e in effects:
+            if e.outcome.value == "received":
+                committed.setdefault(e.epc, now)
+
+    pipeline.on_effects = on_effects
+
+    def consume() -> None:
+        while not stop.is_set():
+            worker.step()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    pub = _publisher(broker)
+    batch = 10  # reads per payload at this rate: 100 payloads/s
+    interval = batch / LATENCY_RATE
+    serial = 5_000_000
+    t_next = time.perf_counter()
+    for k in range(int(LATENCY_RATE * LATENCY_SECONDS / batch)):
+        new = encode_sgtin96(gtin, serial, 7)
+        serial += 1
+        epcs = [known[(k * batch + i) % len(known)] for i in range(batch - 1)] + [new]
+        sent[new] = time.perf_counter()
+        pub.publish(topic, _payload(epcs), qos=1)
+        t_next += interval
+        time.sleep(max(0.0, t_next - time.perf_counter()))  # pacing the load generator
+    deadline = time.perf_counter() + 30
+    while len(committed) < len(sent) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    stop.set(); thread.join(5); pub.loop_stop(); pub.disconnect(); worker.subscriber.stop()
+    lat = sorted((committed[e] - sent[e]) * 1000 for e in sent if e in committed)
+    return statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]
+
+
+def main() -> None:
+    url = os.environ.get("FULFIL_BENCH_DATABASE_URL") or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    factory, store, engine = _setup(url)
+    gtin = _gtin()
+    steady_tags = [encode_sgtin96(gtin, 1_000_000 + i, 7) for i in range(2_000)]
+    steady = [steady_tags[(i * READS_PER_PAYLOAD + j) % len(steady_tags)] for i in range(1_000) for j in range(READS_PER_PAYLOAD)]
+    steady_payloads = [_payload(steady[i:i + READS_PER_PAYLOAD]) for i in range(0, len(steady), READS_PER_PAYLOAD)]
+    fresh = [encode_sgtin96(gtin, 2_000_000 + i, 7) for i in range(10_000)]
+    fresh_payloads = [_payload(fresh[i:i + READS_PER_PAYLOAD]) for i in range(0, len(fresh), READS_PER_PAYLOAD)]
+    db = "PostgreSQL" if "postgres" in url else "SQLite"
+    with MosquittoBroker() as broker:
+        raw = _raw_rate(broker, steady_payloads)
+        ingest = _through_ingest(broker, factory, store, steady_payloads)
+        emit(Result(f"ingest steady stream (2,000 tags x 25 reads) into committed effects, {db}", ingest, "reads/s",
+                    "bare paho subscriber", raw, ">= 0.5 x raw and >= 10,000 reads/s per worker (PostgreSQL)", ingest >= 0.5 * raw and ingest >= 10_000))
+        worst = _through_ingest(broker, factory, store, fresh_payloads)
+        emit(Result(f"ingest worst case (every read a new tag = a receipt), {db}", worst, "reads/s", "bare paho subscriber", raw,
+                    "(reference)", True))
+        p50, p99 = _latency(broker, factory, store, gtin, steady_tags)
+        emit(Result(f"publish -> committed stock change at {LATENCY_RATE} reads/s (1 in 10 a new tag), p99, {db}", p99, "ms", "p50", p50, "p99 <= 100 ms", p99 <= 100))
+    engine.dispose()  # type: ignore[attr-defined]
+    for schema, _url in _SCHEMAS:
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

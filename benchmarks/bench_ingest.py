@@ -36,6 +36,7 @@ READS_PER_PAYLOAD = 50
 _SCHEMAS: list[tuple[str, str]] = []
 LATENCY_RATE = 1_000  # reads/s
 LATENCY_SECONDS = 5
+WARMUP_SECONDS = 1  # load before measuring: first-use costs (statement caches, connections) are not latency
 
 
 def _gtin() -> str:
@@ -175,11 +176,13 @@ def _latency(broker: MosquittoBroker, factory: object, store: str, gtin: str, kn
     interval = batch / LATENCY_RATE
     serial = 5_000_000
     t_next = time.perf_counter()
-    for k in range(int(LATENCY_RATE * LATENCY_SECONDS / batch)):
+    warmup = int(LATENCY_RATE * WARMUP_SECONDS / batch)
+    for k in range(warmup + int(LATENCY_RATE * LATENCY_SECONDS / batch)):
         new = encode_sgtin96(gtin, serial, 7)
         serial += 1
         epcs = [known[(k * batch + i) % len(known)] for i in range(batch - 1)] + [new]
-        sent[new] = time.perf_counter()
+        if k >= warmup:
+            sent[new] = time.perf_counter()
         pub.publish(topic, _payload(epcs), qos=1)
         t_next += interval
         time.sleep(max(0.0, t_next - time.perf_counter()))  # pacing the load generator

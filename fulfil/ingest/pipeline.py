@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import unit_of_work
+from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
 from fulfil.ingest.config import IngestConfig, zone_kind
 from fulfil.ingest.effects import Effect, Site, apply_fact
 from rfid.facts import Fact
@@ -112,7 +113,11 @@ class IngestPipeline:
                 return []
             try:
                 with unit_of_work(self.factory) as session:
-                    effects = [e for f, reader in self.pending for e in apply_fact(session, f, self.site, reader)]
+                    effects, handled = receive_new_tags(session, self.pending, self.site)
+                    located, also = locate_known_tags(session, self.pending, self.site, handled)
+                    effects += located
+                    handled |= also
+                    effects += [e for i, (f, reader) in enumerate(self.pending) if i not in handled for e in apply_fact(session, f, self.site, reader)]
             except Exception:
                 self.counters.commit_failures += 1
                 log.exception("ingest commit failed; %d facts kept for the next attempt", len(self.pending))

@@ -1,0 +1,114 @@
+"""The common case in bulk: tags never seen before arriving in a receiving zone (a delivery being unpacked).
+
+One statement registers all of a commit's new tags (ON CONFLICT DO NOTHING RETURNING tells which this
+worker registered), one guarded UPDATE per (location, GTIN) adds them to stock, one multi-row INSERT
+logs an event per tag with its key `tag:<epc>:v1`. Everything else goes through effects.apply_fact."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fulfil.ingest.effects import Effect, Outcome, Site
+from fulfil.models import Product, RfidTag, StockCause, StockEvent, StockEventKind, TagState
+from fulfil.stock import repository as stock_repository
+from rfid.epc import decode_epc
+from rfid.facts import Fact, TagArrived, TagMoved
+
+
+def _candidates(facts: list[tuple[Fact, str | None]], site: Site) -> dict[str, tuple[int, str, datetime, str | None]]:
+    """First receiving arrival per EPC: epc -> (fact index, zone key, time, reader)."""
+    out: dict[str, tuple[int, str, datetime, str | None]] = {}
+    for i, (fact, reader) in enumerate(facts):
+        if isinstance(fact, TagArrived):
+            key = fact.zone
+        elif isinstance(fact, TagMoved):
+            key = fact.to_zone
+        else:
+            continue
+        if site.zones[key][2] == "receiving" and fact.epc not in out:
+            out[fact.epc] = (i, key, fact.at, reader)
+    return out
+
+
+def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], site: Site) -> tuple[list[Effect], set[int]]:
+    """Apply receipts of unregistered tags in bulk; the effects and the indices of the facts it handled."""
+    candidates = _candidates(facts, site)
+    if not candidates:
+        return [], set()
+    known = set(session.scalars(select(RfidTag.epc).where(RfidTag.epc.in_(list(candidates)))))
+    decoded = {epc: decode_epc(epc) for epc in candidates if epc not in known}
+    gtins = {d.gtin for d in decoded.values() if d.scheme in ("sgtin-96", "sgtin-198") and d.gtin}
+    products = set(session.scalars(select(Product.gtin).where(Product.gtin.in_(gtins)))) if gtins else set()
+    rows = []
+    for epc, d in decoded.items():
+        if d.gtin in products and d.scheme in ("sgtin-96", "sgtin-198"):
+            _i, key, at, _reader = candidates[epc]
+            location, zone, _kind = site.zones[key]
+            rows.append({"epc": epc, "gtin": d.gtin, "serial": d.serial, "location_id": location, "zone": zone,
+                         "state": TagState.IN_STOCK, "last_seen_at": at, "version": 1})
+    if not rows:
+        return [], set()
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert(RfidTag) if dialect == "postgresql" else sqlite.insert(RfidTag)).on_conflict_do_nothing().returning(RfidTag.epc)
+    registered = set(session.scalars(stmt, rows)) if dialect in ("postgresql", "sqlite") else set()
+    groups: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
+    for row in rows:
+        if row["epc"] in registered:
+            groups[(str(row["location_id"]), str(row["gtin"]))].append(row)
+    effects: list[Effect] = []
+    events: list[dict[str, object]] = []
+    for (location, gtin), tags in groups.items():
+        stock_repository.ensure_level(session, location, gtin)
+        after = stock_repository.apply_change(session, location, gtin, on_hand_delta=len(tags))
+        assert after is not None  # adding stock cannot break a rule
+        first = after.on_hand - len(tags)
+        for n, row in enumerate(tags, start=1):
+            epc = str(row["epc"])
+            reader = candidates[epc][3]
+            events.append({
+                "location_id": location, "gtin": gtin, "kind": StockEventKind.RECEIPT, "cause": StockCause.READER,
+                "on_hand_delta": 1, "reserved_delta": 0, "safety_delta": 0, "on_hand_after": first + n,
+                "reserved_after": after.reserved, "safety_after": after.safety, "reader_id": reader, "zone": row["zone"],
+                "epc": epc, "reason": "rfid receiving", "actor": f"reader:{reader}" if reader else "reader",
+                "idempotency_key": f"tag:{epc}:v1",
+            })
+            effects.append(Effect(Outcome.RECEIVED, epc, location, str(row["zone"]), gtin))
+    if events:
+        session.execute(insert(StockEvent), events)
+    handled = {candidates[epc][0] for epc in registered}
+    return effects, handled
+
+
+def locate_known_tags(session: Session, facts: list[tuple[Fact, str | None]], site: Site, skip: set[int]) -> tuple[list[Effect], set[int]]:
+    """Tags in stock at a location seen in another of its zones: only zone and last-seen change, in one bulk UPDATE."""
+    moves: dict[str, tuple[list[int], str, datetime]] = {}
+    for i, (fact, _reader) in enumerate(facts):
+        if i in skip:
+            continue
+        key = fact.zone if isinstance(fact, TagArrived) else fact.to_zone if isinstance(fact, TagMoved) else None
+        if key is None or site.zones[key][2] in ("pack-station", "receiving"):
+            continue
+        if isinstance(fact, TagMoved) and site.zones[fact.from_zone][2] == "pack-station":
+            continue  # leaving a pack station re-judges a parcel: the per-fact path does that
+        indices = moves[fact.epc][0] if fact.epc in moves else []
+        moves[fact.epc] = ([*indices, i], key, fact.at)  # the last move of a tag in this batch wins
+    if not moves:
+        return [], set()
+    tags = {t.epc: t for t in session.scalars(select(RfidTag).where(RfidTag.epc.in_(list(moves))))}
+    updates, effects, handled = [], [], set()
+    for epc, (indices, key, at) in moves.items():
+        tag = tags.get(epc)
+        location, zone, _kind = site.zones[key]
+        if tag is None or tag.state is not TagState.IN_STOCK or tag.location_id != location:
+            continue  # unknown, missing, sold, elsewhere: the per-fact path decides
+        updates.append({"epc": epc, "zone": zone, "last_seen_at": at})
+        effects.append(Effect(Outcome.LOCATED, epc, location, zone, tag.gtin))
+        handled.update(indices)
+    if updates:
+        session.execute(update(RfidTag), updates)
+    return effects, handled

@@ -63,18 +63,23 @@ def get_principal(
     return authenticate(session, credentials.credentials)
 
 
+def _admit(principal: Principal, allowed: frozenset[Role]) -> Principal:
+    """The principal, if its role is allowed; Forbidden naming the roles that are."""
+    if principal.role not in allowed:
+        raise Forbidden(
+            f"a {principal.role.value} token may not do this",
+            details={"role": principal.role.value, "allowed": sorted(r.value for r in allowed)},
+        )
+    return principal
+
+
 def require(*roles: Role) -> Callable[..., Principal]:
     """A dependency that admits only the given roles."""
 
     allowed = frozenset(roles)
 
     def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in allowed:
-            raise Forbidden(
-                f"a {principal.role.value} token may not do this",
-                details={"role": principal.role.value, "allowed": sorted(r.value for r in allowed)},
-            )
-        return principal
+        return _admit(principal, allowed)
 
     return dependency
 
@@ -97,12 +102,7 @@ def require_detached(*roles: Role) -> Callable[..., Principal]:
     def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
         with unit_of_work(request.app.state.session_factory) as session:
             principal = get_principal(session, credentials)
-        if principal.role not in allowed:
-            raise Forbidden(
-                f"a {principal.role.value} token may not do this",
-                details={"role": principal.role.value, "allowed": sorted(r.value for r in allowed)},
-            )
-        return principal
+        return _admit(principal, allowed)
 
     return dependency
 

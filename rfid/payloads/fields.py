@@ -11,8 +11,11 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+from rfid.reads import ParseResult, ReaderEvent, Rejection, TagRead
 
 # EPC memory bank is at most 496 bits (31 words) beyond PC; anything longer is not an EPC.
 MAX_EPC_HEX_DIGITS = 124
@@ -123,3 +126,26 @@ def element_bytes(element: object, payload: bytes, in_array: bool) -> bytes:
         return json.dumps(element, separators=(",", ":")).encode()
     except (ValueError, TypeError, RecursionError):
         return payload
+
+
+ElementParser = Callable[[Any, bytes, str | None, datetime], TagRead | ReaderEvent | str]
+
+
+def parse_json_elements(payload: bytes, source: str, parse_element: ElementParser, reader: str | None, received_at: datetime | None) -> ParseResult:
+    """A JSON object or array of vendor events, each parsed by `parse_element` into a read, an event or a rejection reason."""
+    received = received_at or datetime.now(UTC)
+    result = ParseResult()
+    elements, in_array, reason = load_json_elements(payload)
+    if reason is not None:
+        result.rejections.append(Rejection(reason, payload, None, source))
+        return result
+    for index, element in enumerate(elements):
+        raw = element_bytes(element, payload, in_array)
+        outcome = parse_element(element, raw, reader, received)
+        if isinstance(outcome, TagRead):
+            result.reads.append(outcome)
+        elif isinstance(outcome, ReaderEvent):
+            result.events.append(outcome)
+        else:
+            result.rejections.append(Rejection(outcome, raw, index if in_array else None, source))
+    return result

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rfid.payloads.fields import (
     as_float,
     as_int,
-    element_bytes,
     epc_hex_from_base64,
-    load_json_elements,
     normalise_epc_hex,
+    parse_json_elements,
     parse_timestamp,
 )
-from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, Rejection, TagRead
+from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, TagRead
 
 SOURCE = "impinj"
 
@@ -28,22 +27,7 @@ _EVENT_KINDS = {
 
 def parse_impinj(payload: bytes, *, reader: str | None = None, received_at: datetime | None = None) -> ParseResult:
     """Reads, reader events and rejections from one Impinj payload; `reader` overrides the hostname."""
-    received = received_at or datetime.now(UTC)
-    result = ParseResult()
-    elements, in_array, reason = load_json_elements(payload)
-    if reason is not None:
-        result.rejections.append(Rejection(reason, payload, None, SOURCE))
-        return result
-    for index, element in enumerate(elements):
-        raw = element_bytes(element, payload, in_array)
-        outcome = _parse_element(element, raw, reader, received)
-        if isinstance(outcome, TagRead):
-            result.reads.append(outcome)
-        elif isinstance(outcome, ReaderEvent):
-            result.events.append(outcome)
-        else:
-            result.rejections.append(Rejection(outcome, raw, index if in_array else None, SOURCE))
-    return result
+    return parse_json_elements(payload, SOURCE, _parse_element, reader, received_at)
 
 
 def event_type_of(element: dict[str, Any]) -> str | None:

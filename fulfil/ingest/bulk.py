@@ -13,8 +13,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fulfil.ingest.effects import Effect, Outcome, Site
-from fulfil.models import Product, RfidTag, StockCause, StockEvent, StockEventKind, TagState
+from fulfil.ingest.outcomes import Effect, Outcome, Site
+from fulfil.models import (
+    Product,
+    RfidTag,
+    StockCause,
+    StockEvent,
+    StockEventKind,
+    TagState,
+)
 from fulfil.stock import repository as stock_repository
 from rfid.epc import decode_epc
 from rfid.facts import Fact, TagArrived, TagMoved

@@ -7,17 +7,15 @@ state already there) and changes nothing."""
 
 from __future__ import annotations
 
-import enum
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fulfil.errors import InsufficientStock
+from fulfil.ingest.bulk import receive_new_tags
+from fulfil.ingest.outcomes import Effect, Outcome, Site
 from fulfil.models import Product, RfidTag, StockCause, StockEventKind, TagState
 from fulfil.shipments.verification import verify_station
 from fulfil.stock import service as stock
@@ -26,41 +24,6 @@ from rfid.epc import decode_epc
 from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(enum.StrEnum):
-    RECEIVED = "received"
-    TRANSFERRED = "transferred"
-    FOUND = "found"
-    LOST = "lost"
-    EXITED = "exited"
-    LOCATED = "located"  # zone updated, no stock change
-    DUPLICATE = "duplicate"  # the transition had already been applied
-    IGNORED = "ignored"  # nothing to do (sold tag leaving, departure, portal in)
-    FOREIGN = "foreign"  # not an SGTIN of a product we know: never touches stock
-    VERDICT = "verdict"  # a pack station's parcel was judged (complete or not)
-
-
-@dataclass(frozen=True)
-class Effect:
-    """What one fact did, for counters and the live stream."""
-
-    outcome: Outcome
-    epc: str
-    location: str
-    zone: str
-    gtin: str | None = None
-    detail: str | None = None
-    shipment_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Site:
-    """How to read a zone key: its location, its zone name and kind; the exit policy; what a zone holds now."""
-
-    zones: dict[str, tuple[str, str, str]]  # key -> (location, zone, kind)
-    exit_policy: str
-    tags_in: Callable[[str], frozenset[str]]
 
 
 def apply_fact(session: Session, fact: Fact, site: Site, reader: str | None = None) -> list[Effect]:
@@ -105,7 +68,7 @@ def _tag(session: Session, epc: str) -> RfidTag | None:
     return session.get(RfidTag, epc, populate_existing=True)
 
 
-def _cause(fact_zone: str, epc: str, reader: str | None, reason: str, location_zone: str) -> stock.Cause:
+def _cause(epc: str, reader: str | None, reason: str, location_zone: str) -> stock.Cause:
     return stock.Cause(StockCause.READER, actor=f"reader:{reader}" if reader else "reader", reader_id=reader, zone=location_zone, epc=epc, reason=reason)
 
 
@@ -115,19 +78,13 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     if tag is None:
         if kind != "receiving":
             return Effect(Outcome.FOREIGN if _gtin_of(session, epc) is None else Outcome.IGNORED, epc, location, zone, detail="unregistered tag outside receiving")
-        gtin = _gtin_of(session, epc)
-        if gtin is None:
+        # The receipt rule lives in one place, the bulk path; a single fact is a batch of one.
+        received, _handled = receive_new_tags(session, [(TagArrived(epc, key, at), reader)], site)
+        if received:
+            return received[0]
+        if _gtin_of(session, epc) is None:
             return Effect(Outcome.FOREIGN, epc, location, zone, detail="not an SGTIN of a known product")
-        try:
-            with session.begin_nested():
-                session.add(RfidTag(epc=epc, gtin=gtin, serial=decode_epc(epc).serial, location_id=location, zone=zone,
-                                    state=TagState.IN_STOCK, last_seen_at=at, version=1))
-                session.flush()
-        except IntegrityError:  # another worker registered it first: it received it
-            return Effect(Outcome.DUPLICATE, epc, location, zone, gtin)
-        stock.move(session, location, gtin, StockEventKind.RECEIPT, _cause(key, epc, reader, "rfid receiving", zone),
-                   on_hand_delta=1, idempotency_key=f"tag:{epc}:v1")
-        return Effect(Outcome.RECEIVED, epc, location, zone, gtin)
+        return Effect(Outcome.DUPLICATE, epc, location, zone, detail="registered by another worker first")
     gtin = tag.gtin
     if gtin is None:
         return Effect(Outcome.FOREIGN, epc, location, zone, detail="tag without a product")
@@ -145,13 +102,13 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
         return Effect(Outcome.DUPLICATE, epc, location, zone, gtin)
     key_base = f"tag:{epc}:v{version}"
     if previous_state is TagState.IN_STOCK and previous_location and previous_location != location:
-        stock.move(session, previous_location, gtin, StockEventKind.ADJUSTMENT, _cause(key, epc, reader, f"transferred to {location}", zone),
+        stock.move(session, previous_location, gtin, StockEventKind.ADJUSTMENT, _cause(epc, reader, f"transferred to {location}", zone),
                    on_hand_delta=-1, idempotency_key=key_base + ":out")
         outcome = Outcome.TRANSFERRED
     else:
         outcome = Outcome.FOUND if comes_back else Outcome.RECEIVED
     kind_of = StockEventKind.RECEIPT if outcome is not Outcome.FOUND else StockEventKind.ADJUSTMENT
-    stock.move(session, location, gtin, kind_of, _cause(key, epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
+    stock.move(session, location, gtin, kind_of, _cause(epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
     return Effect(outcome, epc, location, zone, gtin)
 
 
@@ -170,7 +127,7 @@ def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | No
     version = transition(session, tag, state=TagState.MISSING if lost else TagState.SHIPPED, zone=None, last_seen_at=fact.at)
     if version is None:
         return Effect(Outcome.DUPLICATE, fact.epc, location, "exit", tag.gtin)
-    cause = _cause(fact.portal, fact.epc, reader, "left through the exit without a sale" if lost else "exit", "exit")
+    cause = _cause(fact.epc, reader, "left through the exit without a sale" if lost else "exit", "exit")
     kind = StockEventKind.LOSS if lost else StockEventKind.ADJUSTMENT
     try:
         stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")

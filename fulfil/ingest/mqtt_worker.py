@@ -7,7 +7,7 @@ import threading
 
 from fulfil.ingest.config import IngestConfig
 from fulfil.ingest.pipeline import IngestPipeline
-from hardware.mqtt import MqttConfig, MqttSubscriber
+from hardware.mqtt import MqttConfig, MqttSubscriber, ReceivedMessage
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class MqttIngestWorker:
         mqtt_config = MqttConfig.from_url(mqtt_url, client_id=client_id or config.client_id)
         self.subscriber = MqttSubscriber(mqtt_config, topics, share_group=config.share_group)
         self.unknown_topics = 0
-        self._unacked: list = []  # type: ignore[type-arg]  # messages whose effects are not committed yet
+        self._unacked: list[ReceivedMessage] = []  # messages whose effects are not committed yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ingest-mqtt", daemon=True)
 

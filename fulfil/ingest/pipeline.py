@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from fulfil.db import unit_of_work
 from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
 from fulfil.ingest.config import IngestConfig, zone_kind
-from fulfil.ingest.effects import Effect, Site, apply_fact
+from fulfil.ingest.effects import apply_fact
+from fulfil.ingest.outcomes import Effect, Site
 from rfid.facts import Fact
 from rfid.payloads import parse_payload, parse_status
 from rfid.reads import ParseResult, ReaderEvent, TagRead

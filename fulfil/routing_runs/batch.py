@@ -44,7 +44,7 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
         params(settings),
         tuple(repository.locations(session, exclude_shipments=[s.id for s in all_live])),
         tuple(repository.stock(session, gtins, held_by=all_live)),
-        tuple(repository.order_for_routing(o, _ordered(o), assign.excluded_locations(o)) for o in orders),
+        tuple(repository.order_for_routing(o, assign.remaining_units(o, []), assign.excluded_locations(o)) for o in orders),
     )
     current = routing.Plan(
         shipments=tuple(ps for o in orders for ps in _as_plan_shipments(o, live[o.id])),
@@ -97,12 +97,6 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     session.flush()
     return run
 
-
-def _ordered(order: Order) -> dict[str, int]:
-    wanted: dict[str, int] = defaultdict(int)
-    for line in order.lines:
-        wanted[line.gtin] += line.qty
-    return dict(wanted)
 
 
 def _record(session: Session, order: Order, run: RoutingRun, fresh: list[routing.Shipment], explanation: dict[str, object], move: routing.Move, actor: str) -> None:

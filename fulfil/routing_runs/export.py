@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from sqlalchemy.orm import Session
 
 import routing
@@ -17,12 +15,7 @@ def export_instance(session: Session, settings: Settings) -> routing.Instance:
     orders = list(repository.exportable_orders(session))
     live = [s for o in orders for s in assign.live_shipments(o)]
     gtins = {line.gtin for o in orders for line in o.lines}
-    routed_orders = []
-    for o in orders:
-        wanted: dict[str, int] = defaultdict(int)
-        for line in o.lines:
-            wanted[line.gtin] += line.qty
-        routed_orders.append(repository.order_for_routing(o, dict(wanted), assign.excluded_locations(o)))
+    routed_orders = [repository.order_for_routing(o, assign.remaining_units(o, []), assign.excluded_locations(o)) for o in orders]
     return routing.Instance(
         params(settings),
         tuple(repository.locations(session, exclude_shipments=[s.id for s in live])),

@@ -149,3 +149,13 @@ def parse_json_elements(payload: bytes, source: str, parse_element: ElementParse
         else:
             result.rejections.append(Rejection(outcome, raw, index if in_array else None, source))
     return result
+
+
+def antenna_field(body: dict[str, Any], key: str) -> tuple[int | None, str | None]:
+    """An optional 1-based antenna port from `body[key]`: (port or None, rejection reason or None)."""
+    if key not in body:
+        return None, None
+    antenna = as_int(body[key])
+    if antenna is None or not 0 < antenna < 65536:
+        return None, f"bad {key}: {str(body[key])[:20]!r}"
+    return antenna, None

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from rfid.payloads.fields import (
+    antenna_field,
     as_float,
     as_int,
     epc_hex_from_base64,
@@ -81,11 +82,9 @@ def _tag_read(body: dict[str, Any], raw: bytes, reader: str | None, at: datetime
     epc = normalise_epc_hex(body.get("epcHex")) if "epcHex" in body else epc_hex_from_base64(body.get("epc"))
     if epc is None:
         return "tagInventoryEvent without a valid epcHex or base64 epc"
-    antenna = None
-    if "antennaPort" in body:
-        antenna = as_int(body["antennaPort"])
-        if antenna is None or not 0 < antenna < 65536:
-            return f"bad antennaPort: {str(body['antennaPort'])[:20]!r}"
+    antenna, problem = antenna_field(body, "antennaPort")
+    if problem is not None:
+        return problem
     rssi = None
     if "peakRssiCdbm" in body:
         centi = as_float(body["peakRssiCdbm"])

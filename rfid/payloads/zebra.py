@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from rfid.payloads.fields import (
+    antenna_field,
     as_float,
     as_int,
     normalise_epc_hex,
@@ -68,11 +69,9 @@ def _tag_read(data: dict[str, Any], raw: bytes, reader: str | None, at: datetime
     epc = normalise_epc_hex(data.get("idHex"))
     if epc is None:
         return "missing or invalid idHex"
-    antenna = None
-    if "antenna" in data:
-        antenna = as_int(data["antenna"])
-        if antenna is None or not 0 < antenna < 65536:
-            return f"bad antenna: {str(data['antenna'])[:20]!r}"
+    antenna, problem = antenna_field(data, "antenna")
+    if problem is not None:
+        return problem
     rssi = None
     if "peakRssi" in data:
         rssi = as_float(data["peakRssi"])

@@ -82,8 +82,6 @@ def test_store_rejection_reroutes_elsewhere_and_releases_stock(
     order = client.post("/api/v1/orders", headers=ops, json=web("R", 45.09, 4.0, [(net["x"], 1)])).json()
     shipment = order["shipments"][0]
     assert shipment["location_id"] == net["store"]
-    other_picker = auth("picker", net["store"] + "-nope") if False else None
-    del other_picker
     picker = auth("picker", net["store"])
     result = client.post(f"/api/v1/shipments/{shipment['id']}/reject", headers=picker, json={"reason": "damaged"})
     assert result.status_code == 200, result.text

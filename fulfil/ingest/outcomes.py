@@ -1,0 +1,42 @@
+"""What applying a fact did (Effect, Outcome), and what the effects need to know about the site (Site)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Outcome(enum.StrEnum):
+    RECEIVED = "received"
+    TRANSFERRED = "transferred"
+    FOUND = "found"
+    LOST = "lost"
+    EXITED = "exited"
+    LOCATED = "located"  # zone updated, no stock change
+    DUPLICATE = "duplicate"  # the transition had already been applied
+    IGNORED = "ignored"  # nothing to do (sold tag leaving, departure, portal in)
+    FOREIGN = "foreign"  # not an SGTIN of a product we know: never touches stock
+    VERDICT = "verdict"  # a pack station's parcel was judged (complete or not)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one fact did, for counters and the live stream."""
+
+    outcome: Outcome
+    epc: str
+    location: str
+    zone: str
+    gtin: str | None = None
+    detail: str | None = None
+    shipment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """How to read a zone key: its location, its zone name and kind; the exit policy; what a zone holds now."""
+
+    zones: dict[str, tuple[str, str, str]]  # key -> (location, zone, kind)
+    exit_policy: str
+    tags_in: Callable[[str], frozenset[str]]

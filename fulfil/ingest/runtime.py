@@ -79,7 +79,7 @@ class IngestRuntime:
         out: dict[str, Any] = {"readers": [r.id for r in self.config.readers], "pipeline": self.pipeline.counters.as_dict(), "pending_facts": len(self.pipeline.pending)}
         out["serial"] = {rid: {"online": d.online, "last_error": str(d.last_error) if d.last_error else None} for rid, d in self.serial.items()}
         if self.mqtt is not None:
-            c = self.mqtt.subscriber.counters()
+            c = self.mqtt.subscriber.counters
             out["mqtt"] = {"connected": c.connected, "received": c.received, "acked": c.acked, "refused": c.refused, "dropped": c.dropped,
                            "reconnects": c.reconnects, "queued": c.queued, "unknown_topics": self.mqtt.unknown_topics,
                            "last_error": str(c.last_error) if c.last_error else None}

@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/fulfil seed --demo
 	@echo "Ops token (shown once):"
 	@$(BIN)/fulfil token create --role ops --name demo-ops
-	$(BIN)/fulfil serve --host $(HOST) --port $(PORT)
+	$(BIN)/fulfil serve --demo --host $(HOST) --port $(PORT)
 
 ## test: set up and run the whole suite (import contracts, then pytest)
 test: $(STAMP)

@@ -127,8 +127,10 @@ class MosquittoBroker:
             return self
         self._write_config()
         with open(self.log_file, "ab") as log:
+            # A session of its own: Ctrl-C in the terminal reaches the service, which then stops the broker
+            # after its last commit and acks, instead of the broker vanishing under it first.
             self._process = subprocess.Popen(
-                [self.executable, "-c", str(self.config_file)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                [self.executable, "-c", str(self.config_file)], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
             )
         self._wait_listening()
         return self

@@ -8,10 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+
+from simulators.broker import BrokerError, find_mosquitto
 
 FULFIL = [sys.executable, "-m", "fulfil.cli"]
 SERVER_START_DEADLINE_S = 30.0
@@ -60,13 +63,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture()
-def server(env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    run(["db", "upgrade"], env)
-    run(["seed", "--demo"], env)
-    token = run(["token", "create", "--role", "ops"], env).stdout.strip()
+@contextmanager
+def serving(env: dict[str, str], *extra: str, cwd: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`fulfil serve` in a real process until /readyz answers; SIGTERM (a graceful stop) at the end."""
     port = free_port()
-    proc = subprocess.Popen([*FULFIL, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([*FULFIL, "serve", "--port", str(port), *extra], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVER_START_DEADLINE_S
     try:
@@ -79,10 +80,23 @@ def server(env: dict[str, str]) -> Iterator[tuple[str, str]]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"server did not become ready: {proc.stdout.read() if proc.stdout else ''}")
             time.sleep(0.1)  # polling a condition with a deadline, not synchronising by sleep
-        yield base, token
+        yield base, proc
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=20)
+
+
+def seeded_token(env: dict[str, str]) -> str:
+    assert run(["db", "upgrade"], env).returncode == 0
+    assert run(["seed", "--demo"], env).returncode == 0
+    return run(["token", "create", "--role", "ops"], env).stdout.strip()
+
+
+@pytest.fixture()
+def server(env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    token = seeded_token(env)
+    with serving(env) as (base, _proc):
+        yield base, token
 
 
 def test_serve_answers_with_demo_data(server: tuple[str, str]) -> None:
@@ -95,3 +109,30 @@ def test_serve_answers_with_demo_data(server: tuple[str, str]) -> None:
     assert stock and all(row["available"] == row["on_hand"] - row["reserved"] - row["safety"] for row in stock)
     orders = httpx.get(f"{base}/api/v1/orders", headers=headers).json()
     assert {"DEMO-W-1001", "DEMO-S-0042"} <= {o["external_id"] for o in orders}
+
+
+def test_serve_demo_streams_emulated_readers_into_stock_and_stops_its_broker(env: dict[str, str], tmp_path: Path) -> None:
+    try:
+        find_mosquitto()
+    except BrokerError as exc:
+        pytest.skip(str(exc))
+    headers = {"Authorization": f"Bearer {seeded_token(env)}"}
+    env = {k: v for k, v in env.items() if k not in ("FULFIL_MQTT_URL", "FULFIL_READERS_CONFIG")}
+    with serving(env, "--demo", cwd=tmp_path) as (base, proc):
+        def received(store: str) -> list[dict[str, object]]:
+            rows = httpx.get(f"{base}/api/v1/stock/events", params={"location_id": store, "limit": 5000}, headers=headers).json()
+            return [r for r in rows if r["cause"] == "reader" and r["kind"] == "receipt"]
+
+        deadline = time.monotonic() + SERVER_START_DEADLINE_S
+        while len(received("ST-PARIS-01")) < 12 or len(received("ST-LYON-01")) < 12:  # the first carton at each store
+            assert time.monotonic() < deadline, httpx.get(f"{base}/api/v1/ingest/status", headers=headers).text
+            time.sleep(0.2)  # polling the API with a deadline
+        paris = received("ST-PARIS-01")
+        assert len({r["epc"] for r in paris}) == len(paris)  # each tag once, duplicates published or not
+        assert {r["reader_id"] for r in paris} == {"r700-paris-01"} and {r["zone"] for r in paris} == {"receiving"}
+        status = httpx.get(f"{base}/api/v1/ingest/status", headers=headers).json()
+        assert status["mqtt"]["connected"] and status["pipeline"]["rejected"] == 0 and status["pipeline"]["commit_failures"] == 0
+        assert (tmp_path / "var" / "demo-readers.toml").is_file() and (tmp_path / "var" / "mosquitto").is_dir()
+    assert proc.returncode == 0
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "mosquitto")], capture_output=True, text=True)
+    assert leftover.stdout == "", f"the demo broker outlived the service: {leftover.stdout}"

@@ -127,6 +127,12 @@ class SmoothingEngine:
         for read in reads:
             self.observe(read)
 
+    def feed_rows(self, rows: Iterable[tuple[str | None, int | None, str, float | None, float, int]]) -> None:
+        """Feed many `(reader, antenna, epc, rssi_dbm, t, count)` rows in order, as `feed` would one by one."""
+        feed = self.feed
+        for row in rows:
+            feed(*row)
+
     def feed(self, reader: str | None, antenna: int | None, epc: str, rssi_dbm: float | None, t: float, count: int = 1) -> None:
         """The hot path: one read of `epc` on (reader, antenna) at `t` seconds since the epoch."""
         zone = self._antennas.get((reader, antenna))

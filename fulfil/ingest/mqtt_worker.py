@@ -6,7 +6,7 @@ import logging
 import threading
 
 from fulfil.ingest.config import IngestConfig
-from fulfil.ingest.pipeline import IngestPipeline
+from fulfil.ingest.pipeline import Delivery, IngestPipeline
 from hardware.mqtt import MqttConfig, MqttSubscriber, ReceivedMessage
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,18 @@ class MqttIngestWorker:
     def step(self) -> int:
         """Take one batch of messages, apply their effects, ack them; the number of messages handled."""
         messages = self.subscriber.get_batch(BATCH_SIZE, timeout=POLL_SECONDS)
+        deliveries: list[Delivery] = []
         for message in messages:
             reader = self.readers.get(message.topic)
             if reader is not None:
-                self.pipeline.feed_payload(message.payload, reader=reader.id, fmt=reader.format, received_at=message.received_at)
+                deliveries.append(Delivery(message.payload, reader.id, reader.format, message.received_at))
                 continue
             status = self.status.get(message.topic)
             if status is not None:
-                self.pipeline.feed_payload(message.payload, reader=status.id, received_at=message.received_at, status=True)
+                deliveries.append(Delivery(message.payload, status.id, "auto", message.received_at, status=True))
             else:
                 self.unknown_topics += 1
+        self.pipeline.feed_payloads(deliveries)
         self._unacked.extend(messages)
         self.pipeline.commit()
         self.subscriber.ack_all(self._unacked)

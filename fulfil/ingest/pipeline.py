@@ -17,7 +17,8 @@ from fulfil.ingest.config import IngestConfig, zone_kind
 from fulfil.ingest.effects import apply_fact
 from fulfil.ingest.outcomes import Effect, Site
 from rfid.facts import Fact
-from rfid.payloads import parse_payload, parse_status
+from rfid.payloads import detect_format, parse_payload, parse_status
+from rfid.payloads.lean import impinj_rows
 from rfid.reads import ParseResult, ReaderEvent, TagRead
 from rfid.smoothing import SmoothingEngine
 
@@ -26,6 +27,17 @@ log = logging.getLogger(__name__)
 # How many rejected payloads are logged with a sample of their bytes before logging goes quiet.
 REJECTION_SAMPLES_LOGGED = 20
 SAMPLE_BYTES = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One payload as a transport received it, for `IngestPipeline.feed_payloads`."""
+
+    payload: bytes
+    reader: str
+    fmt: str = "auto"
+    received_at: datetime | None = None
+    status: bool = False
 
 
 @dataclass
@@ -82,6 +94,30 @@ class IngestPipeline:
                     log.warning("reader %s: payload rejected: %s; sample %r", reader, rejection.reason, rejection.raw[:SAMPLE_BYTES])
             self._observe(result.reads, result.events)
         return result
+
+    def feed_payloads(self, deliveries: Iterable[Delivery]) -> int:
+        """`feed_payload` for many payloads under one lock; the number of reads smoothed.
+
+        A payload that is an Impinj array of valid tag reads goes straight to the smoothing engine as rows
+        (rfid.payloads.lean, same smoothing input as parse + observe); anything else takes the checked
+        path of `feed_payload`, with its events, rejections and logging."""
+        reader_clock = self.engine.time_source == "reader"
+        feed_rows = self.engine.feed_rows
+        counters = self.counters
+        reads = 0
+        with self._lock:
+            for d in deliveries:
+                if not d.status and (d.fmt == "impinj" or (d.fmt == "auto" and detect_format(d.payload) == "impinj")):
+                    received_at = d.received_at or datetime.now(UTC)
+                    rows = impinj_rows(d.payload, d.reader, reader_clock, received_at.timestamp())
+                    if rows is not None:
+                        counters.payloads += 1
+                        counters.reads += len(rows)
+                        reads += len(rows)
+                        feed_rows(rows)
+                        continue
+                reads += len(self.feed_payload(d.payload, reader=d.reader, fmt=d.fmt, received_at=d.received_at, status=d.status).reads)
+        return reads
 
     def feed(self, reads: Iterable[TagRead] = (), events: Iterable[ReaderEvent] = ()) -> None:
         """Smooth reads and reader events that a driver already decoded (serial readers)."""

@@ -21,6 +21,8 @@ from rfid.reads import ParseResult, ReaderEvent, Rejection, TagRead
 MAX_EPC_HEX_DIGITS = 124
 
 _HEX = frozenset("0123456789ABCDEF")
+# EPC hex that normalise_epc_hex would return unchanged: upper-case, whole bytes, nothing to strip.
+_CANONICAL_EPC_HEX = re.compile(r"[0-9A-F]{2,%d}" % MAX_EPC_HEX_DIGITS)  # and an even length
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 # ISO 8601 as readers write it: up to 9 fractional digits, offsets "Z", "+0000", "-06:00" or none.
@@ -30,10 +32,41 @@ _TIMESTAMP = re.compile(
 )
 
 
+_fromisoformat = datetime.fromisoformat
+
+
+def _utc_fast(value: str) -> datetime | None:
+    """The shapes readers send most, `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z`, through the C parser.
+
+    None when the text is not exactly one of those shapes or not a valid time: the checked path then decides.
+    The positions checked here rule out the other ISO 8601 forms fromisoformat accepts (week dates, basic
+    format, no seconds) that the checked path rejects; fromisoformat itself takes only ASCII digits."""
+    n = len(value)
+    if (n != 20 and n != 24 and n != 27 and n != 30) or value[-1] != "Z" or value[10] != "T" or value[4] != "-" \
+            or value[7] != "-" or value[13] != ":" or value[16] != ":" or (n > 20 and value[19] != "."):
+        return None
+    if n > 20:
+        fraction = value[20:-1]
+        if not (fraction.isascii() and fraction.isdigit()):
+            return None
+        if n == 30:  # nanoseconds: truncated to microseconds, as in the checked path
+            value = value[:26] + "Z"
+    try:
+        return _fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def parse_timestamp(value: object) -> datetime | None:
     """An aware UTC datetime from a reader's ISO 8601 text (9-digit fractions, +0000 offsets), or None."""
     if not isinstance(value, str) or len(value) > 64:
         return None
+    fast = _utc_fast(value)
+    return fast if fast is not None else _parse_timestamp_checked(value)
+
+
+def _parse_timestamp_checked(value: str) -> datetime | None:
+    """parse_timestamp's general path: every shape the readers may send, validated field by field."""
     match = _TIMESTAMP.fullmatch(value.strip())
     if match is None:
         return None
@@ -59,6 +92,13 @@ def normalise_epc_hex(value: object) -> str | None:
     """Upper-case EPC hex without spaces or 0x, or None if it is not a whole number of bytes of hex."""
     if not isinstance(value, str):
         return None
+    if not len(value) & 1 and _CANONICAL_EPC_HEX.fullmatch(value):  # already canonical: nothing to strip or upper-case
+        return value
+    return _normalise_epc_hex_checked(value)
+
+
+def _normalise_epc_hex_checked(value: str) -> str | None:
+    """normalise_epc_hex's general path: strip blanks, dashes and 0x, upper-case, check."""
     text = value.strip().replace(" ", "").replace("-", "").upper()
     if text.startswith("0X"):
         text = text[2:]
@@ -96,7 +136,10 @@ def as_float(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer beyond float range: garbage, not a crash of the parser
+            return None
     elif isinstance(value, str) and len(value) < 32:
         try:
             number = float(value)

@@ -1,0 +1,97 @@
+"""A lean path for the common payload: an Impinj array of well-formed tag reads, straight to smoothing input.
+
+`impinj_rows` does what `parse_impinj` followed by `SmoothingEngine.observe` does for such a payload, without
+building a TagRead (or keeping a raw sample) per read: one `(reader, antenna, epc, rssi_dbm, t, count)`
+row per read, in payload order, where `t` is the reader's time in seconds when the reader clock is used
+and it gave one, else the time of receipt. Anything else -- not JSON, an element that is not a tag
+read, a field the checked parser would reject -- returns None, and the caller takes the checked path,
+which produces the reader events and rejections (with their reasons and samples). The two paths are
+compared on generated payloads in tests/rfid/test_lean_payloads.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from rfid.payloads.fields import (
+    _CANONICAL_EPC_HEX,
+    _utc_fast,
+    as_float,
+    epc_hex_from_base64,
+    normalise_epc_hex,
+    parse_timestamp,
+)
+
+Row = tuple[str | None, int | None, str, float | None, float, int]
+
+_loads = json.loads
+_isfinite = math.isfinite
+_canonical_epc = _CANONICAL_EPC_HEX.fullmatch
+
+
+def impinj_rows(payload: bytes, reader: str | None, reader_clock: bool, received_s: float) -> list[Row] | None:
+    """Smoothing rows for an Impinj payload made only of valid tag reads, or None (take the checked path)."""
+    try:
+        document: Any = _loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    elements = document if type(document) is list else [document]
+    rows: list[Row] = []
+    append = rows.append
+    for element in elements:
+        if type(element) is not dict or element.get("eventType") != "tagInventory":
+            return None  # not an object, a reader event, or no eventType (inferred by the checked path)
+        body = element.get("tagInventoryEvent")
+        if type(body) is not dict:
+            return None
+        if reader is None:
+            hostname = element.get("hostname")
+            reader_id = hostname if isinstance(hostname, str) and hostname else None
+        else:
+            reader_id = reader
+        stamp = element.get("timestamp")
+        if stamp is None:
+            at = None
+        else:
+            # The common shapes first (what parse_timestamp also tries first), then the checked parse.
+            at = _utc_fast(stamp) if type(stamp) is str else None
+            if at is None:
+                at = parse_timestamp(stamp)
+                if at is None:
+                    return None
+        if "epcHex" in body:
+            epc = body["epcHex"]
+            if type(epc) is not str or len(epc) & 1 or not _canonical_epc(epc):
+                epc = normalise_epc_hex(epc)
+        else:
+            epc = epc_hex_from_base64(body.get("epc"))
+        if epc is None:
+            return None
+        if "antennaPort" in body:
+            antenna = body["antennaPort"]
+            if type(antenna) is not int or not 0 < antenna < 65536:
+                return None  # other spellings ("2", 2.0) are left to the checked path
+        else:
+            antenna = None
+        if "peakRssiCdbm" in body:
+            centi = body["peakRssiCdbm"]
+            kind = type(centi)
+            if kind is int and -1_000_000 < centi < 1_000_000:
+                rssi: float | None = float(centi) / 100.0
+            elif kind is float and _isfinite(centi):
+                rssi = centi / 100.0
+            else:
+                centi = as_float(centi)
+                if centi is None:
+                    return None
+                rssi = centi / 100.0
+        else:
+            rssi = None
+        if "lastSeenTime" in body:
+            at = parse_timestamp(body["lastSeenTime"])
+            if at is None:
+                return None
+        append((reader_id, antenna, epc, rssi, at.timestamp() if reader_clock and at is not None else received_s, 1))
+    return rows

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fulfil.errors import InvalidInput
 from rfid.zones import HOLD_OFF_MS, MOVE_MARGIN_DB, Layout, PortalConfig, ZoneConfig
 
+# Serial dialects whose tag reports carry no antenna number.
+PROTOCOLS_WITHOUT_ANTENNA = frozenset({"chafon18"})
+
 ZoneKind = Literal["receiving", "backroom", "salesfloor", "exit-inner", "exit-outer", "pack-station"]
 KINDS: tuple[str, ...] = ("receiving", "backroom", "salesfloor", "exit-inner", "exit-outer", "pack-station")
 
@@ -61,7 +64,14 @@ class ReaderSpec(BaseModel):
             raise ValueError(f"reader {self.id}: a serial reader needs a port and a protocol")
         for zone in self.antennas.values():
             zone_kind(zone)
+        if self.protocol in PROTOCOLS_WITHOUT_ANTENNA and len(set(self.antennas.values())) > 1:
+            raise ValueError(f"reader {self.id}: {self.protocol} readers do not say which antenna read a tag, so they can serve one zone only")
         return self
+
+    def zone_without_antenna(self) -> str | None:
+        """Where a read that names no antenna belongs: the reader's zone when it serves only one, else nowhere."""
+        zones = set(self.antennas.values())
+        return next(iter(zones)) if len(zones) == 1 else None
 
 
 class IngestConfig(BaseModel):
@@ -105,7 +115,11 @@ class IngestConfig(BaseModel):
         for key, (_loc, name) in sorted(zones.items()):
             tuning = self.zones.get(name, ZoneTuning()).model_dump(exclude_none=True)
             configs.append(ZoneConfig(key, **tuning))
-        antennas = {(r.id, port): zone_key(r.location, zone) for r in self.readers for port, zone in r.antennas.items()}
+        antennas: dict[tuple[str, int | None], str] = {
+            (r.id, port): zone_key(r.location, zone) for r in self.readers for port, zone in r.antennas.items()
+        }
+        # Readers that report no antenna (Chafon UHFReader18, text lines without the column) serve one zone.
+        antennas.update({(r.id, None): zone_key(r.location, zone) for r in self.readers if (zone := r.zone_without_antenna()) is not None})
         portals = [
             PortalConfig(zone_key(loc, "exit"), zone_key(loc, "exit-inner"), zone_key(loc, "exit-outer"))
             for loc in sorted({loc for loc, _ in zones.values()})

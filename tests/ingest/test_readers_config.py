@@ -1,0 +1,89 @@
+"""The readers file: what it accepts, the errors that name the wrong field, and how antennas map to zones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fulfil.demo_readers import readers_toml as demo_readers_toml
+from fulfil.errors import InvalidInput
+from fulfil.ingest.config import load_config, parse_config, unknown_locations
+
+GOOD = """
+exit_policy = "exit"
+share_group = "ingest"
+[zones.receiving]
+arrival_reads = 3
+rssi_floor_dbm = -70
+[[readers]]
+id = "r700"
+location = "ST-LYON-01"
+transport = "mqtt"
+topic = "readers/r700/events"
+format = "impinj"
+[readers.antennas]
+1 = "receiving"
+2 = "exit-inner"
+3 = "exit-outer"
+[[readers]]
+id = "ru5102"
+location = "ST-LYON-01"
+transport = "serial"
+port = "/dev/serial/by-id/usb-ru5102"
+protocol = "chafon18"
+[readers.antennas]
+1 = "pack-station-2"
+"""
+
+
+def test_a_good_file_gives_zones_antennas_and_the_exit_portal() -> None:
+    config = parse_config(GOOD)
+    assert config.exit_policy == "exit" and config.share_group == "ingest"
+    layout = config.layout()
+    assert layout.antennas[("r700", 1)] == "ST-LYON-01/receiving"
+    assert [p.name for p in layout.portals] == ["ST-LYON-01/exit"]
+    receiving = next(z for z in layout.zones if z.name == "ST-LYON-01/receiving")
+    assert receiving.arrival_reads == 3 and receiving.rssi_floor_dbm == -70
+    assert unknown_locations(config, ["ST-PARIS-01"]) == {"ST-LYON-01"}
+
+
+def test_reads_without_an_antenna_belong_to_a_single_zone_reader_only() -> None:
+    layout = parse_config(GOOD).layout()
+    assert layout.antennas[("ru5102", None)] == "ST-LYON-01/pack-station-2"  # Chafon UHFReader18: no antenna in its reports
+    assert ("r700", None) not in layout.antennas  # three zones: a read naming no antenna could be any of them
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (('topic = "readers/r700/events"', ""), "readers.0"),  # an MQTT reader without a topic
+    (('1 = "receiving"', '1 = "kitchen"'), "readers.0"),  # not a zone kind
+    (('id = "ru5102"', 'id = "r700"'), ""),  # ids must be unique
+    (('exit_policy = "exit"', 'exit_policy = "shrug"'), "exit_policy"),
+    (('share_group = "ingest"', 'share_grup = "ingest"'), "share_grup"),
+    (("arrival_reads = 3", "arrival_reads = -1"), "zones.receiving.arrival_reads"),
+    (('1 = "pack-station-2"', '1 = "pack-station-2"\n2 = "backroom"'), "readers.1"),  # chafon18 cannot tell two zones apart
+])
+def test_errors_name_the_field(change: tuple[str, str], field: str) -> None:
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(InvalidInput) as caught:
+        parse_config(GOOD.replace(old, new, 1))
+    assert caught.value.message.startswith("readers file: ")
+    if field:
+        assert any(p["field"].startswith(field) for p in caught.value.details), caught.value.details
+    if old.startswith("1 = "):  # the message says what is wrong, not only where
+        assert "kitchen" in caught.value.message or "one zone" in caught.value.message
+
+
+def test_not_toml_and_missing_files_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="not valid TOML"):
+        parse_config("[[readers]\nid=")
+    with pytest.raises(InvalidInput, match="cannot read readers file"):
+        load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("with_mqtt", [True, False])
+def test_the_demo_readers_file_is_valid(with_mqtt: bool) -> None:
+    config = parse_config(demo_readers_toml(with_mqtt))
+    transports = {r.transport for r in config.readers}
+    assert transports == ({"mqtt", "http"} if with_mqtt else {"http"})

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from fulfil.commands._common import reporting_errors
 
+# How long to wait for the broker's SUBACK before saying so (the client keeps retrying).
+SUBSCRIBE_WAIT_S = 10.0
+
 
 @reporting_errors
 def _ingest(args: argparse.Namespace) -> int:
@@ -31,6 +34,9 @@ def _ingest(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     runtime.start()
+    if runtime.mqtt is not None and not runtime.mqtt.subscriber.wait_ready(SUBSCRIBE_WAIT_S):
+        print(f"fulfil: warning: not subscribed at {mqtt_url} yet ({runtime.mqtt.subscriber.counters.last_error}); "
+              "retrying in the background", file=sys.stderr, flush=True)
     print(f"ingesting from {len(config.readers)} reader(s); Ctrl-C to stop", file=sys.stderr, flush=True)
     done.wait()
     runtime.stop()

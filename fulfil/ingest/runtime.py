@@ -6,11 +6,14 @@ import logging
 import threading
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from fulfil.ingest.config import IngestConfig
+from fulfil.errors import InvalidInput
+from fulfil.ingest.config import IngestConfig, unknown_locations
 from fulfil.ingest.mqtt_worker import MqttIngestWorker
 from fulfil.ingest.pipeline import IngestPipeline
+from fulfil.models import Location
 from hardware.serial import SerialReaderDriver, open_driver
 from rfid.reads import ReaderEvent, Rejection, TagRead
 
@@ -35,7 +38,13 @@ class IngestRuntime:
         self._clock = threading.Thread(target=self._tick, name="ingest-clock", daemon=True)
 
     def start(self) -> None:
-        """Connect transports and start the clock."""
+        """Check the readers file against the database, connect transports and start the clock."""
+        with self.pipeline.factory() as session:
+            missing = unknown_locations(self.config, session.scalars(select(Location.id)))
+        if missing:
+            # Effects at an unknown location could never commit: every batch would fail and block the others.
+            raise InvalidInput(f"the readers file names locations the database does not have: {', '.join(sorted(missing))}",
+                               details={"locations": sorted(missing)})
         if self.mqtt is not None:
             self.mqtt.start()
         pipeline = self.pipeline

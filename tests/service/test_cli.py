@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,14 +15,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.broker import BrokerError, find_mosquitto
+from sqlalchemy import text
+
+from fulfil.db import make_engine
+from fulfil.demo import demo_gtin
+from rfid.epc import encode_sgtin96
+from simulators.broker import BrokerError, MosquittoBroker, find_mosquitto
+from tests.hardware.conftest_mqtt import Publisher
+from tests.ingest.conftest import impinj
 
 FULFIL = [sys.executable, "-m", "fulfil.cli"]
 SERVER_START_DEADLINE_S = 30.0
 
 
-def run(args: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*FULFIL, *args], env=env, capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+def run(args: list[str], env: dict[str, str], timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*FULFIL, *args], env=env, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
 
 
 @pytest.fixture()
@@ -136,3 +144,77 @@ def test_serve_demo_streams_emulated_readers_into_stock_and_stops_its_broker(env
     assert proc.returncode == 0
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "mosquitto")], capture_output=True, text=True)
     assert leftover.stdout == "", f"the demo broker outlived the service: {leftover.stdout}"
+
+
+def ingest_readers_file(tmp_path: Path, location: str, topic: str) -> Path:
+    path = tmp_path / "readers.toml"
+    path.write_text(f"""
+client_id = "cli-ingest-{uuid.uuid4().hex[:6]}"
+[zones.receiving]
+arrival_reads = 1
+arrival_ms = 0
+[[readers]]
+id = "r700-cli"
+location = "{location}"
+transport = "mqtt"
+topic = "{topic}"
+format = "impinj"
+[readers.antennas]
+1 = "receiving"
+""")
+    return path
+
+
+def test_ingest_command_runs_workers_alone_and_stops_cleanly(env: dict[str, str], fresh_database_url: str, tmp_path: Path) -> None:
+    try:
+        find_mosquitto()
+    except BrokerError as exc:
+        pytest.skip(str(exc))
+    seeded_token(env)
+    topic = f"cli/{uuid.uuid4().hex[:6]}/events"
+    readers = ingest_readers_file(tmp_path, "ST-NANTES-01", topic)
+    epcs = [encode_sgtin96(demo_gtin(10003), 777_000 + i, 7) for i in range(3)]
+    with MosquittoBroker(tmp_path / "mosquitto") as broker:
+        proc = subprocess.Popen([*FULFIL, "ingest", "--config", str(readers), "--mqtt-url", broker.url], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        engine = make_engine(fresh_database_url)
+        try:
+            publisher = Publisher(broker)
+            # The first start creates the persistent session: the command says it is ingesting once subscribed.
+            deadline = time.monotonic() + SERVER_START_DEADLINE_S
+            while "ingesting from" not in (line := proc.stdout.readline() if proc.stdout else ""):
+                assert line and time.monotonic() < deadline, "fulfil ingest did not start"
+                assert "warning" not in line, line
+            publisher.send(topic, [impinj(epc, 1) for epc in epcs] * 2)
+            publisher.flush()
+            publisher.close()
+
+            def receipts() -> int:
+                with engine.connect() as conn:
+                    return int(conn.execute(text("SELECT count(*) FROM stock_events WHERE cause = 'reader' AND location_id = 'ST-NANTES-01'")).scalar_one())
+
+            while receipts() < 3:
+                assert time.monotonic() < deadline + 20, "reads were not applied"
+                time.sleep(0.1)  # polling the database with a deadline
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            engine.dispose()
+        assert proc.returncode == 0
+        assert receipts() == 3
+
+
+@pytest.mark.parametrize(("readers", "mqtt_url", "message"), [
+    ("unknown-location", "mqtt://127.0.0.1:1", "locations the database does not have: ST-NOWHERE"),
+    ("good", None, "FULFIL_MQTT_URL is not set"),
+    ("broken", None, "not valid TOML"),
+])
+def test_ingest_command_refuses_what_cannot_work(env: dict[str, str], tmp_path: Path, readers: str, mqtt_url: str | None, message: str) -> None:
+    seeded_token(env)
+    path = ingest_readers_file(tmp_path, "ST-NOWHERE" if readers == "unknown-location" else "ST-NANTES-01", "t/events")
+    if readers == "broken":
+        path.write_text("[[readers]\n")
+    env = {k: v for k, v in env.items() if k != "FULFIL_MQTT_URL"}
+    result = run(["ingest", "--config", str(path), *(["--mqtt-url", mqtt_url] if mqtt_url else [])], env, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

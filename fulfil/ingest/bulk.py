@@ -24,21 +24,29 @@ from fulfil.models import (
 )
 from fulfil.stock import repository as stock_repository
 from rfid.epc import decode_epc
-from rfid.facts import Fact, TagArrived, TagMoved
+from rfid.facts import Fact, PortalCrossed, TagArrived, TagMoved
 
 
 def _candidates(facts: list[tuple[Fact, str | None]], site: Site) -> dict[str, tuple[int, str, datetime, str | None]]:
-    """First receiving arrival per EPC: epc -> (fact index, zone key, time, reader)."""
+    """Tags whose first fact in the batch is a receiving arrival: epc -> (fact index, zone key, time, reader).
+
+    A tag seen elsewhere first (say in the backroom, then carried to receiving) is left to the per-fact
+    path: registering it in bulk would put its receipt before the facts that came earlier."""
     out: dict[str, tuple[int, str, datetime, str | None]] = {}
+    seen: set[str] = set()
     for i, (fact, reader) in enumerate(facts):
+        epc = getattr(fact, "epc", None)  # zone outages carry no tag
+        if epc is None or epc in seen:
+            continue
+        seen.add(epc)
         if isinstance(fact, TagArrived):
             key = fact.zone
         elif isinstance(fact, TagMoved):
             key = fact.to_zone
         else:
             continue
-        if site.zones[key][2] == "receiving" and fact.epc not in out:
-            out[fact.epc] = (i, key, fact.at, reader)
+        if site.zones[key][2] == "receiving":
+            out[epc] = (i, key, fact.at, reader)
     return out
 
 
@@ -92,18 +100,40 @@ def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], sit
 
 
 def locate_known_tags(session: Session, facts: list[tuple[Fact, str | None]], site: Site, skip: set[int]) -> tuple[list[Effect], set[int]]:
-    """Tags in stock at a location seen in another of its zones: only zone and last-seen change, in one bulk UPDATE."""
+    """Tags in stock at a location seen in another of its zones: only zone and last-seen change, in one bulk UPDATE.
+
+    Receiving counts too: a tag already in stock there that is read in receiving (the store's readers
+    re-reading it, or every tag once after a restart) is only located, exactly as the per-fact path does.
+    A tag with any fact in the batch that only the per-fact path applies (pack station, portal) is left
+    wholly to that path, so its facts keep their order."""
     moves: dict[str, tuple[list[int], str, datetime]] = {}
+    per_fact: set[str] = set()
     for i, (fact, _reader) in enumerate(facts):
         if i in skip:
             continue
-        key = fact.zone if isinstance(fact, TagArrived) else fact.to_zone if isinstance(fact, TagMoved) else None
-        if key is None or site.zones[key][2] in ("pack-station", "receiving"):
+        if isinstance(fact, TagArrived):
+            key = fact.zone
+        elif isinstance(fact, TagMoved):
+            key = fact.to_zone
+            if site.zones[fact.from_zone][2] == "pack-station":
+                per_fact.add(fact.epc)  # leaving a pack station re-judges a parcel: the per-fact path does that
+                continue
+        else:
+            if isinstance(fact, PortalCrossed):
+                per_fact.add(fact.epc)
             continue
-        if isinstance(fact, TagMoved) and site.zones[fact.from_zone][2] == "pack-station":
-            continue  # leaving a pack station re-judges a parcel: the per-fact path does that
-        indices = moves[fact.epc][0] if fact.epc in moves else []
-        moves[fact.epc] = ([*indices, i], key, fact.at)  # the last move of a tag in this batch wins
+        if site.zones[key][2] == "pack-station":
+            per_fact.add(fact.epc)
+            continue
+        if fact.epc in moves:
+            indices, last_key, _at = moves[fact.epc]
+            if site.zones[last_key][0] != site.zones[key][0]:
+                per_fact.add(fact.epc)  # between locations within one batch: a transfer, decided fact by fact
+            moves[fact.epc] = ([*indices, i], key, fact.at)  # the last move of a tag in this batch wins
+        else:
+            moves[fact.epc] = ([i], key, fact.at)
+    for epc in per_fact:
+        moves.pop(epc, None)
     if not moves:
         return [], set()
     tags = {t.epc: t for t in session.scalars(select(RfidTag).where(RfidTag.epc.in_(list(moves))))}

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, DateTime, String, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fulfil.ingest.outcomes import Effect, Outcome, Site
+from fulfil.models.base import UTCDateTime, utcnow
 from fulfil.models import (
     Product,
     RfidTag,
@@ -25,6 +26,39 @@ from fulfil.models import (
 from fulfil.stock import repository as stock_repository
 from rfid.epc import decode_epc
 from rfid.facts import Fact, PortalCrossed, TagArrived, TagMoved
+
+
+def _epc_in(session: Session, epcs: list[str]) -> ColumnElement[bool]:
+    """`rfid_tags.epc IN (...)`; on PostgreSQL `= ANY(array)`: one parameter, not thousands in a statement that
+    psycopg would have to re-parse on every commit (it only caches short statements)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return RfidTag.epc == any_(bindparam("epcs", epcs, type_=postgresql.ARRAY(String)))
+    return RfidTag.epc.in_(epcs)
+
+
+_REGISTER_POSTGRESQL = text(
+    "INSERT INTO rfid_tags (epc, gtin, serial, location_id, zone, state, last_seen_at, version, created_at, updated_at)"
+    " SELECT u.epc, u.gtin, u.serial, u.location_id, u.zone, :state, u.last_seen_at, 1, :now, :now"
+    " FROM unnest(:epcs, :gtins, :serials, :locations, :zones, :seen) AS u(epc, gtin, serial, location_id, zone, last_seen_at)"
+    " ON CONFLICT DO NOTHING RETURNING epc"
+).bindparams(
+    *(bindparam(name, type_=postgresql.ARRAY(String)) for name in ("epcs", "gtins", "serials", "locations", "zones")),
+    bindparam("seen", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("state", type_=RfidTag.__table__.c.state.type),
+    bindparam("now", type_=UTCDateTime()),
+)
+
+
+def _register_postgresql(session: Session, rows: list[dict[str, object]]) -> set[str]:
+    """The rows' INSERT ... ON CONFLICT DO NOTHING RETURNING epc as one statement over arrays: the multi-row
+    VALUES form is a 300 kB statement per 1,000 tags that psycopg parses anew each time (0.17 s per 2,000)."""
+    assert all(row["state"] is TagState.IN_STOCK and row["version"] == 1 for row in rows)
+    params = {
+        "epcs": [row["epc"] for row in rows], "gtins": [row["gtin"] for row in rows], "serials": [row["serial"] for row in rows],
+        "locations": [row["location_id"] for row in rows], "zones": [row["zone"] for row in rows],
+        "seen": [row["last_seen_at"] for row in rows], "state": TagState.IN_STOCK, "now": utcnow(),
+    }
+    return set(session.scalars(_REGISTER_POSTGRESQL, params))
 
 
 def _candidates(facts: list[tuple[Fact, str | None]], site: Site) -> dict[str, tuple[int, str, datetime, str | None]]:
@@ -55,7 +89,7 @@ def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], sit
     candidates = _candidates(facts, site)
     if not candidates:
         return [], set()
-    known = set(session.scalars(select(RfidTag.epc).where(RfidTag.epc.in_(list(candidates)))))
+    known = set(session.scalars(select(RfidTag.epc).where(_epc_in(session, list(candidates)))))
     decoded = {epc: decode_epc(epc) for epc in candidates if epc not in known}
     gtins = {d.gtin for d in decoded.values() if d.scheme in ("sgtin-96", "sgtin-198") and d.gtin}
     products = set(session.scalars(select(Product.gtin).where(Product.gtin.in_(gtins)))) if gtins else set()
@@ -69,8 +103,11 @@ def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], sit
     if not rows:
         return [], set()
     dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert(RfidTag) if dialect == "postgresql" else sqlite.insert(RfidTag)).on_conflict_do_nothing().returning(RfidTag.epc)
-    registered = set(session.scalars(stmt, rows)) if dialect in ("postgresql", "sqlite") else set()
+    if dialect == "postgresql":
+        registered = _register_postgresql(session, rows)
+    else:
+        stmt = sqlite.insert(RfidTag).on_conflict_do_nothing().returning(RfidTag.epc)
+        registered = set(session.scalars(stmt, rows)) if dialect == "sqlite" else set()
     groups: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
     for row in rows:
         if row["epc"] in registered:
@@ -136,7 +173,7 @@ def locate_known_tags(session: Session, facts: list[tuple[Fact, str | None]], si
         moves.pop(epc, None)
     if not moves:
         return [], set()
-    tags = {t.epc: t for t in session.scalars(select(RfidTag).where(RfidTag.epc.in_(list(moves))))}
+    tags = {t.epc: t for t in session.scalars(select(RfidTag).where(_epc_in(session, list(moves))))}
     updates, effects, handled = [], [], set()
     for epc, (indices, key, at) in moves.items():
         tag = tags.get(epc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -38,13 +39,13 @@ def payloads(count: int, per_payload: int) -> list[bytes]:
     return [distinct[i % len(distinct)] for i in range(count)]
 
 
-def publish_all(config: MqttConfig, messages: list[bytes]) -> None:
+def publish_all(config: MqttConfig, messages: list[bytes], topic: str = TOPIC) -> None:
     """Publish at QoS 1 and wait until the broker acknowledged (and so queued) every message."""
     client = build_client(config, client_id="bench-publisher")
     client.max_inflight_messages_set(1_000)
     client.connect(config.host, config.port, clean_start=True)
     client.loop_start()
-    infos = [client.publish(TOPIC, m, qos=1) for m in messages]
+    infos = [client.publish(topic, m, qos=1) for m in messages]
     for info in infos:
         info.wait_for_publish(DRAIN_TIMEOUT_S)
     client.disconnect()
@@ -54,8 +55,10 @@ def publish_all(config: MqttConfig, messages: list[bytes]) -> None:
 class RawSubscriber:
     """A bare paho QoS 1 subscriber on a persistent session: auto-ack, a counter, nothing else."""
 
-    def __init__(self, config: MqttConfig) -> None:
+    def __init__(self, config: MqttConfig, topic: str = TOPIC, count_of: Callable[[bytes], int] | None = None) -> None:
         self.config = config
+        self.topic = topic
+        self.count_of = count_of  # what one message counts for (default 1), e.g. the reads in its JSON array
         self.count = 0
         self.expected = 0
         self.done = threading.Event()
@@ -78,10 +81,10 @@ class RawSubscriber:
         self.client.loop_stop()
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, properties: object) -> None:
-        client.subscribe(TOPIC, qos=1)
+        client.subscribe(self.topic, qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        self.count += 1
+        self.count += 1 if self.count_of is None else self.count_of(message.payload)
         if self.count >= self.expected:
             self.done.set()
 

@@ -173,16 +173,39 @@ def locate_known_tags(session: Session, facts: list[tuple[Fact, str | None]], si
         moves.pop(epc, None)
     if not moves:
         return [], set()
-    tags = {t.epc: t for t in session.scalars(select(RfidTag).where(_epc_in(session, list(moves))))}
+    # Plain rows, not ORM objects: after a restart every tag in a store arrives once, thousands per commit.
+    columns = select(RfidTag.epc, RfidTag.state, RfidTag.location_id, RfidTag.gtin).where(_epc_in(session, list(moves)))
+    tags = {epc: (state, location_id, gtin) for epc, state, location_id, gtin in session.execute(columns)}
     updates, effects, handled = [], [], set()
+    now = utcnow()
     for epc, (indices, key, at) in moves.items():
-        tag = tags.get(epc)
+        found = tags.get(epc)
         location, zone, _kind = site.zones[key]
-        if tag is None or tag.state is not TagState.IN_STOCK or tag.location_id != location:
+        if found is None or found[0] is not TagState.IN_STOCK or found[1] != location:
             continue  # unknown, missing, sold, elsewhere: the per-fact path decides
-        updates.append({"epc": epc, "zone": zone, "last_seen_at": at})
-        effects.append(Effect(Outcome.LOCATED, epc, location, zone, tag.gtin))
+        updates.append({"b_epc": epc, "b_zone": zone, "b_seen": at, "b_now": now})
+        effects.append(Effect(Outcome.LOCATED, epc, location, zone, found[2]))
         handled.update(indices)
-    if updates:
-        session.execute(update(RfidTag), updates)
+    if updates and session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCATE_POSTGRESQL, {"epcs": [u["b_epc"] for u in updates], "zones": [u["b_zone"] for u in updates],
+                                             "seen": [u["b_seen"] for u in updates], "now": now})
+    elif updates:
+        session.execute(_LOCATE, updates)  # Core executemany: the ORM's per-row bookkeeping doubled this commit
     return effects, handled
+
+
+# One statement over arrays on PostgreSQL (an executemany is a round trip per tag, even pipelined).
+_LOCATE_POSTGRESQL = text(
+    "UPDATE rfid_tags AS t SET zone = u.zone, last_seen_at = u.seen, updated_at = :now"
+    " FROM unnest(:epcs, :zones, :seen) AS u(epc, zone, seen) WHERE t.epc = u.epc"
+).bindparams(
+    bindparam("epcs", type_=postgresql.ARRAY(String)), bindparam("zones", type_=postgresql.ARRAY(String)),
+    bindparam("seen", type_=postgresql.ARRAY(DateTime(timezone=True))), bindparam("now", type_=UTCDateTime()),
+)
+
+
+_TAGS = RfidTag.__table__
+_LOCATE = (
+    update(_TAGS).where(_TAGS.c.epc == bindparam("b_epc"))
+    .values(zone=bindparam("b_zone"), last_seen_at=bindparam("b_seen"), updated_at=bindparam("b_now"))
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rfid.payloads.fields import (
@@ -26,6 +27,8 @@ from rfid.payloads.fields import (
 
 Row = tuple[str | None, int | None, str, float | None, float, int]
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _loads = json.loads
 _isfinite = math.isfinite
 _canonical_epc = _CANONICAL_EPC_HEX.fullmatch
@@ -40,6 +43,7 @@ def impinj_rows(payload: bytes, reader: str | None, reader_clock: bool, received
     elements = document if type(document) is list else [document]
     rows: list[Row] = []
     append = rows.append
+    minutes: dict[str, int | None] = {}
     for element in elements:
         if type(element) is not dict or element.get("eventType") != "tagInventory":
             return None  # not an object, a reader event, or no eventType (inferred by the checked path)
@@ -53,14 +57,15 @@ def impinj_rows(payload: bytes, reader: str | None, reader_clock: bool, received
             reader_id = reader
         stamp = element.get("timestamp")
         if stamp is None:
-            at = None
+            seen: float | None = None
         else:
-            # The common shapes first (what parse_timestamp also tries first), then the checked parse.
-            at = _utc_fast(stamp) if type(stamp) is str else None
-            if at is None:
+            # The common shape by arithmetic on its minute (looked up once per payload), then the checked parse.
+            seen = _seconds_fast(stamp, minutes) if type(stamp) is str else None
+            if seen is None:
                 at = parse_timestamp(stamp)
                 if at is None:
                     return None
+                seen = at.timestamp()
         if "epcHex" in body:
             epc = body["epcHex"]
             if type(epc) is not str or len(epc) & 1 or not _canonical_epc(epc):
@@ -90,8 +95,38 @@ def impinj_rows(payload: bytes, reader: str | None, reader_clock: bool, received
         else:
             rssi = None
         if "lastSeenTime" in body:
-            at = parse_timestamp(body["lastSeenTime"])
-            if at is None:
+            last = parse_timestamp(body["lastSeenTime"])
+            if last is None:
                 return None
-        append((reader_id, antenna, epc, rssi, at.timestamp() if reader_clock and at is not None else received_s, 1))
+            seen = last.timestamp()
+        append((reader_id, antenna, epc, rssi, seen if reader_clock and seen is not None else received_s, 1))
     return rows
+
+
+def _seconds_fast(value: str, minutes: dict[str, int | None]) -> float | None:
+    """`YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z` as seconds since the epoch, exactly as
+    `_utc_fast(value).timestamp()` computes it, or None (the checked path then decides).
+
+    The minute (`YYYY-MM-DDTHH:MM`) is validated and converted once per payload through `_utc_fast` and kept in
+    `minutes` (one payload's reads share a minute or two); seconds and the fraction are checked here."""
+    n = len(value)
+    if (n != 20 and n != 24 and n != 27 and n != 30) or value[-1] != "Z" or value[16] != ":" or (n > 20 and value[19] != "."):
+        return None
+    key = value[:16]
+    if key in minutes:
+        base = minutes[key]
+    else:
+        start = _utc_fast(key + ":00Z")
+        base = minutes[key] = None if start is None else (start - _EPOCH) // _MICROSECOND
+    second = value[17:19]
+    if base is None or not (second.isascii() and second.isdigit()) or second >= "60":
+        return None
+    if n > 20:
+        fraction = value[20:-1]
+        if not (fraction.isascii() and fraction.isdigit()):
+            return None
+        micros = int(fraction[:6].ljust(6, "0"))  # nanoseconds truncated to microseconds, as everywhere
+    else:
+        micros = 0
+    # The same single division datetime.timestamp() makes, so the float is identical.
+    return (base + int(second) * 1_000_000 + micros) / 1_000_000

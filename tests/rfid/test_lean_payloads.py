@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from rfid.facts import Fact
 from rfid.payloads import parse_impinj, parse_timestamp
 from rfid.payloads.fields import _normalise_epc_hex_checked, _parse_timestamp_checked, normalise_epc_hex
-from rfid.payloads.lean import impinj_rows
+from rfid.payloads.lean import _seconds_fast, impinj_rows
 from rfid.smoothing import SmoothingEngine
 from rfid.zones import Layout, PortalConfig, ZoneConfig
 
@@ -57,6 +57,19 @@ def _same_instant(a: datetime | None, b: datetime | None) -> bool:
 @example("2024-02-30T00:00:00.000Z")
 def test_timestamp_fast_path_matches_checked_path(text: str) -> None:
     assert _same_instant(parse_timestamp(text), _parse_timestamp_checked(text) if len(text) <= 64 else None)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(timestamps, timestamps)
+@example("2024-03-05T14:02:11.123456789Z", "2024-03-05T14:02:59.9Z")
+@example("2024-02-29T23:59:59.999Z", "2023-02-29T23:59:59.999Z")
+def test_seconds_by_minute_match_the_checked_timestamp(first: str, second: str) -> None:
+    minutes: dict[str, int | None] = {}  # shared, as within one payload
+    for text in (first, second, first):
+        fast = _seconds_fast(text, minutes)
+        checked = parse_timestamp(text)
+        if fast is not None:  # None means "let the checked path decide"; a value must be the checked one, bit for bit
+            assert checked is not None and fast == checked.timestamp(), text
 
 
 @settings(max_examples=2000, deadline=None)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import unit_of_work
 from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
-from fulfil.ingest.config import IngestConfig, zone_kind
+from fulfil.ingest.config import IngestConfig, zone_key, zone_kind
 from fulfil.ingest.effects import apply_fact
 from fulfil.ingest.outcomes import Effect, Site
 from rfid.facts import Fact
@@ -80,7 +80,15 @@ class IngestPipeline:
         self.pending: list[tuple[Fact, str | None]] = []
         self.on_effects = on_effects
         self._lock = threading.RLock()
-        self._reader_of_zone = {f"{r.location}/{z}": r.id for r in config.readers for z in r.antennas.values()}
+        # The reader a zone's facts are logged with; a zone that several readers serve names none of them
+        # (facts carry the zone, not the read that decided them), rather than the wrong one.
+        served: dict[str, set[str]] = {}
+        for r in config.readers:
+            for z in r.antennas.values():
+                served.setdefault(zone_key(r.location, z), set()).add(r.id)
+                if zone_kind(z) in ("exit-inner", "exit-outer"):  # portal passages are named after the portal
+                    served.setdefault(zone_key(r.location, "exit"), set()).add(r.id)
+        self._reader_of_zone = {key: next(iter(ids)) for key, ids in served.items() if len(ids) == 1}
 
     def feed_payload(self, payload: bytes, *, reader: str, fmt: str = "auto", received_at: datetime | None = None, status: bool = False) -> ParseResult:
         """Parse one payload of `reader` and smooth its reads; rejections are counted and logged, never raised."""
@@ -167,5 +175,5 @@ class IngestPipeline:
         return effects
 
     def _reader_of(self, fact: Fact) -> str | None:
-        zone = getattr(fact, "zone", None) or getattr(fact, "to_zone", None)
+        zone = getattr(fact, "zone", None) or getattr(fact, "to_zone", None) or getattr(fact, "portal", None)
         return self._reader_of_zone.get(zone) if isinstance(zone, str) else None

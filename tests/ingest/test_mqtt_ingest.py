@@ -102,8 +102,9 @@ def test_tag_leaving_through_the_exit_is_a_loss_once(broker: MosquittoBroker, si
         # The passage is concluded after the portal's silence time: tick the engine past it.
         pipeline.commit(datetime.now(UTC) + timedelta(seconds=10))
         assert on_hand(site["factory"], site["store"], site["gtin"]) == 0
-        kinds = [e.kind.value for e in events(site["factory"], site["store"])]
-        assert kinds == ["receipt", "loss"]
+        logged = events(site["factory"], site["store"])
+        assert [e.kind.value for e in logged] == ["receipt", "loss"]
+        assert [e.reader_id for e in logged] == [f"r700-{site['store']}"] * 2  # the cause names the reader
         pipeline.commit(datetime.now(UTC) + timedelta(seconds=20))
         assert [e.kind.value for e in events(site["factory"], site["store"])] == ["receipt", "loss"]
     finally:

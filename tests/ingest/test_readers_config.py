@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from fulfil.demo_readers import readers_toml as demo_readers_toml
 from fulfil.errors import InvalidInput
 from fulfil.ingest.config import load_config, parse_config, unknown_locations
+from fulfil.ingest.pipeline import IngestPipeline
+from rfid.facts import Direction, PortalCrossed, TagArrived
 
 GOOD = """
 exit_policy = "exit"
@@ -87,3 +90,19 @@ def test_the_demo_readers_file_is_valid(with_mqtt: bool) -> None:
     config = parse_config(demo_readers_toml(with_mqtt))
     transports = {r.transport for r in config.readers}
     assert transports == ({"mqtt", "http"} if with_mqtt else {"http"})
+
+
+def test_facts_name_their_reader_unless_several_readers_serve_the_zone() -> None:
+    shared = GOOD + """
+[[readers]]
+id = "dock-http"
+location = "ST-LYON-01"
+transport = "http"
+[readers.antennas]
+1 = "receiving"
+"""
+    now = datetime.now(UTC)
+    pipeline = IngestPipeline(parse_config(shared), None)  # type: ignore[arg-type]  # no database needed to name readers
+    assert pipeline._reader_of(TagArrived("E", "ST-LYON-01/pack-station-2", now)) == "ru5102"
+    assert pipeline._reader_of(PortalCrossed("E", "ST-LYON-01/exit", Direction.OUT, now, now, now)) == "r700"
+    assert pipeline._reader_of(TagArrived("E", "ST-LYON-01/receiving", now)) is None  # r700 or dock-http: not guessed

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import unit_of_work
@@ -23,6 +24,14 @@ from rfid.reads import ParseResult, ReaderEvent, TagRead
 from rfid.smoothing import SmoothingEngine
 
 log = logging.getLogger(__name__)
+
+# How many quarantined facts the status keeps (all are counted and logged).
+QUARANTINE_KEPT = 100
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or was busy (retry the batch later), as opposed to the batch failing."""
+    return isinstance(exc, OperationalError | InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 # How many rejected payloads are logged with a sample of their bytes before logging goes quiet.
 REJECTION_SAMPLES_LOGGED = 20
@@ -51,6 +60,7 @@ class IngestCounters:
     facts: int = 0
     commits: int = 0
     commit_failures: int = 0
+    quarantined: int = 0  # facts that failed on their own and were dropped (see IngestPipeline.quarantine)
     effects: Counter[str] = field(default_factory=Counter)
     last_rejection: str | None = None
 
@@ -58,7 +68,7 @@ class IngestCounters:
         """A JSON-friendly snapshot."""
         return {
             "payloads": self.payloads, "reads": self.reads, "reader_events": self.reader_events, "rejected": self.rejected,
-            "facts": self.facts, "commits": self.commits, "commit_failures": self.commit_failures,
+            "facts": self.facts, "commits": self.commits, "commit_failures": self.commit_failures, "quarantined": self.quarantined,
             "effects": dict(self.effects), "last_rejection": self.last_rejection,
         }
 
@@ -79,6 +89,7 @@ class IngestPipeline:
         self.counters = IngestCounters()
         self.pending: list[tuple[Fact, str | None]] = []
         self.on_effects = on_effects
+        self.quarantine: deque[dict[str, str | None]] = deque(maxlen=QUARANTINE_KEPT)  # the latest quarantined facts
         self._lock = threading.RLock()
         # The reader a zone's facts are logged with; a zone that several readers serve names none of them
         # (facts carry the zone, not the read that decided them), rather than the wrong one.
@@ -163,15 +174,38 @@ class IngestPipeline:
                     effects += located
                     handled |= also
                     effects += [e for i, (f, reader) in enumerate(self.pending) if i not in handled for e in apply_fact(session, f, self.site, reader)]
-            except Exception:
+            except Exception as exc:
                 self.counters.commit_failures += 1
-                log.exception("ingest commit failed; %d facts kept for the next attempt", len(self.pending))
-                raise
+                if database_unavailable(exc):
+                    log.exception("ingest commit failed; %d facts kept for the next attempt", len(self.pending))
+                    raise
+                # Something in the batch itself fails (a constraint, a bug): one bad fact must not hold up the rest.
+                log.warning("ingest batch of %d facts failed (%s); applying them one by one", len(self.pending), exc)
+                effects = self._apply_one_by_one()
             self.pending.clear()
             self.counters.commits += 1
             self.counters.effects.update(e.outcome.value for e in effects)
         if effects and self.on_effects is not None:
             self.on_effects(effects)
+        return effects
+
+    def _apply_one_by_one(self) -> list[Effect]:
+        """Each pending fact in a transaction of its own; one that still fails is quarantined (counted, logged, listed
+        in the status) and dropped. A lost database stops the loop and keeps the facts not applied yet."""
+        effects: list[Effect] = []
+        for index, (fact, reader) in enumerate(self.pending):
+            try:
+                with unit_of_work(self.factory) as session:
+                    applied = apply_fact(session, fact, self.site, reader)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    del self.pending[:index]
+                    raise
+                self.counters.quarantined += 1
+                self.quarantine.append({"fact": repr(fact), "reader": reader, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                log.error("ingest fact quarantined (not applied): %r from reader %s: %s", fact, reader, exc)
+                continue
+            effects += applied
         return effects
 
     def _reader_of(self, fact: Fact) -> str | None:

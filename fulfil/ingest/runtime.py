@@ -85,7 +85,8 @@ class IngestRuntime:
 
     def status(self) -> dict[str, Any]:
         """Counters of the pipeline and the MQTT session."""
-        out: dict[str, Any] = {"readers": [r.id for r in self.config.readers], "pipeline": self.pipeline.counters.as_dict(), "pending_facts": len(self.pipeline.pending)}
+        out: dict[str, Any] = {"readers": [r.id for r in self.config.readers], "pipeline": self.pipeline.counters.as_dict(), "pending_facts": len(self.pipeline.pending),
+                               "quarantine": list(self.pipeline.quarantine)}
         out["serial"] = {rid: {"online": d.online, "last_error": str(d.last_error) if d.last_error else None} for rid, d in self.serial.items()}
         if self.mqtt is not None:
             c = self.mqtt.subscriber.counters

@@ -48,6 +48,23 @@ _REGISTER_POSTGRESQL = text(
     bindparam("now", type_=UTCDateTime()),
 )
 
+# One statement over arrays on PostgreSQL (an executemany is a round trip per tag, even pipelined).
+_LOCATE_POSTGRESQL = text(
+    "UPDATE rfid_tags AS t SET zone = u.zone, last_seen_at = u.seen, updated_at = :now"
+    " FROM unnest(:epcs, :zones, :seen) AS u(epc, zone, seen) WHERE t.epc = u.epc"
+).bindparams(
+    bindparam("epcs", type_=postgresql.ARRAY(String)), bindparam("zones", type_=postgresql.ARRAY(String)),
+    bindparam("seen", type_=postgresql.ARRAY(DateTime(timezone=True))), bindparam("now", type_=UTCDateTime()),
+)
+
+
+# Elsewhere a Core executemany: the ORM's per-row bookkeeping doubled a 2,000-tag commit.
+_TAGS = RfidTag.__table__
+_LOCATE = (
+    update(_TAGS).where(_TAGS.c.epc == bindparam("b_epc"))
+    .values(zone=bindparam("b_zone"), last_seen_at=bindparam("b_seen"), updated_at=bindparam("b_now"))
+)
+
 
 def _register_postgresql(session: Session, rows: list[dict[str, object]]) -> set[str]:
     """The rows' INSERT ... ON CONFLICT DO NOTHING RETURNING epc as one statement over arrays: the multi-row
@@ -190,22 +207,5 @@ def locate_known_tags(session: Session, facts: list[tuple[Fact, str | None]], si
         session.execute(_LOCATE_POSTGRESQL, {"epcs": [u["b_epc"] for u in updates], "zones": [u["b_zone"] for u in updates],
                                              "seen": [u["b_seen"] for u in updates], "now": now})
     elif updates:
-        session.execute(_LOCATE, updates)  # Core executemany: the ORM's per-row bookkeeping doubled this commit
+        session.execute(_LOCATE, updates)
     return effects, handled
-
-
-# One statement over arrays on PostgreSQL (an executemany is a round trip per tag, even pipelined).
-_LOCATE_POSTGRESQL = text(
-    "UPDATE rfid_tags AS t SET zone = u.zone, last_seen_at = u.seen, updated_at = :now"
-    " FROM unnest(:epcs, :zones, :seen) AS u(epc, zone, seen) WHERE t.epc = u.epc"
-).bindparams(
-    bindparam("epcs", type_=postgresql.ARRAY(String)), bindparam("zones", type_=postgresql.ARRAY(String)),
-    bindparam("seen", type_=postgresql.ARRAY(DateTime(timezone=True))), bindparam("now", type_=UTCDateTime()),
-)
-
-
-_TAGS = RfidTag.__table__
-_LOCATE = (
-    update(_TAGS).where(_TAGS.c.epc == bindparam("b_epc"))
-    .values(zone=bindparam("b_zone"), last_seen_at=bindparam("b_seen"), updated_at=bindparam("b_now"))
-)

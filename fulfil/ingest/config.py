@@ -108,6 +108,19 @@ class IngestConfig(BaseModel):
         """Every zone key -> (location, zone name)."""
         return {zone_key(r.location, z): (r.location, z) for r in self.readers for z in r.antennas.values()}
 
+    def sole_readers(self) -> dict[str, str]:
+        """Zone key -> the one reader serving it (the exit portal `<location>/exit` counts its two sides).
+
+        A zone several readers serve is left out: a fact carries its zone, not the read that decided it,
+        so its stock events name no reader rather than a wrong one."""
+        served: dict[str, set[str]] = {}
+        for r in self.readers:
+            for zone in r.antennas.values():
+                served.setdefault(zone_key(r.location, zone), set()).add(r.id)
+                if zone_kind(zone) in ("exit-inner", "exit-outer"):
+                    served.setdefault(zone_key(r.location, "exit"), set()).add(r.id)
+        return {key: next(iter(ids)) for key, ids in served.items() if len(ids) == 1}
+
     def layout(self) -> Layout:
         """The smoothing layout: zones per location, antennas, and an exit portal where a location has both sides."""
         zones = self.zone_names()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import unit_of_work
 from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
-from fulfil.ingest.config import IngestConfig, zone_key, zone_kind
+from fulfil.ingest.config import IngestConfig, zone_kind
 from fulfil.ingest.effects import apply_fact
 from fulfil.ingest.outcomes import Effect, Site
 from rfid.facts import Fact
@@ -25,6 +25,9 @@ from rfid.smoothing import SmoothingEngine
 
 log = logging.getLogger(__name__)
 
+# How many rejected payloads are logged with a sample of their bytes before logging goes quiet.
+REJECTION_SAMPLES_LOGGED = 20
+SAMPLE_BYTES = 120
 # How many quarantined facts the status keeps (all are counted and logged).
 QUARANTINE_KEPT = 100
 
@@ -32,10 +35,6 @@ QUARANTINE_KEPT = 100
 def database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or was busy (retry the batch later), as opposed to the batch failing."""
     return isinstance(exc, OperationalError | InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
-# How many rejected payloads are logged with a sample of their bytes before logging goes quiet.
-REJECTION_SAMPLES_LOGGED = 20
-SAMPLE_BYTES = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +90,7 @@ class IngestPipeline:
         self.on_effects = on_effects
         self.quarantine: deque[dict[str, str | None]] = deque(maxlen=QUARANTINE_KEPT)  # the latest quarantined facts
         self._lock = threading.RLock()
-        # The reader a zone's facts are logged with; a zone that several readers serve names none of them
-        # (facts carry the zone, not the read that decided them), rather than the wrong one.
-        served: dict[str, set[str]] = {}
-        for r in config.readers:
-            for z in r.antennas.values():
-                served.setdefault(zone_key(r.location, z), set()).add(r.id)
-                if zone_kind(z) in ("exit-inner", "exit-outer"):  # portal passages are named after the portal
-                    served.setdefault(zone_key(r.location, "exit"), set()).add(r.id)
-        self._reader_of_zone = {key: next(iter(ids)) for key, ids in served.items() if len(ids) == 1}
+        self._reader_of_zone = config.sole_readers()
 
     def feed_payload(self, payload: bytes, *, reader: str, fmt: str = "auto", received_at: datetime | None = None, status: bool = False) -> ParseResult:
         """Parse one payload of `reader` and smooth its reads; rejections are counted and logged, never raised."""

@@ -19,6 +19,12 @@ from rfid.reads import ParseResult, ReaderEvent, Rejection, TagRead
 
 # EPC memory bank is at most 496 bits (31 words) beyond PC; anything longer is not an EPC.
 MAX_EPC_HEX_DIGITS = 124
+# Reads of one tag a single report may aggregate (Zebra `reads`): far above any reader's, low enough to smooth.
+MAX_READ_COUNT = 1_000_000
+# Signal strengths a read may report, in dBm: wider than any UHF reader's (about -100 to +10), narrow enough
+# that smoothing's 10 ** (dBm / 10) stays a finite float. Outside it, the read is rejected.
+MIN_RSSI_DBM = -200.0
+MAX_RSSI_DBM = 100.0
 
 _HEX = frozenset("0123456789ABCDEF")
 # EPC hex that normalise_epc_hex would return unchanged: upper-case, whole bytes, nothing to strip.
@@ -129,6 +135,11 @@ def as_int(value: object) -> int | None:
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value.strip())
     return None
+
+
+def plausible_rssi(dbm: float) -> bool:
+    """Whether a signal strength in dBm is within what a read may report (see MIN_RSSI_DBM)."""
+    return MIN_RSSI_DBM <= dbm <= MAX_RSSI_DBM
 
 
 def as_float(value: object) -> float | None:

@@ -13,6 +13,7 @@ from rfid.payloads.fields import (
     normalise_epc_hex,
     parse_json_elements,
     parse_timestamp,
+    plausible_rssi,
 )
 from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, TagRead
 
@@ -88,7 +89,7 @@ def _tag_read(body: dict[str, Any], raw: bytes, reader: str | None, at: datetime
     rssi = None
     if "peakRssiCdbm" in body:
         centi = as_float(body["peakRssiCdbm"])
-        if centi is None:
+        if centi is None or not plausible_rssi(centi / 100.0):
             return f"bad peakRssiCdbm: {str(body['peakRssiCdbm'])[:20]!r}"
         rssi = centi / 100.0  # centi-dBm: -2650 is -26.5 dBm
     seen_at = at

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from rfid.payloads.fields import as_float, normalise_epc_hex, parse_timestamp
+from rfid.payloads.fields import as_float, normalise_epc_hex, parse_timestamp, plausible_rssi
 from rfid.reads import ParseResult, Rejection, TagRead
 
 SOURCE = "text"
@@ -47,6 +47,8 @@ def _parse_line(text: str, raw: bytes, reader: str | None, received: datetime) -
         if antenna is None and _ANTENNA.fullmatch(column) and 0 < int(column) < 65536:
             antenna = int(column)
         elif rssi is None and (column[0] in "+-" or "." in column) and (value := as_float(column)) is not None:
+            if not plausible_rssi(value):
+                return f"RSSI out of range: {column[:40]!r}"
             rssi = value
         elif seen_at is None and (stamp := parse_timestamp(column)) is not None:
             seen_at = stamp

@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from rfid.payloads.fields import (
+    MAX_READ_COUNT,
     antenna_field,
     as_float,
     as_int,
     normalise_epc_hex,
     parse_json_elements,
     parse_timestamp,
+    plausible_rssi,
 )
 from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, TagRead
 
@@ -75,12 +77,12 @@ def _tag_read(data: dict[str, Any], raw: bytes, reader: str | None, at: datetime
     rssi = None
     if "peakRssi" in data:
         rssi = as_float(data["peakRssi"])
-        if rssi is None:
+        if rssi is None or not plausible_rssi(rssi):
             return f"bad peakRssi: {str(data['peakRssi'])[:20]!r}"
     count = 1
     if "reads" in data:
         reads = as_int(data["reads"])
-        if reads is None or reads < 1:
+        if reads is None or not 1 <= reads <= MAX_READ_COUNT:
             return f"bad reads count: {str(data['reads'])[:20]!r}"
         count = reads
     seq = None

@@ -118,6 +118,10 @@ def test_zebra_custom_report_with_only_eventnum_format_idhex(payload: Load, rece
         (b'{"type":"INVENTORY","data":{"idHex":"ABCD","antenna":0}}', "bad antenna"),
         (b'{"type":"INVENTORY","data":{"idHex":"ABCD","peakRssi":"loud"}}', "bad peakRssi"),
         (b'{"type":"INVENTORY","data":{"idHex":"ABCD","reads":0}}', "bad reads"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","reads":1000001}}', "bad reads"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","peakRssi":5000}}', "bad peakRssi"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","peakRssi":-1e300}}', "bad peakRssi"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","reads":1' + b"0" * 400 + b'}}', "bad reads"),  # would overflow smoothing's power
         (b'{"type":"INVENTORY","data":{"idHex":"ABCD","eventNum":-1}}', "bad eventNum"),
         (b'{"type":"INVENTORY","timestamp":"2024-13-01T00:00:00Z","data":{"idHex":"ABCD"}}', "bad timestamp"),
         (b'{"type":7,"data":{"idHex":"ABCD"}}', "type is not a string"),
@@ -138,6 +142,8 @@ def test_zebra_rejections_carry_a_reason(raw: bytes, reason: str, received: date
         (b'{"eventType":"tagInventory","tagInventoryEvent":{"epc":"!!"}}', "epcHex"),
         (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","antennaPort":"x"}}', "bad antennaPort"),
         (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","peakRssiCdbm":null}}', "bad peakRssiCdbm"),
+        # 9,000 dBm: 10 ** 900 would overflow smoothing's power sum, so the read must not reach it
+        (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","peakRssiCdbm":900000}}', "bad peakRssiCdbm"),
         (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","lastSeenTime":"yesterday"}}', "lastSeenTime"),
         (b'{"eventType":"tagInventory","tagInventoryEvent":[]}', "not an object"),
         (b'{"eventType":"antennaConnected","antennaConnectedEvent":{}}', "antennaPort"),

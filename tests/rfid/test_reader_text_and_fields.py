@@ -31,7 +31,7 @@ def test_text_fixture_parses_every_column_layout(payload: Callable[[str], bytes]
 @pytest.mark.parametrize(
     ("line", "reason"),
     [(b"ABCD 1 2", "unrecognised column"), (b"ABCD loud", "unrecognised column"), (b"ABC", "not a hex EPC"),
-     (b"ABCD -40 -41", "unrecognised column"), (b"ABCD 0", "unrecognised column")],
+     (b"ABCD -40 -41", "unrecognised column"), (b"ABCD 0", "unrecognised column"), (b"ABCD 1 +9000.5", "RSSI out of range")],
 )
 def test_text_rejections(line: bytes, reason: str, received: datetime) -> None:
     result = parse_text(line, received_at=received)

@@ -86,6 +86,9 @@ class IngestConfig(BaseModel):
     hold_off_ms: int = Field(default=HOLD_OFF_MS, ge=0, description="How long a tag must look closer to another zone before it moves there.")
     move_margin_db: float = Field(default=MOVE_MARGIN_DB, ge=0, description="How much stronger the other zone must be heard.")
     share_group: str | None = Field(default=None, description="MQTT shared-subscription group, to split readers' load over workers.")
+    parse_process: bool = Field(
+        default=True, description="Decode MQTT payloads in a child process (a second core) while the worker smooths and commits."
+    )
     client_id: str = Field(default="fulfil-ingest", min_length=1, description="Stable MQTT client id (the persistent session's key).")
     zones: dict[str, ZoneTuning] = Field(default_factory=dict, description="Tuning per zone name, in every location.")
     readers: list[ReaderSpec] = Field(min_length=1)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
+from dataclasses import dataclass
 
 from fulfil.ingest.config import IngestConfig
+from fulfil.ingest.parsing import ParseProcess, Pending
 from fulfil.ingest.pipeline import Delivery, IngestPipeline
 from hardware.mqtt import MqttConfig, MqttSubscriber, ReceivedMessage
 
@@ -14,6 +17,8 @@ log = logging.getLogger(__name__)
 # Messages taken per transaction, and how long the loop waits for the first one.
 BATCH_SIZE = 500
 POLL_SECONDS = 0.2
+# Batches taken and handed to the parse process ahead of the one being committed.
+READ_AHEAD = 4
 # After a failed commit (database down), wait this long before trying again; nothing is acked meanwhile.
 RETRY_SECONDS = 1.0
 
@@ -28,13 +33,18 @@ class MqttIngestWorker:
         topics = sorted(set(self.readers) | set(self.status))
         mqtt_config = MqttConfig.from_url(mqtt_url, client_id=client_id or config.client_id)
         self.subscriber = MqttSubscriber(mqtt_config, topics, share_group=config.share_group)
+        self.parser = ParseProcess()
+        self.use_parse_process = config.parse_process
         self.unknown_topics = 0
         self._unacked: list[ReceivedMessage] = []  # messages whose effects are not committed yet
+        self._ahead: deque[_Batch] = deque()  # taken and handed to the parser, not smoothed yet (in order)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ingest-mqtt", daemon=True)
 
     def start(self) -> None:
-        """Connect and start consuming."""
+        """Start the parse process (if configured), connect and start consuming."""
+        if self.use_parse_process:
+            self.parser.start()
         self.subscriber.start()
         self._thread.start()
 
@@ -43,6 +53,7 @@ class MqttIngestWorker:
         self._stop.set()
         self._thread.join(timeout=30)
         self.subscriber.stop()
+        self.parser.stop()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -52,8 +63,31 @@ class MqttIngestWorker:
                 self._stop.wait(RETRY_SECONDS)
 
     def step(self) -> int:
-        """Take one batch of messages, apply their effects, ack them; the number of messages handled."""
-        messages = self.subscriber.get_batch(BATCH_SIZE, timeout=POLL_SECONDS)
+        """Smooth, commit and ack one batch of messages; the number of messages handled.
+
+        Pipelined with the parse process: whatever has arrived is taken and handed to the parser before this
+        batch's rows are awaited and again before its commit, so the next batches are decoded on another core
+        while this one is smoothed and committed (later steps finish them, in order). Without a parse process
+        the same code decodes here, at collect time."""
+        batch = self._ahead.popleft() if self._ahead else self._take(self.subscriber.get_batch(BATCH_SIZE, timeout=POLL_SECONDS))
+        self._read_ahead()
+        self.pipeline.feed_parsed(batch.deliveries, self.parser.collect(batch.pending))
+        self._unacked.extend(batch.messages)
+        self._read_ahead()
+        self.pipeline.commit()
+        self.subscriber.ack_all(self._unacked)
+        self._unacked.clear()
+        return len(batch.messages)
+
+    def _read_ahead(self) -> None:
+        """Take what is queued now (without waiting) for the parser, up to READ_AHEAD batches."""
+        if len(self._ahead) < READ_AHEAD:
+            more = self.subscriber.get_batch(BATCH_SIZE, timeout=0)
+            if more:
+                self._ahead.append(self._take(more))
+
+    def _take(self, messages: list[ReceivedMessage]) -> _Batch:
+        """Deliveries of the messages, their lean jobs handed to the parser."""
         deliveries: list[Delivery] = []
         for message in messages:
             reader = self.readers.get(message.topic)
@@ -65,9 +99,11 @@ class MqttIngestWorker:
                 deliveries.append(Delivery(message.payload, status.id, "auto", message.received_at, status=True))
             else:
                 self.unknown_topics += 1
-        self.pipeline.feed_payloads(deliveries)
-        self._unacked.extend(messages)
-        self.pipeline.commit()
-        self.subscriber.ack_all(self._unacked)
-        self._unacked.clear()
-        return len(messages)
+        return _Batch(messages, deliveries, self.parser.submit(self.pipeline.jobs(deliveries)))
+
+
+@dataclass(slots=True)
+class _Batch:
+    messages: list[ReceivedMessage]
+    deliveries: list[Delivery]
+    pending: Pending  # per delivery, its lean job (or None: the checked path), in the parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,9 +17,10 @@ from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
 from fulfil.ingest.config import IngestConfig, zone_kind
 from fulfil.ingest.effects import apply_fact
 from fulfil.ingest.outcomes import Effect, Site
+from fulfil.ingest.parsing import Job, Rows, parse_jobs
 from rfid.facts import Fact
 from rfid.payloads import detect_format, parse_payload, parse_status
-from rfid.payloads.lean import impinj_rows
+from rfid.payloads.lean import LEAN_PARSERS
 from rfid.reads import ParseResult, ReaderEvent, TagRead
 from rfid.smoothing import SmoothingEngine
 
@@ -105,29 +106,46 @@ class IngestPipeline:
             self._observe(result.reads, result.events)
         return result
 
-    def feed_payloads(self, deliveries: Iterable[Delivery]) -> int:
-        """`feed_payload` for many payloads under one lock; the number of reads smoothed.
+    def jobs(self, deliveries: Sequence[Delivery]) -> list[Job | None]:
+        """For each delivery, the job a lean decoder can take (see fulfil.ingest.parsing), or None for the checked path.
 
-        A payload that is an Impinj array of valid tag reads goes straight to the smoothing engine as rows
-        (rfid.payloads.lean, same smoothing input as parse + observe); anything else takes the checked
-        path of `feed_payload`, with its events, rejections and logging."""
+        Impinj and Zebra arrays of valid tag reads go straight to the smoothing engine as rows (rfid.payloads.lean,
+        the same smoothing input as parse + observe); status messages, text lines and anything the lean decoder
+        declines take the checked path of `feed_payload`, with its events, rejections and logging."""
         reader_clock = self.engine.time_source == "reader"
+        out: list[Job | None] = []
+        for d in deliveries:
+            fmt = detect_format(d.payload) if d.fmt == "auto" else d.fmt
+            if d.status or fmt not in LEAN_PARSERS:
+                out.append(None)
+            else:
+                out.append((d.payload, fmt, d.reader, reader_clock, (d.received_at or datetime.now(UTC)).timestamp()))
+        return out
+
+    def feed_parsed(self, deliveries: Sequence[Delivery], rows: Sequence[Rows]) -> int:
+        """Smooth deliveries whose lean rows are known (None: take the checked path), in order, under one lock;
+        the number of reads smoothed."""
         feed_rows = self.engine.feed_rows
         counters = self.counters
         reads = 0
         with self._lock:
-            for d in deliveries:
-                if not d.status and (d.fmt == "impinj" or (d.fmt == "auto" and detect_format(d.payload) == "impinj")):
-                    received_at = d.received_at or datetime.now(UTC)
-                    rows = impinj_rows(d.payload, d.reader, reader_clock, received_at.timestamp())
-                    if rows is not None:
+            for d, these in zip(deliveries, rows, strict=True):
+                try:
+                    if these is not None:
                         counters.payloads += 1
-                        counters.reads += len(rows)
-                        reads += len(rows)
-                        feed_rows(rows)
-                        continue
-                reads += len(self.feed_payload(d.payload, reader=d.reader, fmt=d.fmt, received_at=d.received_at, status=d.status).reads)
+                        counters.reads += len(these)
+                        reads += len(these)
+                        feed_rows(these)
+                    else:
+                        reads += len(self.feed_payload(d.payload, reader=d.reader, fmt=d.fmt, received_at=d.received_at, status=d.status).reads)
+                except Exception as exc:  # noqa: BLE001 - a payload that breaks smoothing (a bug) must not block the ones after it
+                    self._reject_locked(d.reader, f"smoothing failed: {type(exc).__name__}: {exc}"[:200], d.payload)
+                    log.exception("reader %s: smoothing a payload failed", d.reader)
         return reads
+
+    def feed_payloads(self, deliveries: Sequence[Delivery]) -> int:
+        """`feed_payload` for many payloads, decoded in this thread; the number of reads smoothed."""
+        return self.feed_parsed(deliveries, parse_jobs(self.jobs(deliveries)))
 
     def feed(self, reads: Iterable[TagRead] = (), events: Iterable[ReaderEvent] = ()) -> None:
         """Smooth reads and reader events that a driver already decoded (serial readers)."""
@@ -137,10 +155,13 @@ class IngestPipeline:
     def reject(self, reader: str, reason: str, raw: bytes = b"") -> None:
         """Count and log input a transport could not decode (bad frames)."""
         with self._lock:
-            self.counters.rejected += 1
-            self.counters.last_rejection = reason
-            if self.counters.rejected <= REJECTION_SAMPLES_LOGGED:
-                log.warning("reader %s: input rejected: %s; sample %r", reader, reason, raw[:SAMPLE_BYTES])
+            self._reject_locked(reader, reason, raw)
+
+    def _reject_locked(self, reader: str, reason: str, raw: bytes) -> None:
+        self.counters.rejected += 1
+        self.counters.last_rejection = reason
+        if self.counters.rejected <= REJECTION_SAMPLES_LOGGED:
+            log.warning("reader %s: input rejected: %s; sample %r", reader, reason, raw[:SAMPLE_BYTES])
 
     def _observe(self, reads: list[TagRead], events: list[ReaderEvent]) -> None:
         for event in events:

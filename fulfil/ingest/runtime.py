@@ -92,5 +92,5 @@ class IngestRuntime:
             c = self.mqtt.subscriber.counters
             out["mqtt"] = {"connected": c.connected, "received": c.received, "acked": c.acked, "refused": c.refused, "dropped": c.dropped,
                            "reconnects": c.reconnects, "queued": c.queued, "unknown_topics": self.mqtt.unknown_topics,
-                           "last_error": str(c.last_error) if c.last_error else None}
+                           "last_error": str(c.last_error) if c.last_error else None, "parse_process": self.mqtt.parser.status()}
         return out

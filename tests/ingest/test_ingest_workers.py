@@ -176,6 +176,8 @@ def test_the_service_runs_mqtt_ingest_and_shows_it_through_the_api(engine: Engin
             assert status["pipeline"]["effects"]["received"] == len(epcs)
             assert status["pipeline"]["rejected"] == 1 and status["pipeline"]["last_rejection"]
             assert status["mqtt"]["received"] == 5 and status["mqtt"]["dropped"] == 0 and status["mqtt"]["last_error"] is None
+            parse = status["mqtt"]["parse_process"]  # the Impinj payloads were decoded by the service's parse process
+            assert parse["running"] and parse["batches_in_child"] >= 1 and parse["failures"] == 0
         assert_received_once(site, epcs)
     finally:
         publisher.close()

@@ -140,8 +140,11 @@ def test_serve_demo_streams_emulated_readers_into_stock_and_stops_its_broker(env
         assert {r["reader_id"] for r in paris} == {"r700-paris-01"} and {r["zone"] for r in paris} == {"receiving"}
         status = httpx.get(f"{base}/api/v1/ingest/status", headers=headers).json()
         assert status["mqtt"]["connected"] and status["pipeline"]["rejected"] == 0 and status["pipeline"]["commit_failures"] == 0
+        parse = status["mqtt"]["parse_process"]  # the emulators' Impinj and Zebra arrays were decoded on the parse process
+        assert parse["running"] and parse["batches_in_child"] >= 1 and parse["failures"] == 0
         assert (tmp_path / "var" / "demo-readers.toml").is_file() and (tmp_path / "var" / "mosquitto").is_dir()
     assert proc.returncode == 0
+    assert not Path(f"/proc/{parse['pid']}").exists(), "the parse process outlived the service (or was not reaped)"
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "mosquitto")], capture_output=True, text=True)
     assert leftover.stdout == "", f"the demo broker outlived the service: {leftover.stdout}"
 

@@ -30,7 +30,7 @@ from rfid.payloads.fields import (
     plausible_rssi,
 )
 from rfid.payloads.impinj import event_type_of
-from rfid.payloads.zebra import READ_TYPES, _hostname
+from rfid.payloads.zebra import READ_TYPES, reporting_host
 
 Row = tuple[str | None, int | None, str, float | None, float, int]
 LeanParser = Callable[[bytes, str | None, bool, float], list[Row] | None]
@@ -144,7 +144,7 @@ def zebra_rows(payload: bytes, reader: str | None, reader_clock: bool, received_
             at = _timestamp(stamp)
             if at is None:
                 return None
-        reader_id = reader if reader is not None else _hostname(element, data)
+        reader_id = reader if reader is not None else reporting_host(element, data)
         id_format = data.get("format", "epc")
         if id_format != "epc" and (type(id_format) is not str or id_format.lower() != "epc"):
             return None

@@ -43,7 +43,7 @@ def _parse_element(element: object, raw: bytes, reader: str | None, received: da
     at = parse_timestamp(stamp)
     if stamp is not None and at is None:
         return f"bad timestamp: {str(stamp)[:40]!r}"
-    reader_id = reader if reader is not None else _hostname(element, data)
+    reader_id = reader if reader is not None else reporting_host(element, data)
     if report_type not in READ_TYPES:
         # Heartbeats, GPI and error events from the management-events topic: well-formed, not reads.
         return ReaderEvent(ReaderEventKind.OTHER, reader_id, at, received, None, report_type, SOURCE, raw)
@@ -52,7 +52,7 @@ def _parse_element(element: object, raw: bytes, reader: str | None, received: da
     return _tag_read(data, raw, reader_id, at, received)
 
 
-def _hostname(element: dict[str, Any], data: object) -> str | None:
+def reporting_host(element: dict[str, Any], data: object) -> str | None:
     """The reader name some configurations add to the report (hostName / MAC), if any."""
     for holder in (data, element):
         if isinstance(holder, dict):

@@ -185,12 +185,11 @@ class ParseProcess:
         self._conn = Connection(ours.detach())
         self._generation += 1
         try:  # the child says when its imports are done: a batch sent before would wait for them
-            ready = self._conn.poll(START_TIMEOUT_S) and self._conn.recv() == READY
+            problem = None if self._conn.poll(START_TIMEOUT_S) and self._conn.recv() == READY else f"not ready within {START_TIMEOUT_S:.0f} s"
         except (OSError, EOFError) as exc:
-            ready = False
-            self.last_error = repr(exc)
-        if not ready:
-            self._failed(f"not ready within {START_TIMEOUT_S:.0f} s")
+            problem = f"exited while starting ({exc!r})"
+        if problem is not None:
+            self._failed(problem)
             return
         log.info("ingest parse process started (pid %d)", self._proc.pid)
 

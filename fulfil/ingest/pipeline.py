@@ -17,7 +17,7 @@ from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
 from fulfil.ingest.config import IngestConfig, zone_kind
 from fulfil.ingest.effects import apply_fact
 from fulfil.ingest.outcomes import Effect, Site
-from fulfil.ingest.parsing import Job, Rows, parse_jobs
+from fulfil.ingest.parsing import Job, Rows
 from rfid.facts import Fact
 from rfid.payloads import detect_format, parse_payload, parse_status
 from rfid.payloads.lean import LEAN_PARSERS
@@ -40,7 +40,7 @@ def database_unavailable(exc: BaseException) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One payload as a transport received it, for `IngestPipeline.feed_payloads`."""
+    """One payload as a transport received it, for `IngestPipeline.jobs` and `IngestPipeline.feed_parsed`."""
 
     payload: bytes
     reader: str
@@ -142,10 +142,6 @@ class IngestPipeline:
                     self._reject_locked(d.reader, f"smoothing failed: {type(exc).__name__}: {exc}"[:200], d.payload)
                     log.exception("reader %s: smoothing a payload failed", d.reader)
         return reads
-
-    def feed_payloads(self, deliveries: Sequence[Delivery]) -> int:
-        """`feed_payload` for many payloads, decoded in this thread; the number of reads smoothed."""
-        return self.feed_parsed(deliveries, parse_jobs(self.jobs(deliveries)))
 
     def feed(self, reads: Iterable[TagRead] = (), events: Iterable[ReaderEvent] = ()) -> None:
         """Smooth reads and reader events that a driver already decoded (serial readers)."""

@@ -143,29 +143,24 @@ class MqttSubscriber:
 
     def ack(self, message: ReceivedMessage) -> bool:
         """Acknowledge a committed message; False when nothing was sent (stale connection, or offline)."""
-        return self.ack_all([message]) == 1 or message.qos == 0
+        if message.qos == 0:
+            return True
+        with self._lock:  # per message: the network thread's on_message needs this lock too
+            # A mid is only valid on the connection that delivered it: on a later connection the
+            # broker resends the message (same or another mid) and may reuse this mid for a new one.
+            if message.connection != self._connection or not self._online:
+                self._counts["stale_acks"] += 1
+                return False
+            rc = self._client.ack(message.mid, message.qos)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._last_error = MqttError(f"ack of mid {message.mid} failed: {rc.name}")
+                return False
+            self._counts["acked"] += 1
+            return True
 
     def ack_all(self, messages: Iterable[ReceivedMessage]) -> int:
-        """Acknowledge a committed batch (under one lock); how many acks were sent."""
-        sent = 0
-        ack = self._client.ack
-        with self._lock:
-            counts = self._counts
-            for message in messages:
-                if message.qos == 0:
-                    continue
-                # A mid is only valid on the connection that delivered it: on a later connection the
-                # broker resends the message (same or another mid) and may reuse this mid for a new one.
-                if message.connection != self._connection or not self._online:
-                    counts["stale_acks"] += 1
-                    continue
-                rc = ack(message.mid, message.qos)
-                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    self._last_error = MqttError(f"ack of mid {message.mid} failed: {rc.name}")
-                    continue
-                counts["acked"] += 1
-                sent += 1
-        return sent
+        """Acknowledge a committed batch; how many acks were sent."""
+        return sum(1 for m in messages if self.ack(m) and m.qos > 0)
 
     @property
     def counters(self) -> MqttCounters:

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "fulfil.commands.serve",
     "fulfil.commands.token",
     "fulfil.commands.seed",
+    "fulfil.commands.stock",
     "fulfil.commands.ingest",
     "fulfil.commands.epc",
     "fulfil.commands.rfid",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from fulfil.auth.service import Principal
 from fulfil.catalog import service as catalog
 from fulfil.catalog.schemas import ProductCreate
+from fulfil.config import Settings
 from fulfil.locations import service as locations
 from fulfil.locations.schemas import LocationCreate
 from fulfil.models import Location, LocationKind, Role, StockCause
@@ -59,7 +60,7 @@ def demo_gtin(item_reference: int) -> str:
     return body + str(gtin_check_digit(body))
 
 
-def seed_demo(session: Session) -> SeedReport:
+def seed_demo(session: Session, settings: Settings) -> SeedReport:
     """Create the demo network once; a second run finds it and changes nothing."""
     if session.scalar(select(func.count()).select_from(Location).where(Location.id.in_([n[0] for n in NETWORK]))):
         return SeedReport(0, 0, 0, 0)
@@ -104,5 +105,5 @@ def seed_demo(session: Session) -> SeedReport:
                     lines=[{"gtin": gtins[1], "qty": 1}]),
     ]
     for data in demo_orders:
-        orders.create_order(session, data, seeder)
+        orders.take_in(session, data, seeder, settings)
     return SeedReport(len(NETWORK), len(gtins), records, len(demo_orders))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.app import create_app
@@ -21,6 +21,7 @@ from fulfil.db import is_sqlite, make_engine, normalise_url
 from fulfil.migrate import upgrade_engine
 from fulfil.models import Location, LocationKind, Product, Role
 from fulfil.stock import service as stock_service
+from fulfil.stock.invariant import check as check_stock
 from fulfil.models import StockCause
 from rfid.epc.gs1 import gtin_check_digit
 
@@ -70,16 +71,40 @@ def dialect(engine: Engine) -> str:
     return engine.dialect.name
 
 
+def assert_stock_consistent(bind: Connection | Session, request: pytest.FixtureRequest) -> None:
+    """Fail the test if the stock invariant does not hold (fulfil.stock.invariant): a reservation no open shipment
+    holds, or a level the event log does not explain. Tests that break the books on purpose are marked `stock_drift`."""
+    if request.node.get_closest_marker("stock_drift") is not None:
+        return
+    drifts = check_stock(bind)
+    if drifts:
+        pytest.fail("stock invariant broken after the test:\n" + "\n".join(d.describe() for d in drifts[:20]), pytrace=False)
+
+
 @pytest.fixture()
-def connection(engine: Engine) -> Iterator[Connection]:
-    """A connection inside a transaction that is rolled back after the test: nothing a test writes survives it."""
+def connection(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test: nothing a test writes survives it.
+    Before the rollback the stock invariant is checked on everything the test wrote."""
     conn = engine.connect()
     outer = conn.begin()
     try:
         yield conn
+        if outer.is_active:
+            assert_stock_consistent(conn, request)
     finally:
         outer.rollback()
         conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _stock_invariant_of_committed_data(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that commit for real (workers, races, the CLI on the suite's database) are checked after their
+    own clean-up too, on what stays committed."""
+    yield
+    if "engine" in request.fixturenames and "connection" not in request.fixturenames:
+        engine: Engine = request.getfixturevalue("engine")
+        with engine.connect() as conn:
+            assert_stock_consistent(conn, request)
 
 
 @pytest.fixture()
@@ -183,18 +208,34 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def _check_fresh(url: str, request: pytest.FixtureRequest) -> None:
+    """The stock invariant on a database a test migrated and filled itself (nothing to check if it never migrated)."""
+    eng = make_engine(url)
+    try:
+        with eng.connect() as conn:
+            if inspect(conn).has_table("stock_levels"):
+                assert_stock_consistent(conn, request)
+    finally:
+        eng.dispose()
+
+
 @pytest.fixture()
-def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the kind under test, for tests that run migrations or the CLI themselves."""
+def fresh_database_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database of the kind under test, for tests that run migrations or the CLI themselves;
+    the stock invariant is checked on it afterwards."""
     if is_sqlite(database_url):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        yield url
+        _check_fresh(url, request)
         return
     schema = f"fulfil_fresh_{uuid.uuid4().hex[:12]}"
     admin = make_engine(database_url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield database_url + ("&" if "?" in database_url else "?") + f"options=-csearch_path%3D{schema}"
+        url = database_url + ("&" if "?" in database_url else "?") + f"options=-csearch_path%3D{schema}"
+        yield url
+        _check_fresh(url, request)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -13,16 +13,17 @@ def _seed(args: argparse.Namespace) -> int:
     if not args.demo:
         print("fulfil: nothing to seed: pass --demo", file=sys.stderr)
         return 2
+    from fulfil.config import get_settings
     from fulfil.demo import seed_demo
 
     with session_for() as session:
-        report = seed_demo(session)
+        report = seed_demo(session, get_settings())
     if report.locations == 0:
         print("demo data already present: nothing changed", file=sys.stderr)
     else:
         print(
             f"seeded {report.locations} locations, {report.products} products, "
-            f"{report.stock_records} stock records, {report.orders} orders",
+            f"{report.stock_records} stock records, {report.orders} orders (routed on intake)",
             file=sys.stderr,
         )
     return 0

@@ -10,7 +10,6 @@ from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import Channel, OrderStatus
 from fulfil.orders import repository, service
 from fulfil.orders.schemas import OrderCreate, OrderRead, OrderSummary
-from fulfil.routing_runs import service as routing_service
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRoute)
 
@@ -24,12 +23,10 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRout
 def create_order(data: OrderCreate, request: Request, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:
     """Take in a web or store order, idempotent by `external_id`, and route it at once (same transaction):
     the response carries its shipments, and `GET /orders/{id}/routing` says why."""
-    intake = service.create_order(session, data, principal)
+    intake = service.take_in(session, data, principal, request.app.state.settings)
     if not intake.created:
         response.status_code = status.HTTP_200_OK
-        return OrderRead.model_validate(intake.order)
-    routing_service.route_new_order(session, intake.order.id, request.app.state.settings, principal.label)
-    return OrderRead.model_validate(service.get_order(session, intake.order.id, principal))
+    return OrderRead.model_validate(intake.order)
 
 
 @router.get("", response_model=list[OrderSummary])

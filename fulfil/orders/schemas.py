@@ -11,6 +11,7 @@ from fulfil.catalog.schemas import Gtin
 from fulfil.models import Channel, OrderStatus, ParcelStatus, ShipmentStatus
 
 MAX_LINES = 500
+MAX_LINE_QTY = 10_000
 
 
 class ShipTo(BaseModel):
@@ -29,7 +30,7 @@ class OrderLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gtin: Gtin
-    qty: int = Field(ge=1, le=10_000)
+    qty: int = Field(ge=1, le=MAX_LINE_QTY)
 
 
 class OrderCreate(BaseModel):
@@ -51,6 +52,20 @@ class OrderCreate(BaseModel):
     def _one_destination(self) -> Self:
         if (self.ship_to is None) == (self.pickup_location_id is None):
             raise ValueError("give exactly one of ship_to (home delivery) or pickup_location_id (click and collect)")
+        return self
+
+    @model_validator(mode="after")
+    def _one_line_per_gtin(self) -> Self:
+        """Lines of the same GTIN (however it was spelled) become one line, in the order they first appear, so the
+        order, its shipments and its retries all count each product once."""
+        merged: dict[str, int] = {}
+        for line in self.lines:
+            merged[line.gtin] = merged.get(line.gtin, 0) + line.qty
+        if len(merged) < len(self.lines):
+            too_many = [g for g, q in merged.items() if q > MAX_LINE_QTY]
+            if too_many:
+                raise ValueError(f"lines of {too_many[0]} add up to more than {MAX_LINE_QTY} units")
+            self.lines = [OrderLineCreate(gtin=g, qty=q) for g, q in merged.items()]
         return self
 
 

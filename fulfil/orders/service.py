@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
 from fulfil.catalog import repository as catalog
+from fulfil.config import Settings
 from fulfil.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fulfil.models import Channel, Location, LocationKind, Order, OrderLine, Role
 from fulfil.orders import repository
 from fulfil.orders.schemas import OrderCreate
+from fulfil.routing_runs import service as routing_service
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,26 @@ def request_hash(data: OrderCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def take_in(session: Session, data: OrderCreate, principal: Principal, settings: Settings) -> Intake:
+    """The one way an order enters Fulfil (API, seed, demo, channels): taken in and routed in the same transaction,
+    so its stock is reserved before anyone else can promise it. A retry returns the first order, unchanged."""
+    intake = create_order(session, data, principal)
+    if not intake.created:
+        return intake
+    routing_service.route_new_order(session, intake.order.id, settings, principal.label)
+    order = repository.get_full(session, intake.order.id)
+    assert order is not None
+    return Intake(order, created=True)
+
+
 def create_order(session: Session, data: OrderCreate, principal: Principal) -> Intake:
-    """Take in an order; a retried POST returns the first order, a reused id with another body is a conflict."""
+    """Record an order without routing it (take_in() is the entry point); a retried POST returns the first order,
+    a reused id with another body is a conflict."""
     data = _scoped(data, principal)
     fingerprint = request_hash(data)
     existing = repository.get_by_external_id(session, data.external_id)
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return _replay(session, existing, fingerprint, principal)
     _validate_references(session, data)
     order = Order(
         external_id=data.external_id,
@@ -60,14 +75,21 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
         winner = repository.get_by_external_id(session, data.external_id)
         if winner is None:
             raise
-        return _replay(winner, fingerprint)
+        return _replay(session, winner, fingerprint, principal)
     loaded = repository.get_full(session, order.id)
     assert loaded is not None
     return Intake(loaded, created=True)
 
 
-def _replay(existing: Order, fingerprint: str) -> Intake:
+def _replay(session: Session, existing: Order, fingerprint: str, principal: Principal) -> Intake:
+    """The same order posted again, or a conflict; a scoped token learns nothing about another store's order."""
     if existing.request_hash != fingerprint:
+        if principal.location_id is not None and not repository.touches_location(session, existing.id, principal.location_id):
+            raise Conflict(
+                f"order id {existing.external_id} is already taken: choose another",
+                details={"external_id": existing.external_id},
+                code="idempotency_conflict",
+            )
         raise Conflict(
             f"order id {existing.external_id} was already used for a different order",
             details={"external_id": existing.external_id, "order_id": existing.id},

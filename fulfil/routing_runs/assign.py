@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 import routing
-from fulfil.models import Order, OrderStatus, Shipment, ShipmentLine, ShipmentStatus, StockCause
+from fulfil.models import Order, OrderStatus, Shipment, ShipmentLine, ShipmentStatus, StockCause, StockEventKind
 from fulfil.shipments.states import HOLDS_RESERVATION, MOVABLE, advance
 from fulfil.stock import service as stock
 
@@ -71,15 +71,21 @@ def create_shipments(session: Session, order: Order, planned: Iterable[routing.S
     return created
 
 
-def release_shipment(session: Session, shipment: Shipment, actor: str, reason: str) -> None:
-    """Give back the stock a shipment still holds (its unpicked units)."""
+def release_shipment(session: Session, shipment: Shipment, actor: str, reason: str, *, write_off_picked: bool = False) -> None:
+    """Give back every unit a shipment holds: unpicked units are released; picked units are released too (back on
+    the shelf) or, with `write_off_picked`, leave stock with a loss event (damaged, lost)."""
     if shipment.status not in HOLDS_RESERVATION:
         return
+    cause = stock.Cause(StockCause.ORDER, actor=actor, order_id=shipment.order_id, shipment_id=shipment.id, reason=reason[:64], note=reason)
     for sl in shipment.lines:
-        held = sl.qty - sl.picked_qty
-        if held > 0:
-            cause = stock.Cause(StockCause.ORDER, actor=actor, order_id=shipment.order_id, shipment_id=shipment.id, reason=reason)
-            stock.release(session, shipment.location_id, sl.gtin, held, cause)
+        written_off = sl.picked_qty if write_off_picked else 0
+        if sl.qty - written_off > 0:
+            stock.release(session, shipment.location_id, sl.gtin, sl.qty - written_off, cause)
+        if written_off:
+            loss = stock.Cause(
+                StockCause.ORDER, actor=actor, order_id=shipment.order_id, shipment_id=shipment.id, reason="written off", note=reason
+            )
+            stock.consume_reserved(session, shipment.location_id, sl.gtin, written_off, StockEventKind.LOSS, loss)
 
 
 def supersede_movable(session: Session, order: Order, actor: str, reason: str) -> list[Shipment]:

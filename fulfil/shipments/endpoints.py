@@ -42,7 +42,7 @@ def get_shipment(shipment_id: int, session: SessionDep, principal: OpsOrPicker) 
 @router.post("/{shipment_id}/reject", response_model=RejectResult)
 def reject_shipment(shipment_id: int, data: RejectRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> RejectResult:
     """The location cannot fulfil it (short pick, damage): it is released and the order re-routed elsewhere."""
-    rejected, routed = service.reject(session, shipment_id, data.reason, principal, request.app.state.settings)
+    rejected, routed = service.reject(session, shipment_id, data.reason, principal, request.app.state.settings, data.picked_units)
     return RejectResult(
         rejected=ShipmentRead.model_validate(rejected),
         rerouted=RoutingDecisionRead.model_validate(routed.decision),

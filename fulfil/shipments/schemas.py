@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +12,23 @@ from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 
 
+class PickedUnits(enum.StrEnum):
+    """What becomes of units already picked when a shipment is rejected."""
+
+    RESTOCK = "restock"  # back on the shelf: released, available again
+    WRITE_OFF = "write_off"  # damaged or lost: they leave stock with a loss event carrying the reason
+
+
 class RejectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500, description="Why the location cannot fulfil it: short pick, damaged, ...")
+    picked_units: PickedUnits | None = Field(
+        default=None,
+        description="What becomes of the units already picked: `restock` (back on the shelf, available again) or "
+        "`write_off` (damaged or lost: they leave stock with a loss event). Required once anything was picked; "
+        "unpicked units are always released.",
+    )
 
 
 class RejectResult(BaseModel):

@@ -20,7 +20,7 @@ from fulfil.models import (
 )
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
-from tests.conftest import make_gtin
+from tests.conftest import assert_stock_consistent, make_gtin
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def broker() -> Iterator[MosquittoBroker]:
 
 
 @pytest.fixture()
-def site(engine: Engine) -> Iterator[dict[str, Any]]:
+def site(engine: Engine, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A store and a product committed for real (ingest commits in its own transactions); removed afterwards."""
     factory = make_session_factory(engine)
     store = f"ST-ING-{uuid.uuid4().hex[:6]}"
@@ -42,6 +42,14 @@ def site(engine: Engine) -> Iterator[dict[str, Any]]:
             s.add(Product(gtin=gtin, name="tagged item", company_prefix_length=7))
     epcs = [encode_sgtin96(gtin, serial, 7) for serial in range(1000, 1010)]
     yield {"store": store, "gtin": gtin, "epcs": epcs, "factory": factory}
+    try:
+        with engine.connect() as conn:
+            assert_stock_consistent(conn, request)
+    finally:
+        _clean_up(factory, store, gtin, epcs)
+
+
+def _clean_up(factory: sessionmaker[Session], store: str, gtin: str, epcs: list[str]) -> None:
     with unit_of_work(factory) as s:
         shipments = select(Shipment.id).where(Shipment.location_id == store)
         orders = list(s.scalars(select(Shipment.order_id).where(Shipment.location_id == store)))

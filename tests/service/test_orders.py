@@ -123,3 +123,40 @@ def test_list_filters(client: TestClient, ops: dict[str, str], world: dict[str, 
     assert [o["external_id"] for o in client.get("/api/v1/orders?channel=store", headers=ops).json()] == ["S-B"]
     assert {o["external_id"] for o in client.get(f"/api/v1/orders?location_id={world['store']}", headers=ops).json()} == {"S-B"}
     assert client.get("/api/v1/orders?status=nonsense", headers=ops).status_code == 422
+
+
+def test_lines_of_the_same_gtin_become_one_line(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    body = web_order(world, "DUP-1")
+    # The same product three times, once spelled as a GTIN-13: one line of 6, in first-seen order.
+    body["lines"] = [{"gtin": world["gtin"], "qty": 2}, {"gtin": world["gtin2"], "qty": 1}, {"gtin": world["gtin"][1:], "qty": 4}]
+    created = client.post("/api/v1/orders", headers=ops, json=body)
+    assert created.status_code == 201, created.text
+    assert [(ln["line_no"], ln["gtin"], ln["qty"]) for ln in created.json()["lines"]] == [(1, world["gtin"], 6), (2, world["gtin2"], 1)]
+    # A retry spelled as merged lines is the same order, not a conflict.
+    merged = web_order(world, "DUP-1")
+    merged["lines"] = [{"gtin": world["gtin"], "qty": 6}, {"gtin": world["gtin2"], "qty": 1}]
+    again = client.post("/api/v1/orders", headers=ops, json=merged)
+    assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
+    too_many = web_order(world, "DUP-2")
+    too_many["lines"] = [{"gtin": world["gtin"], "qty": 6000}, {"gtin": world["gtin"], "qty": 6000}]
+    refused = client.post("/api/v1/orders", headers=ops, json=too_many)
+    assert refused.status_code == 422 and "more than 10000 units" in refused.text
+
+
+def test_a_store_learns_nothing_about_another_stores_order_from_a_reused_id(
+    client: TestClient, ops: dict[str, str], auth: Callable[..., dict[str, str]], world: dict[str, str],
+    make_location: Callable[..., Any],
+) -> None:
+    other = make_location(kind=LocationKind.STORE).id
+    theirs = client.post("/api/v1/orders", headers=ops, json={
+        "external_id": "THEIRS-1", "channel": "store", "pickup_location_id": other, "origin_location_id": other,
+        "lines": [{"gtin": world["gtin"], "qty": 1}],
+    }).json()
+    picker = auth("picker", world["store"])
+    mine = {"external_id": "THEIRS-1", "channel": "store", "pickup_location_id": world["store"], "lines": [{"gtin": world["gtin"], "qty": 1}]}
+    answer = client.post("/api/v1/orders", headers=picker, json=mine)
+    assert answer.status_code == 409
+    error = answer.json()["error"]
+    assert error["details"] == {"external_id": "THEIRS-1"} and other not in answer.text and str(theirs["id"]) not in error["message"]
+    # Ops still get the id of the order that holds it.
+    assert client.post("/api/v1/orders", headers=ops, json={**mine, "origin_location_id": world["store"]}).json()["error"]["details"]["order_id"] == theirs["id"]

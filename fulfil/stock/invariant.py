@@ -1,0 +1,78 @@
+"""The stock invariant: every reserved unit is held by an open shipment, and the event log explains every row.
+
+For every (location, GTIN):
+- `reserved` equals the units of the shipments there whose status holds a reservation
+  (fulfil.shipments.states.HOLDS_RESERVATION);
+- the sums of the stock events' deltas equal `on_hand`, `reserved` and `safety`;
+- a (location, GTIN) with events has a row, and no row or shipment claims units of a pair without one.
+
+`check()` returns every drift found (empty when the books are right). It runs after every database test of the
+suite and as `fulfil stock check` for ops.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+
+from fulfil.models import Shipment, ShipmentLine, StockEvent, StockLevel
+from fulfil.shipments.states import HOLDS_RESERVATION
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One quantity of one (location, GTIN) that disagrees with what should explain it."""
+
+    location_id: str
+    gtin: str
+    quantity: str  # on_hand | reserved | safety
+    recorded: int  # what stock_levels says
+    expected: int  # what the shipments (reserved) or the event log (every quantity) say
+    source: str  # "shipments" or "events"
+
+    def describe(self) -> str:
+        """One line for people: where, what, and by how much."""
+        return (
+            f"{self.location_id} {self.gtin}: {self.quantity} is {self.recorded} but the {self.source} say {self.expected} "
+            f"({self.recorded - self.expected:+d})"
+        )
+
+
+def check(bind: Session | Connection) -> list[Drift]:
+    """Every drift between stock levels, the open shipments' reservations and the event log (none: the books are right)."""
+    levels: dict[Key, tuple[int, int, int]] = {
+        (row.location_id, row.gtin): (row.on_hand, row.reserved, row.safety)
+        for row in bind.execute(select(StockLevel.location_id, StockLevel.gtin, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety))
+    }
+    held: dict[Key, int] = defaultdict(int)
+    holding = (
+        select(Shipment.location_id, ShipmentLine.gtin, func.sum(ShipmentLine.qty))
+        .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+        .where(Shipment.status.in_([s.value for s in HOLDS_RESERVATION]))
+        .group_by(Shipment.location_id, ShipmentLine.gtin)
+    )
+    for location_id, gtin, units in bind.execute(holding):
+        held[(location_id, gtin)] = int(units)
+    logged: dict[Key, tuple[int, int, int]] = {
+        (row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]))
+        for row in bind.execute(
+            select(
+                StockEvent.location_id, StockEvent.gtin,
+                func.sum(StockEvent.on_hand_delta), func.sum(StockEvent.reserved_delta), func.sum(StockEvent.safety_delta),
+            ).group_by(StockEvent.location_id, StockEvent.gtin)
+        )
+    }
+    drifts: list[Drift] = []
+    for key in sorted(set(levels) | set(held) | set(logged)):
+        on_hand, reserved, safety = levels.get(key, (0, 0, 0))
+        if reserved != held.get(key, 0):
+            drifts.append(Drift(key[0], key[1], "reserved", reserved, held.get(key, 0), "shipments"))
+        for name, recorded, expected in zip(("on_hand", "reserved", "safety"), (on_hand, reserved, safety), logged.get(key, (0, 0, 0))):
+            if recorded != expected:
+                drifts.append(Drift(key[0], key[1], name, recorded, expected, "events"))
+    return drifts

@@ -18,6 +18,7 @@ from fulfil.auth.endpoints import router as auth_router
 from fulfil.catalog.endpoints import router as products_router
 from fulfil.config import Settings, get_settings
 from fulfil.db import make_engine, make_session_factory
+from fulfil.edge import RequestEdge
 from fulfil.errors import FulfilError
 from fulfil.health import router as health_router
 from fulfil.ingest.config import load_config
@@ -53,9 +54,17 @@ async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
+# A path id outside the range ids can take names no record: 404, as for any id that does not exist.
+_OUT_OF_RANGE = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+
+
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [{"field": _field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+    errors = exc.errors()
+    if errors and all(e["loc"][0] == "path" and e["type"] in _OUT_OF_RANGE for e in errors):
+        names = ", ".join(f"{e['loc'][-1]} {e.get('input')}" for e in errors)
+        return _error(404, "not_found", f"not found: no record has {names}", {"path": [_field_path(e["loc"]) for e in errors]})
+    details = [{"field": _field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
     fields = ", ".join(d["field"] for d in details[:5])
     return _error(422, "invalid", f"invalid request: {fields}", details)
 
@@ -107,6 +116,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         IngestRuntime(load_config(settings.readers_config), app.state.session_factory, settings.mqtt_url) if settings.readers_config else None
     )
 
+    app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(FulfilError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

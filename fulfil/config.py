@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "info"
     api_title: str = "Fulfil"
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1_024, le=1_073_741_824,
+        description="Largest request body accepted (bytes); larger ones are refused with 413 while they stream.",
+    )
 
     sscc_company_prefix: str = Field(
         default="0614141", pattern=r"^[0-9]{6,12}$", description="GS1 company prefix for parcel SSCCs (the GS1 example prefix by default: set yours)."

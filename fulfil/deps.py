@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fulfil.auth.service import Principal, authenticate
 from fulfil.db import unit_of_work
+from fulfil.edge import PRINCIPAL_KEY
 from fulfil.errors import Forbidden, Unauthenticated
 from fulfil.models import Role
 
@@ -55,9 +56,12 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `fulfil token c
 
 
 def get_principal(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """Authenticate the bearer token of the request."""
+    """The caller: authenticated by the request edge before the body was read (fulfil.edge), or here."""
+    principal: Principal | None = getattr(request.state, PRINCIPAL_KEY, None)
+    if principal is not None:
+        return principal
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     return authenticate(session, credentials.credentials)
@@ -100,8 +104,10 @@ def require_detached(*roles: Role) -> Callable[..., Principal]:
     allowed = frozenset(roles)
 
     def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-        with unit_of_work(request.app.state.session_factory) as session:
-            principal = get_principal(session, credentials)
+        principal: Principal | None = getattr(request.state, PRINCIPAL_KEY, None)
+        if principal is None:
+            with unit_of_work(request.app.state.session_factory) as session:
+                principal = get_principal(request, session, credentials)
         return _admit(principal, allowed)
 
     return dependency

@@ -43,6 +43,11 @@ class NotFound(FulfilError):
     code = "not_found"
 
 
+class PayloadTooLarge(FulfilError):
+    status_code = 413
+    code = "too_large"
+
+
 class Conflict(FulfilError):
     status_code = 409
     code = "conflict"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from fulfil.api_types import RecordId
 from fulfil.auth import service
 from fulfil.auth.schemas import TokenCreate, TokenIssued, TokenRead
 from fulfil.auth.service import Principal
@@ -34,6 +35,6 @@ def create_token(data: TokenCreate, session: SessionDep, _: OpsOnly) -> TokenIss
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
-def revoke_token(token_id: int, session: SessionDep, _: OpsOnly) -> TokenRead:
+def revoke_token(token_id: RecordId, session: SessionDep, _: OpsOnly) -> TokenRead:
     """Revoke a token at once."""
     return TokenRead.model_validate(service.revoke_token(session, token_id))

@@ -6,12 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fulfil.api_types import RequestModel
 from fulfil.models import Role
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(RequestModel):
     role: Role
     name: str = Field(min_length=1, max_length=128)
     location_id: str | None = Field(default=None, max_length=64, description="Required for pickers (their store); optional for devices.")

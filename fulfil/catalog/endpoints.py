@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from fulfil.api_types import Offset
 from fulfil.catalog import repository, service
 from fulfil.catalog.schemas import Gtin, ProductCreate, ProductRead, ProductUpdate
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
@@ -19,7 +20,7 @@ def list_products(
     _: OpsOrPicker,
     q: Annotated[str | None, Query(max_length=100, description="Part of the product name.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ProductRead]:
     """The catalog."""
     return [ProductRead.model_validate(p) for p in repository.list_(session, search=q, limit=limit, offset=offset)]

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from fulfil.api_types import PatchModel, RequestModel
 from rfid.epc.gs1 import normalise_gtin
 from rfid.epc.model import EpcError
 
@@ -25,9 +27,7 @@ Gtin = Annotated[
 ]
 
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProductCreate(RequestModel):
     gtin: Gtin
     name: str = Field(min_length=1, max_length=300)
     company_prefix_length: int | None = Field(default=None, ge=6, le=12, description="Digits of the GS1 company prefix, to encode SGTINs.")
@@ -36,10 +36,10 @@ class ProductCreate(BaseModel):
     shelf: str | None = Field(default=None, max_length=16)
 
 
-class ProductUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProductUpdate(PatchModel):
+    NULLABLE = frozenset({"company_prefix_length", "aisle", "bay", "shelf"})
 
-    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=300)
     company_prefix_length: int | None = Field(default=None, ge=6, le=12)
     aisle: str | None = Field(default=None, max_length=16)
     bay: str | None = Field(default=None, max_length=16)

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from fulfil.api_types import MAX_ID, LocationIdPath
 from fulfil.auth.service import Principal
 from fulfil.deps import check_location, require_detached
 from fulfil.live import repository
-from fulfil.models import Role
+from fulfil.errors import NotFound
+from fulfil.models import Location, Role
 from fulfil.shipments.schemas import VerificationRead
 from fulfil.stock.schemas import StockEventRead
 
@@ -29,22 +31,23 @@ BATCH = 200
 
 
 def _cursor(value: str | None) -> tuple[int, int] | None:
-    """`<stock id>.<verification id>` from Last-Event-ID; None when absent or malformed."""
+    """`<stock id>.<verification id>` from Last-Event-ID; None when absent or malformed (ids out of range included)."""
     if not value:
         return None
     try:
         stock, verdicts = value.split(".", 1)
-        return int(stock), int(verdicts)
+        cursor = int(stock), int(verdicts)
     except ValueError:
         return None
+    return cursor if all(0 <= part <= MAX_ID for part in cursor) else None
 
 
 @router.get("/locations/{location_id}/stream", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(
-    location_id: str,
+    location_id: LocationIdPath,
     request: Request,
     principal: Reader,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64, description="`<stock event id>.<verdict id>` of the last event seen.")] = None,
     from_start: Annotated[bool, Query(description="Replay the location's whole history first.")] = False,
     max_events: Annotated[int | None, Query(ge=1, le=100_000, description="Close the stream after this many events.")] = None,
     max_seconds: Annotated[float | None, Query(gt=0, le=86_400, description="Close the stream after this long.")] = None,
@@ -53,6 +56,13 @@ async def stream(
     as they are committed (by the API, ingest workers or another process). Resume with Last-Event-ID."""
     check_location(principal, location_id)
     factory = request.app.state.session_factory
+
+    def exists() -> bool:
+        with factory() as session:
+            return session.get(Location, location_id) is not None
+
+    if not await run_in_threadpool(exists):
+        raise NotFound(f"location {location_id} not found", details={"location_id": location_id})
 
     def load(cursor: tuple[int, int]) -> tuple[list[tuple[str, dict[str, Any], tuple[int, int]]], tuple[int, int]]:
         with factory() as session:

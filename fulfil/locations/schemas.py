@@ -6,40 +6,42 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from fulfil.api_types import FreeJson, PatchModel, RequestModel
 from fulfil.models import LocationKind
 
 LOCATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+MAX_CAPACITY = 1_000_000  # parcels per day
+MAX_PICK_COST = 10_000.0  # per unit: anything above is a typo, and routing would have to treat it as infinite
 
 
-class LocationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(pattern=LOCATION_ID_PATTERN, description="Stable code, e.g. DC-PARIS or ST-LYON-01.")
+class LocationCreate(RequestModel):
+    id: str = Field(pattern=LOCATION_ID_PATTERN, max_length=64, description="Stable code, e.g. DC-PARIS or ST-LYON-01.")
     name: str = Field(min_length=1, max_length=200)
     kind: LocationKind
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    address: dict[str, Any] | None = None
-    capacity_per_day: int | None = Field(default=None, ge=0, description="Parcels it can prepare per day; null = no limit.")
-    pick_cost_per_unit: float = Field(default=0.0, ge=0)
+    address: FreeJson | None = None
+    capacity_per_day: int | None = Field(default=None, ge=0, le=MAX_CAPACITY, description="Parcels it can prepare per day; null = no limit.")
+    pick_cost_per_unit: float = Field(default=0.0, ge=0, le=MAX_PICK_COST, description="Cost of picking one unit here (currency units).")
     handling_days: int = Field(default=0, ge=0, le=30)
-    opening_hours: dict[str, Any] | None = Field(default=None, description='e.g. {"mon": [["09:00", "19:00"]]}')
+    opening_hours: FreeJson | None = Field(default=None, description='e.g. {"mon": [["09:00", "19:00"]]}')
     active: bool = True
 
 
-class LocationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LocationUpdate(PatchModel):
+    NULLABLE = frozenset({"address", "capacity_per_day", "opening_hours"})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    address: dict[str, Any] | None = None
-    capacity_per_day: int | None = Field(default=None, ge=0)
-    pick_cost_per_unit: float | None = Field(default=None, ge=0)
-    handling_days: int | None = Field(default=None, ge=0, le=30)
-    opening_hours: dict[str, Any] | None = None
-    active: bool | None = None
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    lat: float | SkipJsonSchema[None] = Field(default=None, ge=-90, le=90)
+    lon: float | SkipJsonSchema[None] = Field(default=None, ge=-180, le=180)
+    address: FreeJson | None = Field(default=None, description="null clears it.")
+    capacity_per_day: int | None = Field(default=None, ge=0, le=MAX_CAPACITY, description="null = no limit.")
+    pick_cost_per_unit: float | SkipJsonSchema[None] = Field(default=None, ge=0, le=MAX_PICK_COST)
+    handling_days: int | SkipJsonSchema[None] = Field(default=None, ge=0, le=30)
+    opening_hours: FreeJson | None = Field(default=None, description="null clears them.")
+    active: bool | SkipJsonSchema[None] = None
 
 
 class LocationRead(BaseModel):

@@ -83,6 +83,8 @@ class StockEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(128), default=None)
     # Deterministic key of the effect (e.g. reader event id): the same effect is never applied twice.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    # Fingerprint of the request that first used the key (API adjustments): the key reused for another is a conflict.
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class AppendOnlyViolation(RuntimeError):

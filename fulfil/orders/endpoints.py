@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from fulfil.api_types import Offset, RecordId
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import Channel, OrderStatus
 from fulfil.orders import repository, service
@@ -38,7 +39,7 @@ def list_orders(
     external_id: Annotated[str | None, Query(max_length=128)] = None,
     location_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[OrderSummary]:
     """Orders, newest first (a picker: those its store took, serves or hands over)."""
     if principal.location_id is not None:
@@ -51,6 +52,6 @@ def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderRead)
-def get_order(order_id: int, session: SessionDep, principal: OpsOrPicker) -> OrderRead:
+def get_order(order_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> OrderRead:
     """An order with its lines, shipments and parcels."""
     return OrderRead.model_validate(service.get_order(session, order_id, principal))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fulfil.api_types import RequestModel
 from fulfil.catalog.schemas import Gtin
 from fulfil.models import Channel, OrderStatus, ParcelStatus, ShipmentStatus
 
@@ -14,11 +15,9 @@ MAX_LINES = 500
 MAX_LINE_QTY = 10_000
 
 
-class ShipTo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ShipTo(RequestModel):
     name: str | None = Field(default=None, max_length=200)
-    address_lines: list[str] = Field(default_factory=list, max_length=4)
+    address_lines: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=4)
     city: str | None = Field(default=None, max_length=100)
     postcode: str | None = Field(default=None, max_length=20)
     country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2.")
@@ -26,16 +25,12 @@ class ShipTo(BaseModel):
     lon: float = Field(ge=-180, le=180)
 
 
-class OrderLineCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderLineCreate(RequestModel):
     gtin: Gtin
     qty: int = Field(ge=1, le=MAX_LINE_QTY)
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderCreate(RequestModel):
     external_id: str = Field(
         min_length=1, max_length=128, pattern=r"^[\x21-\x7E]+$",
         description="The client's order id. Posting the same id again returns the same order, never a duplicate.",

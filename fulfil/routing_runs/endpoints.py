@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 import routing
+from fulfil.api_types import RecordId
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
 from fulfil.errors import NotFound
 from fulfil.models import RoutingRun
@@ -19,7 +20,7 @@ router = APIRouter(tags=["routing"], route_class=CommittingRoute)
 
 
 @router.get("/orders/{order_id}/routing", response_model=OrderRouting)
-def order_routing(order_id: int, session: SessionDep, principal: OpsOrPicker) -> OrderRouting:
+def order_routing(order_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> OrderRouting:
     """Why an order goes where it goes: the current decision with its explanation, and every earlier one."""
     order = orders.get_order(session, order_id, principal)
     history = [RoutingDecisionRead.model_validate(d) for d in repository.decisions(session, order_id)]
@@ -28,7 +29,7 @@ def order_routing(order_id: int, session: SessionDep, principal: OpsOrPicker) ->
 
 
 @router.post("/orders/{order_id}/reroute", response_model=RoutingDecisionRead)
-def reroute_order(order_id: int, data: RerouteRequest, request: Request, session: SessionDep, principal: OpsOnly) -> RoutingDecisionRead:
+def reroute_order(order_id: RecordId, data: RerouteRequest, request: Request, session: SessionDep, principal: OpsOnly) -> RoutingDecisionRead:
     """Decide again where an order's unstarted shipments go (optionally excluding or forcing locations)."""
     routed = service.reroute(session, order_id, request.app.state.settings, principal.label, exclude=set(data.exclude_locations), only=data.location_id)
     return RoutingDecisionRead.model_validate(routed.decision)
@@ -48,7 +49,7 @@ def list_runs(session: SessionDep, _: OpsOnly, limit: Annotated[int, Query(ge=1,
 
 
 @router.get("/routing/runs/{run_id}", response_model=RoutingRunRead)
-def get_run(run_id: int, session: SessionDep, _: OpsOnly) -> RoutingRunRead:
+def get_run(run_id: RecordId, session: SessionDep, _: OpsOnly) -> RoutingRunRead:
     """One run: cost before and after, splits, unfilled units, gap to the proven lower bound, time."""
     run = session.get(RoutingRun, run_id)
     if run is None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from fulfil.api_types import RequestModel
 
 
 class RoutingDecisionRead(BaseModel):
@@ -32,18 +34,14 @@ class OrderRouting(BaseModel):
     history: list[RoutingDecisionRead]
 
 
-class RerouteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    exclude_locations: list[str] = Field(default_factory=list, max_length=500, description="Never serve this order from these.")
+class RerouteRequest(RequestModel):
+    exclude_locations: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=500, description="Never serve this order from these.")
     location_id: str | None = Field(default=None, max_length=64, description="Override: serve what can be served from this location only.")
 
 
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunCreate(RequestModel):
     time_limit_seconds: float | None = Field(default=None, gt=0, le=300)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed of the solver's search (runs with the same seed and data agree).")
 
 
 class RoutingRunRead(BaseModel):

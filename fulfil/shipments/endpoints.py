@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from fulfil.api_types import Offset, RecordId
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import ShipmentStatus
 from fulfil.orders.schemas import ShipmentRead
@@ -24,7 +25,7 @@ def list_shipments(
     location_id: Annotated[str | None, Query(max_length=64)] = None,
     status: ShipmentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ShipmentRead]:
     """Shipments to work, oldest first (a picker: its store's)."""
     if principal.location_id is not None:
@@ -34,13 +35,13 @@ def list_shipments(
 
 
 @router.get("/{shipment_id}", response_model=ShipmentRead)
-def get_shipment(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+def get_shipment(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """One shipment with its lines and parcels."""
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
 @router.post("/{shipment_id}/reject", response_model=RejectResult)
-def reject_shipment(shipment_id: int, data: RejectRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> RejectResult:
+def reject_shipment(shipment_id: RecordId, data: RejectRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> RejectResult:
     """The location cannot fulfil it (short pick, damage): it is released and the order re-routed elsewhere."""
     rejected, routed = service.reject(session, shipment_id, data.reason, principal, request.app.state.settings, data.picked_units)
     return RejectResult(
@@ -51,28 +52,28 @@ def reject_shipment(shipment_id: int, data: RejectRequest, request: Request, ses
 
 
 @router.post("/{shipment_id}/start", response_model=ShipmentRead)
-def start_picking(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+def start_picking(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """A picker takes the shipment (it can no longer be moved by re-optimisation)."""
     workflow.start_picking(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
 @router.post("/{shipment_id}/picked", response_model=ShipmentRead)
-def mark_picked(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+def mark_picked(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """Everything is picked (a short pick is a rejection instead)."""
     workflow.mark_picked(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
 @router.post("/{shipment_id}/pack", response_model=PackResult)
-def pack(shipment_id: int, data: PackRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> PackResult:
+def pack(shipment_id: RecordId, data: PackRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> PackResult:
     """Start packing at a pack station: a parcel with an SSCC is created and RFID verifies its contents there."""
     _, parcel, epc = workflow.pack(session, shipment_id, data.station, principal, request.app.state.settings.sscc_company_prefix)
     return PackResult(shipment=ShipmentRead.model_validate(service.get(session, shipment_id, principal)), sscc=parcel.sscc, sscc_epc=epc)
 
 
 @router.get("/{shipment_id}/verification", response_model=VerificationRead)
-def get_verification(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> VerificationRead:
+def get_verification(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> VerificationRead:
     """The newest RFID verdict on the parcel: complete, or missing / extra / wrong-quantity / foreign tags."""
     service.get(session, shipment_id, principal)
     row = verification.latest(session, shipment_id)
@@ -82,7 +83,7 @@ def get_verification(shipment_id: int, session: SessionDep, principal: OpsOrPick
 
 
 @router.post("/{shipment_id}/ship", response_model=ShipmentRead)
-def ship(shipment_id: int, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+def ship(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """The verified parcel leaves: stock is consumed, tags and parcel become shipped."""
     workflow.ship(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fulfil.api_types import RequestModel
 from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 
@@ -19,9 +20,7 @@ class PickedUnits(enum.StrEnum):
     WRITE_OFF = "write_off"  # damaged or lost: they leave stock with a loss event carrying the reason
 
 
-class RejectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RejectRequest(RequestModel):
     reason: str = Field(min_length=1, max_length=500, description="Why the location cannot fulfil it: short pick, damaged, ...")
     picked_units: PickedUnits | None = Field(
         default=None,
@@ -37,9 +36,7 @@ class RejectResult(BaseModel):
     new_shipments: list[ShipmentRead]
 
 
-class PackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PackRequest(RequestModel):
     station: str = Field(min_length=1, max_length=64, description="The pack-station zone the parcel is packed at, e.g. pack-station-1.")
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
+from fulfil.api_types import MAX_ID, Offset, OptionalRecordId
 from fulfil.catalog.schemas import Gtin
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
@@ -27,7 +29,7 @@ def list_stock(
     location_id: Annotated[str | None, Query(max_length=64)] = None,
     gtin: Annotated[Gtin | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[StockLevelRead]:
     """Stock levels by location and/or GTIN (a picker: its own store only)."""
     if principal.location_id is not None:
@@ -43,8 +45,8 @@ def list_events(
     principal: OpsOrPicker,
     location_id: Annotated[str | None, Query(max_length=64)] = None,
     gtin: Annotated[Gtin | None, Query()] = None,
-    order_id: int | None = None,
-    after_id: Annotated[int | None, Query(description="Only events with a larger id (paging, polling).")] = None,
+    order_id: OptionalRecordId = None,
+    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Only events with a larger id (paging, polling).")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[StockEventRead]:
     """The append-only log that explains every stock change, oldest first."""
@@ -62,7 +64,10 @@ def adjust_stock(
     """Change on-hand stock by a delta or to a counted value, with a reason; retry-safe with Idempotency-Key."""
     cause = service.Cause(StockCause.MANUAL, actor=principal.label, reason=data.reason.value, note=data.note)
     key = f"manual:{idempotency_key}" if idempotency_key else None
-    moved = service.adjust(session, data.location_id, data.gtin, cause, delta=data.delta, set_on_hand=data.set_on_hand, idempotency_key=key)
+    fingerprint = hashlib.sha256(data.model_dump_json().encode()).hexdigest() if key else None
+    moved = service.adjust(
+        session, data.location_id, data.gtin, cause, delta=data.delta, set_on_hand=data.set_on_hand, idempotency_key=key, request_hash=fingerprint
+    )
     if not moved.created:
         response.status_code = status.HTTP_200_OK
     level = repository.get_level(session, moved.event.location_id, moved.event.gtin)

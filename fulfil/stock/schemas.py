@@ -8,6 +8,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fulfil.api_types import RequestModel
 from fulfil.catalog.schemas import Gtin
 from fulfil.models import StockCause, StockEventKind, StockLevel
 from fulfil.stock.rules import available
@@ -46,9 +47,7 @@ class StockLevelRead(BaseModel):
         )
 
 
-class StockAdjustmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StockAdjustmentCreate(RequestModel):
     location_id: str = Field(min_length=1, max_length=64)
     gtin: Gtin
     delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000, description="Change of on-hand units.")
@@ -65,9 +64,7 @@ class StockAdjustmentCreate(BaseModel):
         return self
 
 
-class SafetyUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SafetyUpdate(RequestModel):
     safety: int = Field(ge=0, le=1_000_000)
     note: str | None = Field(default=None, max_length=2000)
 

@@ -49,6 +49,7 @@ def move(
     safety_delta: int = 0,
     require_available: bool = False,
     idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> Moved:
     """Apply one stock change and log it; refuse it (InsufficientStock) rather than break a stock rule."""
     if idempotency_key is not None:
@@ -91,6 +92,7 @@ def move(
                 note=cause.note,
                 actor=cause.actor,
                 idempotency_key=idempotency_key,
+                request_hash=request_hash,
             )
             session.add(event)
             session.flush()
@@ -159,8 +161,10 @@ def adjust(
     delta: int | None = None,
     set_on_hand: int | None = None,
     idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> Moved:
-    """Change on-hand stock by `delta`, or set it to a counted `set_on_hand`; never below what is reserved."""
+    """Change on-hand stock by `delta`, or set it to a counted `set_on_hand`; never below what is reserved.
+    With an idempotency key, `request_hash` tells a retry (the earlier result) from the key reused (Conflict)."""
     _known(session, location_id, gtin)
     if (delta is None) == (set_on_hand is None):
         raise InvalidInput("give exactly one of delta or set_on_hand", details=[{"field": "delta", "message": "one of delta, set_on_hand"}])
@@ -173,14 +177,32 @@ def adjust(
             repository.ensure_level(session, location_id, gtin)
     assert delta is not None
     kind = StockEventKind.RECEIPT if cause.reason == AdjustmentReason.RECEIPT else StockEventKind.ADJUSTMENT
+    if idempotency_key is not None:
+        earlier = repository.find_event_by_key(session, idempotency_key)
+        if earlier is not None:
+            _same_adjustment(earlier, request_hash)
+            return Moved(earlier, created=False)
     try:
-        return move(session, location_id, gtin, kind, cause, on_hand_delta=delta, idempotency_key=idempotency_key)
+        moved = move(session, location_id, gtin, kind, cause, on_hand_delta=delta, idempotency_key=idempotency_key, request_hash=request_hash)
+        if not moved.created:  # a concurrent request with the key won the race
+            _same_adjustment(moved.event, request_hash)
+        return moved
     except InsufficientStock as exc:
         raise Conflict(
             "adjustment refused: on-hand stock cannot fall below zero or below what is reserved for orders",
             details=exc.details,
             code="insufficient_stock",
         ) from exc
+
+
+def _same_adjustment(earlier: StockEvent, request_hash: str | None) -> None:
+    """A retry repeats the adjustment its key was first used for; the key reused for another one is a conflict."""
+    if earlier.request_hash != request_hash:
+        raise Conflict(
+            "this Idempotency-Key was already used for a different adjustment: use a new key for a new adjustment",
+            details={"event_id": earlier.id},
+            code="idempotency_conflict",
+        )
 
 
 def set_safety(session: Session, location_id: str, gtin: str, safety: int, cause: Cause) -> Moved:

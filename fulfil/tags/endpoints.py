@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from fulfil.api_types import RequestModel
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
 from fulfil.models import TagState
@@ -16,9 +17,7 @@ from fulfil.tags import repository, service
 router = APIRouter(tags=["tags"], route_class=CommittingRoute)
 
 
-class SaleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SaleCreate(RequestModel):
     location_id: str = Field(min_length=1, max_length=64)
     epcs: list[Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8,64}$")]] = Field(min_length=1, max_length=1000)
     receipt: str | None = Field(default=None, max_length=128, description="The till receipt number, kept with each stock event.")

@@ -136,6 +136,28 @@ def test_api_adjustment_with_idempotency_key(client: TestClient, ops: dict[str, 
     assert events[-1]["kind"] == "receipt" and events[-1]["note"] == "delivery 42" and events[-1]["actor"].startswith("ops:")
 
 
+@pytest.mark.parametrize("change", [{"delta": 6}, {"note": "delivery 43"}, {"reason": "return"}, {"delta": None, "set_on_hand": 15}])
+def test_an_idempotency_key_reused_for_another_adjustment_is_409(
+    client: TestClient, ops: dict[str, str], item: tuple[str, str], change: dict[str, Any]
+) -> None:
+    loc, gtin = item
+    body = {"location_id": loc, "gtin": gtin, "delta": 5, "reason": "receipt", "note": "delivery 42"}
+    assert client.post("/api/v1/stock/adjustments", headers={**ops, "Idempotency-Key": "k-2"}, json=body).status_code == 201
+    other = {k: v for k, v in {**body, **change}.items() if v is not None}
+    reused = client.post("/api/v1/stock/adjustments", headers={**ops, "Idempotency-Key": "k-2"}, json=other)
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_conflict"
+    assert client.get(f"/api/v1/stock/{loc}/{gtin}", headers=ops).json()["on_hand"] == 15  # applied once, never twice
+
+
+def test_a_count_retried_with_its_key_is_a_replay(client: TestClient, ops: dict[str, str], item: tuple[str, str]) -> None:
+    loc, gtin = item
+    body = {"location_id": loc, "gtin": gtin, "set_on_hand": 7, "reason": "count"}
+    assert client.post("/api/v1/stock/adjustments", headers={**ops, "Idempotency-Key": "c-1"}, json=body).status_code == 201
+    retry = client.post("/api/v1/stock/adjustments", headers={**ops, "Idempotency-Key": "c-1"}, json=body)
+    assert retry.status_code == 200 and retry.json()["replayed"] is True
+
+
 def test_api_count_sets_on_hand(client: TestClient, ops: dict[str, str], item: tuple[str, str]) -> None:
     loc, gtin = item
     response = client.post("/api/v1/stock/adjustments", headers=ops, json={"location_id": loc, "gtin": gtin, "set_on_hand": 4, "reason": "count"})

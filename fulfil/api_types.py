@@ -1,0 +1,87 @@
+"""What every API input is built from, so that no request can carry an unbounded value into the service.
+
+- integers: ids and counters within the databases' 64-bit range (SQLite raises OverflowError beyond it);
+- floats: finite (JSON `Infinity`/`NaN` are refused) and within the field's range;
+- text and lists: a maximum on each field (and `str_max_length` on every request model as a backstop);
+- free-form JSON (an address, opening hours): a bounded depth, width and size;
+- PATCH bodies: a field left out is kept, an explicit `null` is refused unless the field may be cleared.
+
+A test walks the OpenAPI document and fails on any integer, number, string, array or object without its bounds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, ClassVar
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+MAX_INT64 = 2**63 - 1
+# A record id that can exist: anything else names nothing (the error handler answers 404 for such path ids).
+MAX_ID = MAX_INT64
+# The longest string any request field may carry, unless the field says less.
+MAX_TEXT = 2_000
+
+# Free-form JSON objects (addresses, opening hours): as deep as anyone needs, never deep enough to hurt.
+FREE_JSON_MAX_DEPTH = 6
+FREE_JSON_MAX_ITEMS = 200  # keys and list items, in all
+FREE_JSON_MAX_BYTES = 16_384
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown fields, non-finite numbers and over-long strings are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
+
+
+class PatchModel(RequestModel):
+    """A partial update: only the fields sent change. `null` is refused (naming the field) for fields that cannot be
+    empty; the fields listed in NULLABLE may be cleared with `null`."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null_for_required(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
+
+
+def _bounded_json(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Refuse free-form JSON that is too deep, too wide or too large (checked without recursion)."""
+    if value is None:
+        return None
+    items = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > FREE_JSON_MAX_DEPTH:
+                raise ValueError(f"nested more than {FREE_JSON_MAX_DEPTH} levels deep")
+            children = list(node.values()) if isinstance(node, dict) else node
+            items += len(children)
+            if items > FREE_JSON_MAX_ITEMS:
+                raise ValueError(f"more than {FREE_JSON_MAX_ITEMS} keys and items in all")
+            stack.extend((child, depth + 1) for child in children)
+    if len(json.dumps(value, separators=(",", ":"))) > FREE_JSON_MAX_BYTES:
+        raise ValueError(f"larger than {FREE_JSON_MAX_BYTES} bytes as JSON")
+    return value
+
+
+FreeJson = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_json),
+    Field(
+        description=f"Free-form JSON object: at most {FREE_JSON_MAX_DEPTH} levels deep, {FREE_JSON_MAX_ITEMS} keys and items, "
+        f"{FREE_JSON_MAX_BYTES} bytes.",
+        json_schema_extra={"maxProperties": FREE_JSON_MAX_ITEMS},
+    ),
+]
+
+# Path and query parameters.
+LocationIdPath = Annotated[str, Path(min_length=1, max_length=64, description="A location code, e.g. ST-LYON-01.")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id (1 .. 2^63-1).")]
+OptionalRecordId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Records to skip (paging).")]

@@ -35,9 +35,26 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
 
 
+def _null_only_where_allowed(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The JSON schema of a PatchModel: `null` appears only on the fields that may be cleared."""
+    nullable: frozenset[str] = getattr(model, "NULLABLE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        if name not in nullable and "anyOf" in prop:
+            kept = [option for option in prop["anyOf"] if option != {"type": "null"}]
+            del prop["anyOf"]
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+            if prop.get("default", 0) is None:
+                del prop["default"]
+
+
 class PatchModel(RequestModel):
     """A partial update: only the fields sent change. `null` is refused (naming the field) for fields that cannot be
-    empty; the fields listed in NULLABLE may be cleared with `null`."""
+    empty; the fields listed in NULLABLE may be cleared with `null`. Declare fields as `X | None = None`."""
+
+    model_config = ConfigDict(json_schema_extra=_null_only_where_allowed)
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 

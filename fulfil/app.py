@@ -71,6 +71,9 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
 
 async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, RecursionError):  # the JSON parser gave up on a body nested too deep to read
+        details = [{"field": "body", "message": "JSON nested too deeply to read", "type": "json_too_deep"}]
+        return _error(422, "invalid", "invalid request: body nested too deeply", details)
     return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), None, exc.headers)
 
 

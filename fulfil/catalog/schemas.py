@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from fulfil.api_types import PatchModel, RequestModel
 from rfid.epc.gs1 import normalise_gtin
@@ -39,7 +38,7 @@ class ProductCreate(RequestModel):
 class ProductUpdate(PatchModel):
     NULLABLE = frozenset({"company_prefix_length", "aisle", "bay", "shelf"})
 
-    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=300)
+    name: str | None = Field(default=None, min_length=1, max_length=300)
     company_prefix_length: int | None = Field(default=None, ge=6, le=12)
     aisle: str | None = Field(default=None, max_length=16)
     bay: str | None = Field(default=None, max_length=16)

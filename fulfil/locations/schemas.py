@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from fulfil.api_types import FreeJson, PatchModel, RequestModel
 from fulfil.models import LocationKind
@@ -33,15 +32,15 @@ class LocationCreate(RequestModel):
 class LocationUpdate(PatchModel):
     NULLABLE = frozenset({"address", "capacity_per_day", "opening_hours"})
 
-    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
-    lat: float | SkipJsonSchema[None] = Field(default=None, ge=-90, le=90)
-    lon: float | SkipJsonSchema[None] = Field(default=None, ge=-180, le=180)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
     address: FreeJson | None = Field(default=None, description="null clears it.")
     capacity_per_day: int | None = Field(default=None, ge=0, le=MAX_CAPACITY, description="null = no limit.")
-    pick_cost_per_unit: float | SkipJsonSchema[None] = Field(default=None, ge=0, le=MAX_PICK_COST)
-    handling_days: int | SkipJsonSchema[None] = Field(default=None, ge=0, le=30)
+    pick_cost_per_unit: float | None = Field(default=None, ge=0, le=MAX_PICK_COST)
+    handling_days: int | None = Field(default=None, ge=0, le=30)
     opening_hours: FreeJson | None = Field(default=None, description="null clears them.")
-    active: bool | SkipJsonSchema[None] = None
+    active: bool | None = None
 
 
 class LocationRead(BaseModel):

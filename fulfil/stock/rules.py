@@ -14,6 +14,11 @@ def available(on_hand: int, reserved: int, safety: int) -> int:
     return max(0, on_hand - reserved - safety)
 
 
+def safety_uncovered(on_hand: int, reserved: int, safety: int) -> int:
+    """Units of safety stock not on the shelf: safety set above what is on hand and unreserved (0 when covered)."""
+    return max(0, safety - max(0, on_hand - reserved))
+
+
 def available_sql() -> ColumnElement[Any]:
     """The same rule as a SQL expression over stock_levels (unclamped: used in guards `>= qty`)."""
     return StockLevel.on_hand - StockLevel.reserved - StockLevel.safety

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fulfil.api_types import RequestModel
 from fulfil.catalog.schemas import Gtin
 from fulfil.models import StockCause, StockEventKind, StockLevel
-from fulfil.stock.rules import available
+from fulfil.stock.rules import available, safety_uncovered
 
 
 class AdjustmentReason(enum.StrEnum):
@@ -31,6 +31,10 @@ class StockLevelRead(BaseModel):
     reserved: int
     safety: int
     available: int = Field(description="on_hand - reserved - safety, never below 0: what routing may still promise.")
+    safety_uncovered: int = Field(
+        description="Units of safety stock that are not on the shelf: safety is set above what is on hand and unreserved. "
+        "Safety may be set before stock arrives; this says how much of it is not there yet."
+    )
     updated_at: datetime
 
     @classmethod
@@ -43,6 +47,7 @@ class StockLevelRead(BaseModel):
             reserved=level.reserved,
             safety=level.safety,
             available=available(level.on_hand, level.reserved, level.safety),
+            safety_uncovered=safety_uncovered(level.on_hand, level.reserved, level.safety),
             updated_at=level.updated_at,
         )
 

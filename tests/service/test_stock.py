@@ -212,3 +212,12 @@ def test_api_safety(client: TestClient, ops: dict[str, str], item: tuple[str, st
     response = client.put(f"/api/v1/stock/{loc}/{gtin}/safety", headers=ops, json={"safety": 4})
     assert response.status_code == 200
     assert response.json()["available"] == 6
+
+
+def test_safety_above_what_is_on_the_shelf_is_reported_not_hidden(client: TestClient, ops: dict[str, str], item: tuple[str, str]) -> None:
+    """Safety may be set before the stock arrives (a display minimum), and the level says how much of it is not there."""
+    loc, gtin = item  # 10 on hand, 2 safety
+    level = client.put(f"/api/v1/stock/{loc}/{gtin}/safety", headers=ops, json={"safety": 14}).json()
+    assert (level["on_hand"], level["safety"], level["available"], level["safety_uncovered"]) == (10, 14, 0, 4)
+    covered = client.put(f"/api/v1/stock/{loc}/{gtin}/safety", headers=ops, json={"safety": 3}).json()
+    assert covered["safety_uncovered"] == 0 and covered["available"] == 7

@@ -101,11 +101,11 @@ def _stock_invariant_of_committed_data(request: pytest.FixtureRequest) -> Iterat
     """Tests that commit for real (workers, races, the CLI on the suite's database) are checked after their
     own clean-up too, on what stays committed."""
     yield
-    if "engine" in request.fixturenames and "connection" not in request.fixturenames:
-        engine = request.getfixturevalue("engine")
-        if isinstance(engine, Engine):  # not a module's own `engine` fixture (the smoothing engine of the RFID tests)
-            with engine.connect() as conn:
-                assert_stock_consistent(conn, request)
+    # `database_url`: the database engine depends on it (RFID modules have an `engine` fixture of their own).
+    if "database_url" in request.fixturenames and "engine" in request.fixturenames and "connection" not in request.fixturenames:
+        engine: Engine = request.getfixturevalue("engine")
+        with engine.connect() as conn:
+            assert_stock_consistent(conn, request)
 
 
 @pytest.fixture()

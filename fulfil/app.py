@@ -25,6 +25,7 @@ from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
 from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
+from fulfil.openapi import install as install_openapi
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.routing_runs.endpoints import router as routing_router
 from fulfil.routing_runs.scheduler import BatchScheduler
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Ship-from-store fulfilment and RFID service. Every route but /healthz and /readyz needs a bearer token.",
         lifespan=lifespan,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -10,6 +10,7 @@ import routing
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
 from fulfil.errors import NotFound
 from fulfil.models import RoutingRun
+from fulfil.openapi import errors
 from fulfil.orders import service as orders
 from fulfil.routing_runs import batch, repository, service
 from fulfil.routing_runs.export import export_instance
@@ -27,7 +28,7 @@ def order_routing(order_id: int, session: SessionDep, principal: OpsOrPicker) ->
     return OrderRouting(order_id=order.id, external_id=order.external_id, status=order.status.value, current=current, history=history)
 
 
-@router.post("/orders/{order_id}/reroute", response_model=RoutingDecisionRead)
+@router.post("/orders/{order_id}/reroute", response_model=RoutingDecisionRead, responses=errors(409))
 def reroute_order(order_id: int, data: RerouteRequest, request: Request, session: SessionDep, principal: OpsOnly) -> RoutingDecisionRead:
     """Decide again where an order's unstarted shipments go (optionally excluding or forcing locations)."""
     routed = service.reroute(session, order_id, request.app.state.settings, principal.label, exclude=set(data.exclude_locations), only=data.location_id)

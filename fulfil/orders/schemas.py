@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from fulfil.catalog.schemas import Gtin
+from fulfil.exactly_one import ExactlyOneOf
 from fulfil.models import Channel, OrderStatus, ParcelStatus, ShipmentStatus
 
 MAX_LINES = 500
@@ -32,8 +33,10 @@ class OrderLineCreate(BaseModel):
     qty: int = Field(ge=1, le=10_000)
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(ExactlyOneOf):
     model_config = ConfigDict(extra="forbid")
+    exactly_one_of: ClassVar[tuple[str, ...]] = ("ship_to", "pickup_location_id")
+    exactly_one_message: ClassVar[str] = "give exactly one of ship_to (home delivery) or pickup_location_id (click and collect)"
 
     external_id: str = Field(
         min_length=1, max_length=128, pattern=r"^[\x21-\x7E]+$",
@@ -46,12 +49,6 @@ class OrderCreate(BaseModel):
     promise_days: int | None = Field(default=None, ge=0, le=60, description="Delivery promised within this many days (hard limit).")
     customer_ref: str | None = Field(default=None, max_length=128)
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_LINES)
-
-    @model_validator(mode="after")
-    def _one_destination(self) -> Self:
-        if (self.ship_to is None) == (self.pickup_location_id is None):
-            raise ValueError("give exactly one of ship_to (home delivery) or pickup_location_id (click and collect)")
-        return self
 
 
 class OrderLineRead(BaseModel):

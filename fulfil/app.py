@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fulfil import __version__
+from fulfil.allow import allowed_methods
 from fulfil.auth.endpoints import router as auth_router
 from fulfil.catalog.endpoints import router as products_router
 from fulfil.config import Settings, get_settings
@@ -61,9 +62,12 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return _error(422, "invalid", f"invalid request: {fields}", details)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), None, exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.app.router.routes, request.scope))}
+    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), None, headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fulfil import __version__
+from fulfil.allow import allowed_methods
 from fulfil.auth.endpoints import router as auth_router
 from fulfil.catalog.endpoints import router as products_router
 from fulfil.config import Settings, get_settings
@@ -26,6 +27,7 @@ from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
 from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
+from fulfil.openapi import install as install_openapi
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.routing_runs.endpoints import router as routing_router
 from fulfil.routing_runs.scheduler import BatchScheduler
@@ -69,12 +71,15 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return _error(422, "invalid", f"invalid request: {fields}", details)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, RecursionError):  # the JSON parser gave up on a body nested too deep to read
         details = [{"field": "body", "message": "JSON nested too deeply to read", "type": "json_too_deep"}]
         return _error(422, "invalid", "invalid request: body nested too deeply", details)
-    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), None, exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.app.router.routes, request.scope))}
+    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), None, headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Ship-from-store fulfilment and RFID service. Every route but /healthz and /readyz needs a bearer token.",
         lifespan=lifespan,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -19,7 +19,20 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}, "checks": {"type": "object", "additionalProperties": {"type": "string"}}},
+}
+
+
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "Ready.", "content": {"application/json": {"schema": _READINESS}}},
+        503: {"description": "Not ready: `checks` says which dependency failed.", "content": {"application/json": {"schema": _READINESS}}},
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers a query."""
 

@@ -11,6 +11,7 @@ from fulfil.auth import service
 from fulfil.auth.schemas import TokenCreate, TokenIssued, TokenRead
 from fulfil.auth.service import Principal
 from fulfil.deps import CommittingRoute, OpsOnly, SessionDep, get_principal
+from fulfil.openapi import errors
 
 router = APIRouter(tags=["auth"], route_class=CommittingRoute)
 
@@ -27,7 +28,7 @@ def list_tokens(session: SessionDep, _: OpsOnly, include_revoked: bool = False) 
     return [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
 
 
-@router.post("/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
+@router.post("/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED, responses=errors(404))
 def create_token(data: TokenCreate, session: SessionDep, _: OpsOnly) -> TokenIssued:
     """Issue a token; the response carries its secret, shown this once."""
     issued = service.create_token(session, role=data.role, name=data.name, location_id=data.location_id)

@@ -10,6 +10,7 @@ from fulfil.api_types import Offset
 from fulfil.catalog import repository, service
 from fulfil.catalog.schemas import Gtin, ProductCreate, ProductRead, ProductUpdate
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
+from fulfil.openapi import errors
 
 router = APIRouter(prefix="/products", tags=["products"], route_class=CommittingRoute)
 
@@ -26,7 +27,7 @@ def list_products(
     return [ProductRead.model_validate(p) for p in repository.list_(session, search=q, limit=limit, offset=offset)]
 
 
-@router.post("", response_model=ProductRead, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=ProductRead, status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_product(data: ProductCreate, session: SessionDep, _: OpsOnly) -> ProductRead:
     """Add a product."""
     return ProductRead.model_validate(service.create(session, data))

@@ -12,16 +12,25 @@ from rfid.epc.gs1 import normalise_gtin
 from rfid.epc.model import EpcError
 
 
+# The accepted lengths are the pattern; the GS1 check digit is the validator (and `format: gtin` says so).
+GTIN_PATTERN = r"^(?:[0-9]{8}|[0-9]{12,14})$"
+
+
 def _gtin(value: str) -> str:
     try:
-        return normalise_gtin(value.strip())
+        return normalise_gtin(value)
     except EpcError as exc:
         raise ValueError(str(exc)) from None
 
 
 Gtin = Annotated[
     str,
-    Field(min_length=8, max_length=14, examples=["08712345678906"], description="GTIN-8/12/13/14; stored as GTIN-14."),
+    Field(
+        pattern=GTIN_PATTERN,
+        examples=["08712345678906"],
+        description="GTIN-8/12/13/14 with a valid GS1 check digit; stored as GTIN-14.",
+        json_schema_extra={"format": "gtin"},
+    ),
     AfterValidator(_gtin),
 ]
 

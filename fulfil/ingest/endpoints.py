@@ -12,6 +12,7 @@ from fulfil.deps import check_location, require_detached
 from fulfil.errors import Conflict, NotFound
 from fulfil.ingest.runtime import IngestRuntime
 from fulfil.models import Role
+from fulfil.openapi import errors
 
 # No request transaction here: the pipeline commits its own unit of work (on SQLite a request
 # transaction would hold the write lock the pipeline needs).
@@ -29,7 +30,17 @@ def _runtime(request: Request) -> IngestRuntime:
     return runtime
 
 
-@router.post("/payloads")
+@router.post(
+    "/payloads",
+    responses=errors(404, 409),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The payload as the reader sends it: Impinj or Zebra JSON, or text lines (see docs/readers.md).",
+            "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def post_payload(request: Request, principal: Device, reader: Annotated[str, Query(max_length=128, description="The reader's id in the readers file.")]) -> dict[str, Any]:
     """A reader's payload over HTTP (Impinj webhook, Zebra HTTP POST, text lines): parsed, smoothed, applied."""
     runtime = _runtime(request)
@@ -50,7 +61,7 @@ async def post_payload(request: Request, principal: Device, reader: Annotated[st
     }
 
 
-@router.get("/status")
+@router.get("/status", responses=errors(409))
 def ingest_status(request: Request, _: OpsOnly) -> dict[str, Any]:
     """Counters: payloads, reads, rejections, facts, effects by outcome, MQTT session state."""
     return _runtime(request).status()

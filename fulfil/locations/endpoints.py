@@ -11,6 +11,7 @@ from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check
 from fulfil.locations import repository, service
 from fulfil.locations.schemas import LocationCreate, LocationRead, LocationUpdate
 from fulfil.models import LocationKind
+from fulfil.openapi import errors
 
 router = APIRouter(prefix="/locations", tags=["locations"], route_class=CommittingRoute)
 
@@ -28,7 +29,7 @@ def list_locations(
     return [LocationRead.model_validate(r) for r in rows]
 
 
-@router.post("", response_model=LocationRead, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=LocationRead, status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_location(data: LocationCreate, session: SessionDep, _: OpsOnly) -> LocationRead:
     """Add a warehouse or store."""
     return LocationRead.model_validate(service.create(session, data))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fulfil.api_types import Offset, RecordId
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import Channel, OrderStatus
+from fulfil.openapi import errors
 from fulfil.orders import repository, service
 from fulfil.orders.schemas import OrderCreate, OrderRead, OrderSummary
 
@@ -19,7 +20,10 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRout
     "",
     response_model=OrderRead,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The same order was posted before: the original is returned, nothing is created."}},
+    responses={
+        200: {"model": OrderRead, "description": "The same order was posted before: the original is returned, nothing is created."},
+        **errors(409),
+    },
 )
 def create_order(data: OrderCreate, request: Request, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:
     """Take in a web or store order, idempotent by `external_id`, and route it at once (same transaction):

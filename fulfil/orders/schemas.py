@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fulfil.api_types import RequestModel
 from fulfil.catalog.schemas import Gtin
+from fulfil.exactly_one import ExactlyOneOf
 from fulfil.models import Channel, OrderStatus, ParcelStatus, ShipmentStatus
 
 MAX_LINES = 500
@@ -30,7 +31,10 @@ class OrderLineCreate(RequestModel):
     qty: int = Field(ge=1, le=MAX_LINE_QTY)
 
 
-class OrderCreate(RequestModel):
+class OrderCreate(ExactlyOneOf, RequestModel):
+    exactly_one_of: ClassVar[tuple[str, ...]] = ("ship_to", "pickup_location_id")
+    exactly_one_message: ClassVar[str] = "give exactly one of ship_to (home delivery) or pickup_location_id (click and collect)"
+
     external_id: str = Field(
         min_length=1, max_length=128, pattern=r"^[\x21-\x7E]+$",
         description="The client's order id. Posting the same id again returns the same order, never a duplicate.",
@@ -42,12 +46,6 @@ class OrderCreate(RequestModel):
     promise_days: int | None = Field(default=None, ge=0, le=60, description="Delivery promised within this many days (hard limit).")
     customer_ref: str | None = Field(default=None, max_length=128)
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_LINES)
-
-    @model_validator(mode="after")
-    def _one_destination(self) -> Self:
-        if (self.ship_to is None) == (self.pickup_location_id is None):
-            raise ValueError("give exactly one of ship_to (home delivery) or pickup_location_id (click and collect)")
-        return self
 
     @model_validator(mode="after")
     def _one_line_per_gtin(self) -> Self:

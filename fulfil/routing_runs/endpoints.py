@@ -11,6 +11,7 @@ from fulfil.api_types import RecordId
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
 from fulfil.errors import NotFound
 from fulfil.models import RoutingRun
+from fulfil.openapi import errors
 from fulfil.orders import service as orders
 from fulfil.routing_runs import batch, repository, service
 from fulfil.routing_runs.export import export_instance
@@ -28,7 +29,7 @@ def order_routing(order_id: RecordId, session: SessionDep, principal: OpsOrPicke
     return OrderRouting(order_id=order.id, external_id=order.external_id, status=order.status.value, current=current, history=history)
 
 
-@router.post("/orders/{order_id}/reroute", response_model=RoutingDecisionRead)
+@router.post("/orders/{order_id}/reroute", response_model=RoutingDecisionRead, responses=errors(409))
 def reroute_order(order_id: RecordId, data: RerouteRequest, request: Request, session: SessionDep, principal: OpsOnly) -> RoutingDecisionRead:
     """Decide again where an order's unstarted shipments go (optionally excluding or forcing locations)."""
     routed = service.reroute(session, order_id, request.app.state.settings, principal.label, exclude=set(data.exclude_locations), only=data.location_id)

@@ -12,6 +12,7 @@ from fulfil.models import ShipmentStatus
 from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 from fulfil.errors import NotFound
+from fulfil.openapi import errors
 from fulfil.shipments import repository, service, verification, workflow
 from fulfil.shipments.schemas import PackRequest, PackResult, RejectRequest, RejectResult, VerificationRead
 
@@ -40,7 +41,7 @@ def get_shipment(shipment_id: RecordId, session: SessionDep, principal: OpsOrPic
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
-@router.post("/{shipment_id}/reject", response_model=RejectResult)
+@router.post("/{shipment_id}/reject", response_model=RejectResult, responses=errors(409))
 def reject_shipment(shipment_id: RecordId, data: RejectRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> RejectResult:
     """The location cannot fulfil it (short pick, damage): it is released and the order re-routed elsewhere."""
     rejected, routed = service.reject(session, shipment_id, data.reason, principal, request.app.state.settings, data.picked_units)
@@ -51,21 +52,21 @@ def reject_shipment(shipment_id: RecordId, data: RejectRequest, request: Request
     )
 
 
-@router.post("/{shipment_id}/start", response_model=ShipmentRead)
+@router.post("/{shipment_id}/start", response_model=ShipmentRead, responses=errors(409))
 def start_picking(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """A picker takes the shipment (it can no longer be moved by re-optimisation)."""
     workflow.start_picking(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
-@router.post("/{shipment_id}/picked", response_model=ShipmentRead)
+@router.post("/{shipment_id}/picked", response_model=ShipmentRead, responses=errors(409))
 def mark_picked(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """Everything is picked (a short pick is a rejection instead)."""
     workflow.mark_picked(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
-@router.post("/{shipment_id}/pack", response_model=PackResult)
+@router.post("/{shipment_id}/pack", response_model=PackResult, responses=errors(409))
 def pack(shipment_id: RecordId, data: PackRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> PackResult:
     """Start packing at a pack station: a parcel with an SSCC is created and RFID verifies its contents there."""
     _, parcel, epc = workflow.pack(session, shipment_id, data.station, principal, request.app.state.settings.sscc_company_prefix)
@@ -82,7 +83,7 @@ def get_verification(shipment_id: RecordId, session: SessionDep, principal: OpsO
     return VerificationRead.model_validate(row)
 
 
-@router.post("/{shipment_id}/ship", response_model=ShipmentRead)
+@router.post("/{shipment_id}/ship", response_model=ShipmentRead, responses=errors(409))
 def ship(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """The verified parcel leaves: stock is consumed, tags and parcel become shipped."""
     workflow.ship(session, shipment_id, principal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,13 @@ class RejectResult(BaseModel):
     new_shipments: list[ShipmentRead]
 
 
+# A pack-station zone of the readers file (fulfil.ingest.config.zone_kind): `pack-station`, `pack-station-2`.
+PACK_STATION_PATTERN = r"^pack-station(-[A-Za-z0-9._-]+)?$"
+PACK_STATION = re.compile(PACK_STATION_PATTERN)
+
+
 class PackRequest(RequestModel):
-    station: str = Field(min_length=1, max_length=64, description="The pack-station zone the parcel is packed at, e.g. pack-station-1.")
+    station: str = Field(pattern=PACK_STATION_PATTERN, max_length=64, description="The pack-station zone the parcel is packed at, e.g. pack-station-1.")
 
 
 class PackResult(BaseModel):

@@ -12,6 +12,7 @@ from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatu
 from fulfil.routing_runs import assign
 from fulfil.routing_runs import repository as routing_repository
 from fulfil.shipments import service
+from fulfil.shipments.schemas import PACK_STATION
 from fulfil.shipments.states import advance
 from fulfil.stock import service as stock
 from rfid.epc import encode_sscc96
@@ -51,7 +52,7 @@ def sscc_for(company_prefix: str, shipment_id: int, parcel_number: int) -> str:
 
 def pack(session: Session, shipment_id: int, station: str, principal: Principal, company_prefix: str) -> tuple[Shipment, Parcel, str]:
     """Put the picked items in a parcel at a pack station; RFID verifies it there. Returns the parcel and its SSCC-96 EPC."""
-    if not station.startswith("pack-station"):
+    if not PACK_STATION.fullmatch(station):
         raise InvalidInput("station must be a pack-station zone, e.g. pack-station-1", details=[{"field": "body.station", "message": "not a pack station"}])
     shipment = _mine(session, shipment_id, principal)
     advance(shipment, ShipmentStatus.PACKED)

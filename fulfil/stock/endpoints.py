@@ -12,6 +12,7 @@ from fulfil.catalog.schemas import Gtin
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
 from fulfil.models import StockCause
+from fulfil.openapi import errors
 from fulfil.stock import repository, service
 from fulfil.stock.schemas import SafetyUpdate, StockAdjustmentCreate, StockAdjustmentResult, StockEventRead, StockLevelRead
 
@@ -57,7 +58,15 @@ def list_events(
     return [StockEventRead.model_validate(r) for r in rows]
 
 
-@router.post("/adjustments", response_model=StockAdjustmentResult, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/adjustments",
+    response_model=StockAdjustmentResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": StockAdjustmentResult, "description": "This Idempotency-Key was applied before: nothing changed now (`replayed`)."},
+        **errors(404, 409),
+    },
+)
 def adjust_stock(
     data: StockAdjustmentCreate, session: SessionDep, principal: OpsOnly, response: Response, idempotency_key: IdempotencyKey = None
 ) -> StockAdjustmentResult:
@@ -86,7 +95,7 @@ def get_stock(location_id: Annotated[str, Path(max_length=64)], gtin: Annotated[
     return StockLevelRead.of(level)
 
 
-@router.put("/{location_id}/{gtin}/safety", response_model=StockLevelRead)
+@router.put("/{location_id}/{gtin}/safety", response_model=StockLevelRead, responses=errors(409))
 def set_safety(
     location_id: Annotated[str, Path(max_length=64)], gtin: Annotated[Gtin, Path()], data: SafetyUpdate, session: SessionDep, principal: OpsOnly
 ) -> StockLevelRead:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Self
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fulfil.api_types import RequestModel
 from fulfil.catalog.schemas import Gtin
+from fulfil.exactly_one import ExactlyOneOf
 from fulfil.models import StockCause, StockEventKind, StockLevel
 from fulfil.stock.rules import available, safety_uncovered
 
@@ -52,21 +53,25 @@ class StockLevelRead(BaseModel):
         )
 
 
-class StockAdjustmentCreate(RequestModel):
+def _not_zero(delta: int) -> int:
+    if delta == 0:
+        raise ValueError("delta must not be 0 (use set_on_hand to record a count that matches)")
+    return delta
+
+
+# Not zero, in the schema (`not: {const: 0}`) and in the check beside it.
+Delta = Annotated[int, Field(ge=-1_000_000, le=1_000_000, json_schema_extra={"not": {"const": 0}}), AfterValidator(_not_zero)]
+
+
+class StockAdjustmentCreate(ExactlyOneOf, RequestModel):
+    exactly_one_of: ClassVar[tuple[str, ...]] = ("delta", "set_on_hand")
+
     location_id: str = Field(min_length=1, max_length=64)
     gtin: Gtin
-    delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000, description="Change of on-hand units.")
+    delta: Delta | None = Field(default=None, description="Change of on-hand units (not 0).")
     set_on_hand: int | None = Field(default=None, ge=0, le=10_000_000, description="A physical count: on-hand becomes this.")
     reason: AdjustmentReason
     note: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _one_of(self) -> Self:
-        if (self.delta is None) == (self.set_on_hand is None):
-            raise ValueError("give exactly one of delta or set_on_hand")
-        if self.delta == 0:
-            raise ValueError("delta must not be 0 (use set_on_hand to record a count that matches)")
-        return self
 
 
 class SafetyUpdate(RequestModel):

@@ -64,3 +64,10 @@ def test_openapi_documents_bearer_auth(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert "/api/v1/orders" in spec["paths"]
+
+
+def test_405_allow_lists_every_method_of_the_path(client: TestClient, ops: dict[str, str]) -> None:
+    # GET and POST /tokens are two routes; the 405 names both, not only the first that matched the path.
+    response = client.request("OPTIONS", "/api/v1/tokens", headers=ops)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}

@@ -1,0 +1,147 @@
+"""The OpenAPI document says what the service really answers: every route's error statuses in the service's
+own shape `{"error": {"code", "message", "details"}}`, added centrally from what each route is.
+
+Rules, per operation (`document_errors`):
+- it needs a token (FastAPI lists the bearer scheme in its `security`): 401, with `WWW-Authenticate`;
+- its bearer requirement lists roles (`fulfil.deps.require` puts them there as security scopes): 403;
+- it has path parameters: 404 (they name records);
+- it has a body: 400 (a body that cannot be read), 413 (too large), 422;
+- it has any parameter or a body: 422, as `InvalidRequest` (each bad field named), replacing FastAPI's
+  `HTTPValidationError`;
+- anything more a route can answer (409 on a conflict, 404 for a record its body names) it declares itself
+  with `responses=errors(409, 404)`; the document gives those the `Error` schema too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ConfigDict, Field
+
+DESCRIPTIONS: dict[int, str] = {
+    400: "The request could not be read (e.g. a body that is not decodable).",
+    401: "No bearer token, or an invalid or revoked one.",
+    403: "The token's role or location scope does not allow this.",
+    404: "A record the request names does not exist (or is outside the token's scope).",
+    409: "Conflicts with the current state (a duplicate, a status that does not allow it, not enough stock).",
+    413: "The request body is too large.",
+    422: "Invalid input: each bad field is named in `details`.",
+}
+
+REF = "#/components/schemas/{model}"
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(title="ErrorBody")
+
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, insufficient_stock.")
+    message: str = Field(description="What went wrong, for a person.")
+    details: Any = Field(description="Structured context: ids, fields, allowed values; null when there is none.")
+
+
+class Error(BaseModel):
+    """Every error the service answers on purpose."""
+
+    error: ErrorBody
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where: `body.lines.0.qty`, `query.limit`, `path.order_id`.")
+    message: str
+    type: str | None = Field(default=None, description="The kind of failure, e.g. missing, int_parsing.")
+
+
+class InvalidRequestBody(BaseModel):
+    code: str
+    message: str
+    details: list[FieldError]
+
+
+class InvalidRequest(BaseModel):
+    """422: the request does not satisfy the schema or a rule on its fields."""
+
+    error: InvalidRequestBody
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route decorator: the error statuses this route answers beyond the central rules."""
+    return {status: {"description": DESCRIPTIONS[status]} for status in statuses}
+
+
+def install(app: FastAPI) -> None:
+    """Make `app.openapi()` (and /openapi.json, /docs) return the document with the real responses."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, openapi_version=app.openapi_version, description=app.description, routes=app.routes
+            )
+            document_errors(document)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_errors(document: dict[str, Any]) -> None:
+    """Add the error responses of every operation (see the module docstring), and the schemas they use."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Error, InvalidRequest):
+        definition = model.model_json_schema(ref_template=REF)
+        schemas.update(definition.pop("$defs", {}))
+        schemas[model.__name__] = definition
+    for path_item in document.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method in HTTP_METHODS:
+                _document_operation(operation)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if not _mentions(document, REF.format(model=unused)):
+            schemas.pop(unused, None)
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def statuses_of(operation: dict[str, Any]) -> set[int]:
+    """The error statuses the central rules give an operation."""
+    parameters = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    security = operation.get("security", [])
+    out: set[int] = set()
+    if security:
+        out.add(401)
+    if any(roles for requirement in security for roles in requirement.values()):
+        out.add(403)
+    if any(p.get("in") == "path" for p in parameters):
+        out.add(404)
+    if has_body:
+        out |= {400, 413}
+    if parameters or has_body:
+        out.add(422)
+    return out
+
+
+def _document_operation(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    declared = {int(code) for code in responses if code.isdigit() and 400 <= int(code) < 500}
+    for status in sorted(statuses_of(operation) | declared):
+        response = responses.setdefault(str(status), {})
+        if status == 422 or not response.get("description"):
+            response["description"] = DESCRIPTIONS[status]
+        model = InvalidRequest if status == 422 else Error
+        response["content"] = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+        if status == 401:
+            response["headers"] = {
+                "WWW-Authenticate": {"description": "`Bearer`: how to authenticate.", "required": True, "schema": {"type": "string"}}
+            }
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _mentions(node: Any, ref: str) -> bool:
+    if isinstance(node, dict):
+        return node.get("$ref") == ref or any(_mentions(v, ref) for v in node.values())
+    if isinstance(node, list):
+        return any(_mentions(v, ref) for v in node)
+    return False

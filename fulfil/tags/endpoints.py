@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
 from fulfil.models import TagState
-from fulfil.tags import repository, service
+from fulfil.tags import service
 
 router = APIRouter(tags=["tags"], route_class=CommittingRoute)
 
@@ -55,7 +55,7 @@ def record_sale(data: SaleCreate, session: SessionDep, principal: OpsOrPicker) -
 @router.get("/tags/{epc}", response_model=TagRead)
 def get_tag(epc: Annotated[str, Path(pattern=r"^[0-9A-Fa-f]{8,64}$")], session: SessionDep, principal: OpsOrPicker) -> TagRead:
     """One tag: product, location, zone, state."""
-    tag = repository.get(session, epc.upper())
-    if tag is None or (principal.location_id is not None and tag.location_id != principal.location_id):
+    tag = service.visible_tag(session, epc.upper(), principal)
+    if tag is None:
         raise NotFound(f"tag {epc} not found", details={"epc": epc})
     return TagRead.model_validate(tag)

@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfil.errors import InsufficientStock
 from fulfil.ingest.bulk import receive_new_tags
 from fulfil.ingest.outcomes import Effect, Outcome, Site
-from fulfil.models import Product, RfidTag, StockCause, StockEventKind, TagState
-from fulfil.shipments.verification import verify_station
+from fulfil.models import Parcel, Product, RfidTag, StockCause, StockEventKind, TagState
+from fulfil.shipments.verification import packing_at, verify_station
 from fulfil.stock import service as stock
 from fulfil.tags.repository import transition
-from rfid.epc import decode_epc
+from rfid.epc import SSCC_96, decode_epc
 from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
+from rfid.verification import TagKind, classify_tag
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,29 @@ def _verify(session: Session, key: str, site: Site) -> list[Effect]:
     return [Effect(Outcome.VERDICT, "", location, zone, detail="complete" if row.complete else "incomplete", shipment_id=row.shipment_id)]
 
 
-def _gtin_of(session: Session, epc: str) -> str | None:
+def _unregistered(session: Session, epc: str, key: str, site: Site) -> Effect | None:
+    """What a tag Fulfil has not registered is, by rfid.verification's one definition (the same verdicts use);
+    None for an item of a catalogued product (the caller decides). The parcel in question is the one being
+    packed at a pack station (the one its verdict judges); elsewhere, or when nothing is being packed there,
+    the parcel (if any) Fulfil issued this SSCC to."""
+    location, zone, kind = site.zones[key]
     decoded = decode_epc(epc)
-    if decoded.scheme not in ("sgtin-96", "sgtin-198") or decoded.gtin is None:
-        return None
-    return decoded.gtin if session.get(Product, decoded.gtin) is not None else None
+    own: str | None = None
+    packing = packing_at(session, location, zone) if kind == "pack-station" and decoded.scheme == SSCC_96 else None
+    if packing is not None:
+        own = packing[1].sscc if packing[1] is not None else None
+    elif decoded.scheme == SSCC_96:
+        own = session.scalar(select(Parcel.sscc).where(Parcel.sscc == decoded.sscc))
+    tag = classify_tag(decoded, own)
+    if tag.kind is TagKind.FOREIGN:
+        return Effect(Outcome.FOREIGN, epc, location, zone, detail=tag.reason)
+    if tag.kind is TagKind.PARCEL:
+        return Effect(Outcome.IGNORED, epc, location, zone, detail="the parcel's own tag")
+    if tag.kind is TagKind.CASE:
+        return Effect(Outcome.IGNORED, epc, location, zone, tag.gtin, detail="case tag, not counted")
+    if session.get(Product, tag.gtin) is None:
+        return Effect(Outcome.UNCATALOGUED, epc, location, zone, tag.gtin, detail="item of a product not in the catalogue")
+    return None
 
 
 def _tag(session: Session, epc: str) -> RfidTag | None:
@@ -76,15 +95,17 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     location, zone, kind = site.zones[key]
     tag = _tag(session, epc)
     if tag is None:
-        if kind != "receiving":
-            return Effect(Outcome.FOREIGN if _gtin_of(session, epc) is None else Outcome.IGNORED, epc, location, zone, detail="unregistered tag outside receiving")
-        # The receipt rule lives in one place, the bulk path; a single fact is a batch of one.
-        received, _handled = receive_new_tags(session, [(TagArrived(epc, key, at), reader)], site)
-        if received:
-            return received[0]
-        if _gtin_of(session, epc) is None:
-            return Effect(Outcome.FOREIGN, epc, location, zone, detail="not an SGTIN of a known product")
-        return Effect(Outcome.DUPLICATE, epc, location, zone, detail="registered by another worker first")
+        if kind == "receiving":
+            # The receipt rule lives in one place, the bulk path; a single fact is a batch of one.
+            received, _handled = receive_new_tags(session, [(TagArrived(epc, key, at), reader)], site)
+            if received:
+                return received[0]
+        what = _unregistered(session, epc, key, site)
+        if what is not None:
+            return what
+        if kind == "receiving":
+            return Effect(Outcome.DUPLICATE, epc, location, zone, detail="registered by another worker first")
+        return Effect(Outcome.IGNORED, epc, location, zone, decode_epc(epc).gtin, detail="unregistered item outside receiving")
     gtin = tag.gtin
     if gtin is None:
         return Effect(Outcome.FOREIGN, epc, location, zone, detail="tag without a product")

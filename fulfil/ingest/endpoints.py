@@ -46,7 +46,7 @@ async def post_payload(request: Request, principal: Device, reader: Annotated[st
         "reads": len(result.reads),
         "reader_events": len(result.events),
         "rejected": [{"reason": r.reason, "index": r.index} for r in result.rejections],
-        "effects": [{"outcome": e.outcome.value, "epc": e.epc, "location": e.location, "zone": e.zone, "gtin": e.gtin} for e in effects],
+        "effects": [{"outcome": e.outcome.value, "epc": e.epc, "location": e.location, "zone": e.zone, "gtin": e.gtin, "detail": e.detail} for e in effects],
     }
 
 

@@ -17,6 +17,7 @@ from fulfil.ingest.pipeline import IngestPipeline
 from fulfil.models import RfidTag, Role, TagState
 from fulfil.tags.service import sell
 from rfid.epc import encode_sgtin96
+from tests.conftest import make_gtin
 from tests.ingest.conftest import events, impinj, on_hand, readers_toml
 
 CLERK = Principal(token_id=0, name="till-1", role=Role.OPS, location_id=None)
@@ -54,7 +55,7 @@ def test_scoped_tokens_learn_nothing_of_other_stores_tags(
     make_location: Callable[..., Any], make_product: Callable[..., Any], stock_of: Callable[..., None],
 ) -> None:
     mine, theirs = make_location().id, make_location().id
-    gtin = make_product().gtin
+    gtin = make_product(gtin=make_gtin(prefix="0614199")).gtin  # a prefix of its own: `site` products are committed for good
     stock_of(theirs, gtin, 1)
     elsewhere, made_up = encode_sgtin96(gtin, 4242, 7), encode_sgtin96(gtin, 4243, 7)
     session.add(RfidTag(epc=elsewhere, gtin=gtin, serial="4242", location_id=theirs, zone="backroom", state=TagState.IN_STOCK, version=1))

@@ -19,7 +19,7 @@ from fulfil.ingest.outcomes import Effect, Outcome, Site
 from fulfil.models import Parcel, Product, RfidTag, StockCause, StockEventKind, TagState
 from fulfil.shipments.verification import packing_at, verify_station
 from fulfil.stock import service as stock
-from fulfil.tags.repository import transition
+from fulfil.tags.repository import LEFT_STOCK, record_anomaly, transition
 from rfid.epc import SSCC_96, decode_epc
 from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
 from rfid.verification import TagKind, classify_tag
@@ -109,11 +109,13 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     gtin = tag.gtin
     if gtin is None:
         return Effect(Outcome.FOREIGN, epc, location, zone, detail="tag without a product")
+    if tag.state in LEFT_STOCK:
+        return _anomaly(session, tag, location, zone, at, reader)
     if tag.state is TagState.IN_STOCK and tag.location_id == location:
         session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
     comes_back = tag.state is TagState.MISSING and tag.location_id == location
-    received = kind == "receiving" and tag.state in (TagState.SOLD, TagState.SHIPPED, TagState.MISSING, TagState.IN_STOCK)
+    received = kind == "receiving" and tag.state in (TagState.MISSING, TagState.IN_STOCK)
     if not (comes_back or received):
         session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
@@ -131,6 +133,16 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     kind_of = StockEventKind.RECEIPT if outcome is not Outcome.FOUND else StockEventKind.ADJUSTMENT
     stock.move(session, location, gtin, kind_of, _cause(epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
     return Effect(outcome, epc, location, zone, gtin)
+
+
+def _anomaly(session: Session, tag: RfidTag, location: str, zone: str, at: datetime, reader: str | None) -> Effect:
+    """A sold or shipped tag seen at a location: neither moved nor counted back into stock (a reader cannot tell a
+    customer return from a parcel waiting at the dock or an item carried back in); recorded once per tag version
+    and location, so repeated reads count once. A return, when it comes, is a transition of its own."""
+    reason = f"{tag.state.value} tag seen in {zone}: not moved, stock unchanged"
+    if record_anomaly(session, tag, location_id=location, zone=zone, seen_at=at, reader_id=reader, reason=reason):
+        return Effect(Outcome.ANOMALY, tag.epc, location, zone, tag.gtin, detail=reason)
+    return Effect(Outcome.DUPLICATE, tag.epc, location, zone, tag.gtin, detail="anomaly already recorded")
 
 
 def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | None) -> Effect:

@@ -19,6 +19,7 @@ class Outcome(enum.StrEnum):
     FOREIGN = "foreign"  # rfid.verification's foreign tag (not GS1, invalid, an SSCC of no parcel in question): never touches stock
     UNCATALOGUED = "uncatalogued"  # an item tag of a GTIN the catalogue lacks: never touches stock until the product exists
     VERDICT = "verdict"  # a pack station's parcel was judged (complete or not)
+    ANOMALY = "anomaly"  # a sold or shipped tag seen at a location: recorded once, tag and stock unchanged
 
 
 @dataclass(frozen=True)

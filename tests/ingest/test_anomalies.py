@@ -107,7 +107,7 @@ def test_an_anomaly_does_not_stand_in_the_way_of_a_later_return(site: dict[str, 
 
 def test_anomalies_stream_to_the_location_and_show_on_the_tag(
     client: TestClient, session: Session, ops: dict[str, str], auth: Callable[..., dict[str, str]],
-    make_location: Callable[..., Any], make_product: Callable[..., Any],
+    make_location: Callable[..., Any], make_product: Callable[..., Any], stock_of: Callable[..., None],
 ) -> None:
     home, there = make_location().id, make_location().id
     gtin = make_product(gtin=make_gtin(prefix="0614198")).gtin
@@ -118,11 +118,21 @@ def test_anomalies_stream_to_the_location_and_show_on_the_tag(
     for _ in range(2):
         apply_fact(session, TagArrived(epc, f"{there}/backroom", datetime(2026, 3, 1, 9, 30, tzinfo=UTC)), site, "r-there")
     session.commit()
-    stream = read_events(client, f"/api/v1/locations/{there}/stream?from_start=true&max_seconds=1", auth("picker", there))
+    stream = read_events(client, f"/api/v1/locations/{there}/stream?from_start=true&max_events=1", auth("picker", there))
     assert [(e["event"], e["data"]["epc"], e["data"]["tag_state"], e["data"]["zone"]) for e in stream] == [("anomaly", epc, "shipped", "backroom")]
     assert stream[0]["data"]["location_id"] == there and home not in str(stream[0]["data"])  # nothing of where it shipped from
-    resumed = read_events(client, f"/api/v1/locations/{there}/stream?max_seconds=0.5", {**ops, "Last-Event-ID": stream[0]["id"]})
-    assert resumed == []
+    # A second one: resuming after the first brings only it (the repeated reads above added nothing in between).
+    sold = encode_sgtin96(gtin, 5151, 7)
+    session.add(RfidTag(epc=sold, gtin=gtin, serial="5151", location_id=there, zone=None, state=TagState.SOLD, version=2))
+    session.flush()
+    apply_fact(session, TagArrived(sold, f"{there}/backroom", datetime(2026, 3, 1, 9, 31, tzinfo=UTC)), site, "r-there")
+    session.commit()
+    resumed = read_events(client, f"/api/v1/locations/{there}/stream?max_events=1", {**ops, "Last-Event-ID": stream[0]["id"]})
+    assert [(e["event"], e["data"]["epc"]) for e in resumed] == [("anomaly", sold)]
+    # An id from before anomalies were streamed (two parts) resumes stock and verdicts there, anomalies from now on.
+    stock_of(there, gtin, 1)
+    legacy = read_events(client, f"/api/v1/locations/{there}/stream?max_events=3&max_seconds=2", {**ops, "Last-Event-ID": "0.0"})
+    assert [e["event"] for e in legacy] == ["stock"] and legacy[0]["id"].count(".") == 2
     tag = client.get(f"/api/v1/tags/{epc}", headers=ops).json()
     assert tag["state"] == "shipped" and tag["location_id"] == home and tag["zone"] is None and tag["version"] == 4
     assert [(a["location_id"], a["zone"], a["reader_id"]) for a in tag["anomalies"]] == [(there, "backroom", "r-there")]

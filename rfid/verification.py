@@ -1,9 +1,9 @@
 """Parcel verification: do the tags seen stable at a pack station match the shipment's lines?
 
-Every tag is decoded once with the EPC codec and falls in exactly one class:
-an item (an SGTIN at item level) counted against its GTIN; a case-level SGTIN
-(filter 2 full case, 6 unit load), recognised but not counted; the parcel's own
-SSCC tag; or a foreign tag (not GS1-encoded, invalid, or another logistic
+Every tag is decoded once with the EPC codec and falls in exactly one class (`classify_tag`, the one
+definition, also used by ingest to say what an unregistered tag is): an item (an SGTIN at item level)
+counted against its GTIN; a case-level SGTIN (filter 2 full case, 6 unit load), recognised but not
+counted; the parcel's own SSCC tag; or a foreign tag (not GS1-encoded, invalid, or another logistic
 unit's SSCC), which makes the parcel fail verification.
 """
 
@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rfid.epc import SSCC_96, decode_epc
+from rfid.epc import SSCC_96, Epc, decode_epc
 from rfid.epc.gs1 import check_key, normalise_gtin
 
 # SGTIN filter values that mark a case or a pallet rather than a sellable item (TDS table 10-2).
@@ -27,6 +27,25 @@ class ParcelProblem(str, enum.Enum):
     WRONG_QUANTITY = "wrong_quantity"  # an expected GTIN seen, but not as many times as ordered
     EXTRA = "extra"  # items of GTINs the shipment does not contain
     FOREIGN = "foreign"  # tags that are not GS1 item tags at all
+
+
+class TagKind(str, enum.Enum):
+    """What a tag is, next to a parcel (see classify_tag)."""
+
+    ITEM = "item"  # an item-level SGTIN: counted against its GTIN
+    CASE = "case"  # a case or unit-load SGTIN: recognised, not counted
+    PARCEL = "parcel"  # the parcel's own SSCC tag
+    FOREIGN = "foreign"  # anything else: not GS1, invalid, another logistic unit's SSCC
+
+
+@dataclass(frozen=True, slots=True)
+class TagClass:
+    """One tag's class; `gtin` for items and cases, `reason` for foreign tags."""
+
+    epc: str
+    kind: TagKind
+    gtin: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +112,22 @@ def expected_quantities(lines: Mapping[str, int] | Iterable[tuple[str, int]]) ->
     return {gtin: quantity for gtin, quantity in totals.items() if quantity}
 
 
+def classify_tag(tag: str | Epc, own_sscc: str | None = None) -> TagClass:
+    """The class of one tag (EPC hex in any case and spacing, or already decoded) next to a parcel whose
+    SSCC-18 is `own_sscc` (already checked; None: no parcel, so every SSCC is another logistic unit's)."""
+    epc = tag if isinstance(tag, Epc) else decode_epc(tag.strip().upper())
+    clean = epc.hex
+    if not epc.is_gs1:
+        return TagClass(clean, TagKind.FOREIGN, reason=epc.error or "not a GS1 EPC (unknown header)")
+    if epc.scheme == SSCC_96:
+        if own_sscc is not None and epc.sscc == own_sscc:
+            return TagClass(clean, TagKind.PARCEL)
+        return TagClass(clean, TagKind.FOREIGN, reason=f"SSCC {epc.sscc} of another logistic unit")
+    if epc.gtin is None:  # a GS1 scheme the codec decodes without a GTIN: it cannot be an item of a shipment
+        return TagClass(clean, TagKind.FOREIGN, reason=f"{epc.scheme} is not an item tag")
+    return TagClass(clean, TagKind.CASE if epc.filter in CASE_FILTERS else TagKind.ITEM, gtin=epc.gtin)
+
+
 def verify_parcel(
     expected: Mapping[str, int] | Iterable[tuple[str, int]],
     epcs: Iterable[str],
@@ -107,18 +142,15 @@ def verify_parcel(
     cases: list[str] = []
     parcel_tag_seen = False
     for epc_hex in sorted({e.strip().upper() for e in epcs}):
-        epc = decode_epc(epc_hex)
-        if not epc.is_gs1:
-            foreign.append(ForeignTag(epc_hex, epc.error or "not a GS1 EPC (unknown header)"))
-        elif epc.scheme == SSCC_96:
-            if epc.sscc == own_sscc:
-                parcel_tag_seen = True
-            else:
-                foreign.append(ForeignTag(epc_hex, f"SSCC {epc.sscc} of another logistic unit"))
-        elif epc.filter in CASE_FILTERS:
+        tag = classify_tag(epc_hex, own_sscc)
+        if tag.kind is TagKind.FOREIGN:
+            foreign.append(ForeignTag(epc_hex, tag.reason or "foreign"))
+        elif tag.kind is TagKind.PARCEL:
+            parcel_tag_seen = True
+        elif tag.kind is TagKind.CASE:
             cases.append(epc_hex)
-        elif epc.gtin is not None:
-            by_gtin.setdefault(epc.gtin, []).append(epc_hex)
+        elif tag.gtin is not None:
+            by_gtin.setdefault(tag.gtin, []).append(epc_hex)
     lines = tuple(LineCount(g, q, len(by_gtin.get(g, ())), tuple(by_gtin.get(g, ()))) for g, q in sorted(wanted.items()))
     extra = tuple(LineCount(g, 0, len(found), tuple(found)) for g, found in sorted(by_gtin.items()) if g not in wanted)
     return Verdict(

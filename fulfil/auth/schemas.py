@@ -13,7 +13,7 @@ from fulfil.models import Role
 class TokenCreate(RequestModel):
     role: Role
     name: str = Field(min_length=1, max_length=128)
-    location_id: str | None = Field(default=None, max_length=64, description="Required for pickers (their store); optional for devices.")
+    location_id: str | None = Field(default=None, max_length=64, description="Required for pickers (their store) and devices (their location); not allowed for ops.")
 
 
 class TokenRead(BaseModel):

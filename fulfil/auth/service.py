@@ -50,9 +50,12 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(session: Session, *, role: Role, name: str, location_id: str | None = None) -> IssuedToken:
-    """Issue a token. Pickers must name their store; devices may name their location."""
+    """Issue a token. Pickers must name their store, devices their location; ops tokens are not scoped."""
     if role is Role.PICKER and location_id is None:
         raise InvalidInput("a picker token needs --store: pickers work in one store", details=[{"field": "store", "message": "required for pickers"}])
+    if role is Role.DEVICE and location_id is None:
+        raise InvalidInput("a device token needs --store: a device posts for the readers of one location",
+                           details=[{"field": "store", "message": "required for devices"}])
     if role is Role.OPS and location_id is not None:
         raise InvalidInput("ops tokens are not scoped to a location", details=[{"field": "store", "message": "not allowed for ops"}])
     if location_id is not None:
@@ -73,6 +76,13 @@ def authenticate(session: Session, secret: str) -> Principal:
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).one_or_none()
     if token is None or token.revoked_at is not None:
         raise Unauthenticated("invalid or revoked token")
+    if token.role is Role.DEVICE and token.location_id is None:
+        # Issued before device tokens were scoped: it could post for any location's readers, so it is refused.
+        raise Unauthenticated(
+            f"device token #{token.id} has no location and is no longer accepted: issue a new one with"
+            " `fulfil token create --role device --store <location>` and revoke this one",
+            code="device_token_unscoped",
+        )
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         token.last_used_at = now

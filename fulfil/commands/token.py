@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = sub.add_parser("create", help="issue a token (printed once on stdout)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
-    create.add_argument("--store", default=None, help="location id: required for pickers, optional for devices")
+    create.add_argument("--store", default=None, help="location id: required for pickers (a store) and devices (any location)")
     create.add_argument("--name", default=None, help="a label for the token (who or what uses it)")
     create.set_defaults(func=_create)
     lst = sub.add_parser("list", help="list tokens (never their secrets)")

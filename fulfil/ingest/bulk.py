@@ -26,6 +26,7 @@ from fulfil.models import (
 from fulfil.stock import repository as stock_repository
 from rfid.epc import decode_epc
 from rfid.facts import Fact, PortalCrossed, TagArrived, TagMoved
+from rfid.verification import TagKind, classify_tag
 
 
 def _epc_in(session: Session, epcs: list[str]) -> ColumnElement[bool]:
@@ -108,11 +109,13 @@ def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], sit
         return [], set()
     known = set(session.scalars(select(RfidTag.epc).where(_epc_in(session, list(candidates)))))
     decoded = {epc: decode_epc(epc) for epc in candidates if epc not in known}
-    gtins = {d.gtin for d in decoded.values() if d.scheme in ("sgtin-96", "sgtin-198") and d.gtin}
+    # Only items enter stock: case tags, SSCCs and foreign tags never do (one definition: rfid.verification).
+    items = {epc: d for epc, d in decoded.items() if classify_tag(d).kind is TagKind.ITEM}
+    gtins = {d.gtin for d in items.values()}
     products = set(session.scalars(select(Product.gtin).where(Product.gtin.in_(gtins)))) if gtins else set()
     rows = []
-    for epc, d in decoded.items():
-        if d.gtin in products and d.scheme in ("sgtin-96", "sgtin-198"):
+    for epc, d in items.items():
+        if d.gtin in products:
             _i, key, at, _reader = candidates[epc]
             location, zone, _kind = site.zones[key]
             rows.append({"epc": epc, "gtin": d.gtin, "serial": d.serial, "location_id": location, "zone": zone,

@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfil.errors import InsufficientStock
 from fulfil.ingest.bulk import receive_new_tags
 from fulfil.ingest.outcomes import Effect, Outcome, Site
-from fulfil.models import Product, RfidTag, StockCause, StockEventKind, TagState
-from fulfil.shipments.verification import verify_station
+from fulfil.models import Parcel, Product, RfidTag, StockCause, StockEventKind, TagState
+from fulfil.shipments.verification import packing_at, verify_station
 from fulfil.stock import service as stock
-from fulfil.tags.repository import transition
-from rfid.epc import decode_epc
+from fulfil.tags.repository import LEFT_STOCK, record_anomaly, transition
+from rfid.epc import SSCC_96, decode_epc
 from rfid.facts import Direction, Fact, PortalCrossed, TagArrived, TagDeparted, TagMoved
+from rfid.verification import TagKind, classify_tag
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,29 @@ def _verify(session: Session, key: str, site: Site) -> list[Effect]:
     return [Effect(Outcome.VERDICT, "", location, zone, detail="complete" if row.complete else "incomplete", shipment_id=row.shipment_id)]
 
 
-def _gtin_of(session: Session, epc: str) -> str | None:
+def _unregistered(session: Session, epc: str, key: str, site: Site) -> Effect | None:
+    """What a tag Fulfil has not registered is, by rfid.verification's one definition (the same verdicts use);
+    None for an item of a catalogued product (the caller decides). The parcel in question is the one being
+    packed at a pack station (the one its verdict judges); elsewhere, or when nothing is being packed there,
+    the parcel (if any) Fulfil issued this SSCC to."""
+    location, zone, kind = site.zones[key]
     decoded = decode_epc(epc)
-    if decoded.scheme not in ("sgtin-96", "sgtin-198") or decoded.gtin is None:
-        return None
-    return decoded.gtin if session.get(Product, decoded.gtin) is not None else None
+    own: str | None = None
+    packing = packing_at(session, location, zone) if kind == "pack-station" and decoded.scheme == SSCC_96 else None
+    if packing is not None:
+        own = packing[1].sscc if packing[1] is not None else None
+    elif decoded.scheme == SSCC_96:
+        own = session.scalar(select(Parcel.sscc).where(Parcel.sscc == decoded.sscc))
+    tag = classify_tag(decoded, own)
+    if tag.kind is TagKind.FOREIGN:
+        return Effect(Outcome.FOREIGN, epc, location, zone, detail=tag.reason)
+    if tag.kind is TagKind.PARCEL:
+        return Effect(Outcome.IGNORED, epc, location, zone, detail="the parcel's own tag")
+    if tag.kind is TagKind.CASE:
+        return Effect(Outcome.IGNORED, epc, location, zone, tag.gtin, detail="case tag, not counted")
+    if session.get(Product, tag.gtin) is None:
+        return Effect(Outcome.UNCATALOGUED, epc, location, zone, tag.gtin, detail="item of a product not in the catalogue")
+    return None
 
 
 def _tag(session: Session, epc: str) -> RfidTag | None:
@@ -76,23 +95,27 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     location, zone, kind = site.zones[key]
     tag = _tag(session, epc)
     if tag is None:
-        if kind != "receiving":
-            return Effect(Outcome.FOREIGN if _gtin_of(session, epc) is None else Outcome.IGNORED, epc, location, zone, detail="unregistered tag outside receiving")
-        # The receipt rule lives in one place, the bulk path; a single fact is a batch of one.
-        received, _handled = receive_new_tags(session, [(TagArrived(epc, key, at), reader)], site)
-        if received:
-            return received[0]
-        if _gtin_of(session, epc) is None:
-            return Effect(Outcome.FOREIGN, epc, location, zone, detail="not an SGTIN of a known product")
-        return Effect(Outcome.DUPLICATE, epc, location, zone, detail="registered by another worker first")
+        if kind == "receiving":
+            # The receipt rule lives in one place, the bulk path; a single fact is a batch of one.
+            received, _handled = receive_new_tags(session, [(TagArrived(epc, key, at), reader)], site)
+            if received:
+                return received[0]
+        what = _unregistered(session, epc, key, site)
+        if what is not None:
+            return what
+        if kind == "receiving":
+            return Effect(Outcome.DUPLICATE, epc, location, zone, detail="registered by another worker first")
+        return Effect(Outcome.IGNORED, epc, location, zone, decode_epc(epc).gtin, detail="unregistered item outside receiving")
     gtin = tag.gtin
     if gtin is None:
         return Effect(Outcome.FOREIGN, epc, location, zone, detail="tag without a product")
+    if tag.state in LEFT_STOCK:
+        return _anomaly(session, tag, location, zone, at, reader)
     if tag.state is TagState.IN_STOCK and tag.location_id == location:
         session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
     comes_back = tag.state is TagState.MISSING and tag.location_id == location
-    received = kind == "receiving" and tag.state in (TagState.SOLD, TagState.SHIPPED, TagState.MISSING, TagState.IN_STOCK)
+    received = kind == "receiving" and tag.state in (TagState.MISSING, TagState.IN_STOCK)
     if not (comes_back or received):
         session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
@@ -110,6 +133,16 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     kind_of = StockEventKind.RECEIPT if outcome is not Outcome.FOUND else StockEventKind.ADJUSTMENT
     stock.move(session, location, gtin, kind_of, _cause(epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
     return Effect(outcome, epc, location, zone, gtin)
+
+
+def _anomaly(session: Session, tag: RfidTag, location: str, zone: str, at: datetime, reader: str | None) -> Effect:
+    """A sold or shipped tag seen at a location: neither moved nor counted back into stock (a reader cannot tell a
+    customer return from a parcel waiting at the dock or an item carried back in); recorded once per tag version
+    and location, so repeated reads count once. A return, when it comes, is a transition of its own."""
+    reason = f"{tag.state.value} tag seen in {zone}: not moved, stock unchanged"
+    if record_anomaly(session, tag, location_id=location, zone=zone, seen_at=at, reader_id=reader, reason=reason):
+        return Effect(Outcome.ANOMALY, tag.epc, location, zone, tag.gtin, detail=reason)
+    return Effect(Outcome.DUPLICATE, tag.epc, location, zone, tag.gtin, detail="anomaly already recorded")
 
 
 def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | None) -> Effect:

@@ -15,9 +15,11 @@ class Outcome(enum.StrEnum):
     EXITED = "exited"
     LOCATED = "located"  # zone updated, no stock change
     DUPLICATE = "duplicate"  # the transition had already been applied
-    IGNORED = "ignored"  # nothing to do (sold tag leaving, departure, portal in)
-    FOREIGN = "foreign"  # not an SGTIN of a product we know: never touches stock
+    IGNORED = "ignored"  # nothing to do (sold tag leaving, departure, portal in, a case tag, a parcel's own tag)
+    FOREIGN = "foreign"  # rfid.verification's foreign tag (not GS1, invalid, an SSCC of no parcel in question): never touches stock
+    UNCATALOGUED = "uncatalogued"  # an item tag of a GTIN the catalogue lacks: never touches stock until the product exists
     VERDICT = "verdict"  # a pack station's parcel was judged (complete or not)
+    ANOMALY = "anomaly"  # a sold or shipped tag seen at a location: recorded once, tag and stock unchanged
 
 
 @dataclass(frozen=True)

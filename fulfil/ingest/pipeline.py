@@ -16,7 +16,7 @@ from fulfil.db import unit_of_work
 from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
 from fulfil.ingest.config import IngestConfig, zone_kind
 from fulfil.ingest.effects import apply_fact
-from fulfil.ingest.outcomes import Effect, Site
+from fulfil.ingest.outcomes import Effect, Outcome, Site
 from fulfil.ingest.parsing import Job, Rows
 from rfid.facts import Fact
 from rfid.payloads import detect_format, parse_payload, parse_status
@@ -193,6 +193,9 @@ class IngestPipeline:
             self.pending.clear()
             self.counters.commits += 1
             self.counters.effects.update(e.outcome.value for e in effects)
+        for e in effects:
+            if e.outcome is Outcome.ANOMALY:  # logged once, after the commit that recorded it
+                log.warning("anomaly: tag %s (GTIN %s) at %s: %s", e.epc, e.gtin, e.location, e.detail)
         if effects and self.on_effects is not None:
             self.on_effects(effects)
         return effects

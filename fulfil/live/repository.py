@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fulfil.models import ParcelVerification, StockEvent
+from fulfil.models import ParcelVerification, StockEvent, TagAnomaly
 
 
-def heads(session: Session, location_id: str) -> tuple[int, int]:
-    """The newest stock event id and verification id at a location (0 when none)."""
+def heads(session: Session, location_id: str) -> tuple[int, int, int]:
+    """The newest stock event, verification and tag anomaly ids at a location (0 when none)."""
     stock = session.scalar(select(func.max(StockEvent.id)).where(StockEvent.location_id == location_id)) or 0
     verdicts = session.scalar(select(func.max(ParcelVerification.id)).where(ParcelVerification.location_id == location_id)) or 0
-    return int(stock), int(verdicts)
+    anomalies = session.scalar(select(func.max(TagAnomaly.id)).where(TagAnomaly.location_id == location_id)) or 0
+    return int(stock), int(verdicts), int(anomalies)
 
 
 def stock_after(session: Session, location_id: str, after: int, limit: int) -> Sequence[StockEvent]:
@@ -27,3 +28,9 @@ def verifications_after(session: Session, location_id: str, after: int, limit: i
     """Parcel verdicts of a location newer than `after`, oldest first."""
     stmt = select(ParcelVerification).where(ParcelVerification.location_id == location_id, ParcelVerification.id > after)
     return session.scalars(stmt.order_by(ParcelVerification.id).limit(limit)).all()
+
+
+def anomalies_after(session: Session, location_id: str, after: int, limit: int) -> Sequence[TagAnomaly]:
+    """Tag anomalies seen at a location newer than `after`, oldest first."""
+    stmt = select(TagAnomaly).where(TagAnomaly.location_id == location_id, TagAnomaly.id > after)
+    return session.scalars(stmt.order_by(TagAnomaly.id).limit(limit)).all()

@@ -8,10 +8,10 @@ from fulfil.models.product import Product
 from fulfil.models.routing import RoutingDecision, RoutingRun
 from fulfil.models.shipment import Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus
 from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, StockEventKind, StockLevel
-from fulfil.models.tag import RfidTag, TagState
+from fulfil.models.tag import RfidTag, TagAnomaly, TagState
 
 __all__ = [
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
     "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
-    "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagState",
+    "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagAnomaly", "TagState",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -44,3 +44,27 @@ class RfidTag(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TagAnomaly(Base):
+    """A tag read where its state says it cannot be (sold or shipped, yet seen at a location): a fact, never a
+    stock change. One row per (tag, tag version, location), so repeated reads add nothing; a tag that
+    changes state afterwards (a return, then a new sale) starts a new version and can be flagged again."""
+
+    __tablename__ = "tag_anomalies"
+    __table_args__ = (
+        UniqueConstraint("epc", "tag_version", "location_id"),  # once per tag version and location
+        Index("ix_tag_anomalies_location", "location_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    epc: Mapped[str] = mapped_column(ForeignKey("rfid_tags.epc"))
+    tag_version: Mapped[int] = mapped_column(Integer)
+    tag_state: Mapped[TagState] = mapped_column(str_enum(TagState, "tag_state"))
+    gtin: Mapped[str | None] = mapped_column(ForeignKey("products.gtin"), default=None)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))  # where it was seen
+    zone: Mapped[str] = mapped_column(String(64))
+    reader_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    reason: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

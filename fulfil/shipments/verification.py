@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from fulfil.models import ParcelStatus, ParcelVerification, RfidTag, Shipment, ShipmentStatus, TagState
+from fulfil.models import Parcel, ParcelStatus, ParcelVerification, RfidTag, Shipment, ShipmentStatus, TagState
 from fulfil.shipments.states import advance
 from rfid.verification import Verdict, verify_parcel
 
@@ -30,18 +30,26 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def verify_station(session: Session, location: str, station: str, epcs: Iterable[str]) -> ParcelVerification | None:
-    """Judge the parcel being packed at a station; record the verdict when it changed; verified parcels move on."""
+def packing_at(session: Session, location: str, station: str) -> tuple[Shipment, Parcel | None] | None:
+    """The shipment being packed at a station and its parcel (the one verdicts judge), or None."""
     shipment = session.scalars(
         select(Shipment).where(Shipment.location_id == location, Shipment.pack_station == station, Shipment.status == ShipmentStatus.PACKED)
         .order_by(Shipment.status_changed_at.desc()).limit(1).options(selectinload(Shipment.lines), selectinload(Shipment.parcels))
     ).first()
     if shipment is None:
         return None
+    return shipment, shipment.parcels[-1] if shipment.parcels else None
+
+
+def verify_station(session: Session, location: str, station: str, epcs: Iterable[str]) -> ParcelVerification | None:
+    """Judge the parcel being packed at a station; record the verdict when it changed; verified parcels move on."""
+    packing = packing_at(session, location, station)
+    if packing is None:
+        return None
+    shipment, parcel = packing
     expected: dict[str, int] = defaultdict(int)
     for sl in shipment.lines:
         expected[sl.gtin] += sl.qty
-    parcel = shipment.parcels[-1] if shipment.parcels else None
     seen = sorted(set(epcs))
     verdict = verify_parcel(dict(expected), seen, parcel_sscc=parcel.sscc if parcel else None)
     body = verdict_dict(verdict)

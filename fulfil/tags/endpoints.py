@@ -13,6 +13,7 @@ from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
 from fulfil.models import TagState
 from fulfil.tags import repository, service
+from fulfil.tags.schemas import TagAnomalyRead
 
 router = APIRouter(tags=["tags"], route_class=CommittingRoute)
 
@@ -41,6 +42,7 @@ class TagRead(BaseModel):
     shipment_id: int | None
     last_seen_at: datetime | None
     version: int
+    anomalies: list[TagAnomalyRead] = Field(default=[], description="Sightings while sold or shipped (a scoped token sees those at its location).")
 
 
 @router.post("/sales", response_model=list[SaleLineRead])
@@ -53,8 +55,9 @@ def record_sale(data: SaleCreate, session: SessionDep, principal: OpsOrPicker) -
 
 @router.get("/tags/{epc}", response_model=TagRead)
 def get_tag(epc: Annotated[str, Path(pattern=r"^[0-9A-Fa-f]{8,64}$")], session: SessionDep, principal: OpsOrPicker) -> TagRead:
-    """One tag: product, location, zone, state."""
-    tag = repository.get(session, epc.upper())
-    if tag is None or (principal.location_id is not None and tag.location_id != principal.location_id):
+    """One tag: product, location, zone, state, and its anomalies (seen while sold or shipped)."""
+    tag = service.visible_tag(session, epc.upper(), principal)
+    if tag is None:
         raise NotFound(f"tag {epc} not found", details={"epc": epc})
-    return TagRead.model_validate(tag)
+    anomalies = [TagAnomalyRead.model_validate(a) for a in repository.anomalies_of(session, tag.epc, principal.location_id)]
+    return TagRead.model_validate(tag).model_copy(update={"anomalies": anomalies})

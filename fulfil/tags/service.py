@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
-from fulfil.models import StockCause, StockEventKind, TagState
+from fulfil.models import RfidTag, StockCause, StockEventKind, TagState
 from fulfil.stock import service as stock
 from fulfil.tags import repository
 
@@ -21,11 +21,22 @@ class SaleLine:
     gtin: str | None = None
 
 
+def visible_tag(session: Session, epc: str, principal: Principal) -> RfidTag | None:
+    """The tag as the caller may know it: a scoped token (picker) sees only its own location's tags; any other
+    tag is None, exactly like an EPC nobody registered, so a token cannot learn that a tag exists elsewhere."""
+    tag = repository.get(session, epc)
+    if tag is None or (principal.location_id is not None and tag.location_id != principal.location_id):
+        return None
+    return tag
+
+
 def sell(session: Session, location_id: str, epcs: list[str], principal: Principal, receipt: str | None) -> list[SaleLine]:
-    """Mark tags sold at a location and take them out of on-hand stock, each exactly once."""
+    """Mark tags sold at a location and take them out of on-hand stock, each exactly once.
+
+    A scoped caller gets `unknown` for another location's tag (see visible_tag); ops get `not_in_stock_here`."""
     out: list[SaleLine] = []
     for epc in dict.fromkeys(e.upper() for e in epcs):
-        tag = repository.get(session, epc)
+        tag = visible_tag(session, epc, principal)
         if tag is None or tag.gtin is None:
             out.append(SaleLine(epc, "unknown"))
             continue

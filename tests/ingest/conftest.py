@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.models import (
     Location, LocationKind, Order, OrderLine, Parcel, ParcelVerification, Product, RfidTag, RoutingDecision, Shipment, ShipmentLine,
-    StockEvent, StockLevel,
+    StockEvent, StockLevel, TagAnomaly,
 )
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
@@ -55,6 +55,7 @@ def _clean_up(factory: sessionmaker[Session], store: str, gtin: str, epcs: list[
         orders = list(s.scalars(select(Shipment.order_id).where(Shipment.location_id == store)))
         s.execute(delete(StockEvent).where(StockEvent.location_id == store))
         s.execute(delete(ParcelVerification).where(ParcelVerification.location_id == store))
+        s.execute(delete(TagAnomaly).where(TagAnomaly.location_id == store))
         s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
         s.execute(delete(Parcel).where(Parcel.shipment_id.in_(shipments)))
         s.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipments)))

@@ -1,9 +1,9 @@
 """The bulk ingest paths (fulfil/ingest/bulk.py) leave the database exactly as applying every fact in order would.
 
 Random batches of arrivals and moves over tags in every starting state (unregistered, in stock here, in
-stock at the other store, sold, missing), across receiving, backroom, a pack station and the other
+stock at the other store, sold, shipped, missing), across receiving, backroom, a pack station and the other
 store's zones, applied once as IngestPipeline.commit does (bulk receipts, bulk locating, the rest fact by
-fact) and once fact by fact; the tag rows, stock levels and stock events must be the same.
+fact) and once fact by fact; the tag rows, stock levels, stock events and tag anomalies must be the same.
 """
 
 from __future__ import annotations
@@ -20,21 +20,22 @@ from fulfil.ingest.bulk import locate_known_tags, receive_new_tags
 from fulfil.ingest.config import zone_kind
 from fulfil.ingest.effects import apply_fact
 from fulfil.ingest.outcomes import Site
-from fulfil.models import Location, LocationKind, Product, RfidTag, StockEvent, StockLevel, TagState
+from fulfil.models import Location, LocationKind, Product, RfidTag, StockEvent, StockLevel, TagAnomaly, TagState
 from fulfil.stock import repository as stock_repository
 from rfid.epc import encode_sgtin96
 from rfid.facts import Fact, TagArrived, TagMoved
 from tests.conftest import make_gtin
 
 T0 = datetime(2024, 3, 5, 14, 0, tzinfo=UTC)
-STATES = ["new", "here", "here", "there", "sold", "missing"]
+STATES = ["new", "here", "here", "there", "sold", "shipped", "missing"]
 
 
 def _snapshot(session: Session, epcs: list[str], locations: list[str]) -> tuple[object, ...]:
     tags = sorted((t.epc, t.state, t.location_id, t.zone, t.version, t.last_seen_at) for t in session.scalars(select(RfidTag).where(RfidTag.epc.in_(epcs))))
     levels = sorted((lv.location_id, lv.gtin, lv.on_hand, lv.reserved) for lv in session.scalars(select(StockLevel).where(StockLevel.location_id.in_(locations))))
     events = sorted((e.location_id, e.kind, e.on_hand_delta, e.epc, e.idempotency_key) for e in session.scalars(select(StockEvent).where(StockEvent.location_id.in_(locations))))
-    return tags, levels, events
+    anomalies = sorted((a.epc, a.tag_version, a.location_id, a.zone, a.seen_at) for a in session.scalars(select(TagAnomaly).where(TagAnomaly.epc.in_(epcs))))
+    return tags, levels, events, anomalies
 
 
 @pytest.mark.parametrize("seed", range(150))
@@ -73,7 +74,8 @@ def test_bulk_commit_equals_fact_by_fact(engine: Engine, seed: int) -> None:
                     state = states[epc]
                     if state == "new":
                         continue
-                    tag_state = {"here": TagState.IN_STOCK, "there": TagState.IN_STOCK, "sold": TagState.SOLD, "missing": TagState.MISSING}[state]
+                    tag_state = {"here": TagState.IN_STOCK, "there": TagState.IN_STOCK, "sold": TagState.SOLD, "shipped": TagState.SHIPPED,
+                                 "missing": TagState.MISSING}[state]
                     session.add(RfidTag(epc=epc, gtin=gtin, serial=str(i), location_id=there if state == "there" else here,
                                         zone="backroom", state=tag_state, version=1))
                 session.flush()

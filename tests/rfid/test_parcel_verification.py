@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rfid.epc import encode_sgtin96, encode_sgtin198, encode_sscc96
-from rfid.verification import ForeignTag, LineCount, ParcelProblem, verify_parcel
+from rfid.verification import ForeignTag, LineCount, ParcelProblem, TagClass, TagKind, classify_tag, verify_parcel
 
 SHIRT = "80614141123458"  # GTIN-14 of the GS1 worked example
 SOCKS = "00614141000012"
@@ -89,3 +89,15 @@ def test_malformed_shipment_lines_raise(expected: dict[str, int], sscc: str | No
 def test_empty_parcel_is_missing_everything() -> None:
     verdict = verify_parcel({SHIRT: 2}, [])
     assert verdict.problems == (ParcelProblem.MISSING,) and verdict.missing == (LineCount(SHIRT, 2, 0, ()),)
+
+
+def test_classify_tag_is_the_verdicts_definition() -> None:
+    own, other = encode_sscc96(PARCEL, 7), encode_sscc96("006141410000000012", 7)
+    assert classify_tag(item(SHIRT, 1).lower()) == TagClass(item(SHIRT, 1), TagKind.ITEM, gtin=SHIRT)
+    assert classify_tag(item(SHIRT, 50, filter=2)).kind is TagKind.CASE
+    assert classify_tag(own, PARCEL).kind is TagKind.PARCEL
+    assert classify_tag(own) == TagClass(own, TagKind.FOREIGN, reason=f"SSCC {PARCEL} of another logistic unit")
+    junk = classify_tag("E2801190A5021F80055817CA")
+    assert junk.kind is TagKind.FOREIGN and junk.reason
+    verdict = verify_parcel({SHIRT: 1}, [item(SHIRT, 1), own, other, "E2801190A5021F80055817CA"], parcel_sscc=PARCEL)
+    assert {(f.epc, f.reason) for f in verdict.foreign} == {(t.epc, t.reason) for t in map(lambda e: classify_tag(e, PARCEL), [other, "E2801190A5021F80055817CA"])}

@@ -6,6 +6,7 @@ The access table below must name every route the app serves: a new route without
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fulfil.app import create_app
+from fulfil.auth.service import hash_secret
 from fulfil.config import Settings
+from fulfil.models import ApiToken, Role
 
 OPS, PICKER, DEVICE = "ops", "picker", "device"
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -171,3 +174,19 @@ def test_device_token_may_only_identify_itself(client: TestClient, auth: Callabl
     device = auth("device", make_location().id)
     assert client.get("/api/v1/me", headers=device).json()["role"] == "device"
     assert client.get("/api/v1/stock", headers=device).status_code == 403
+
+
+def test_unscoped_device_tokens_are_refused(client: TestClient, ops: dict[str, str], session: Any, make_location: Any) -> None:
+    refused = client.post("/api/v1/tokens", headers=ops, json={"role": "device", "name": "dock"})
+    assert refused.status_code == 422 and "needs --store" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["details"][0]["field"] == "store"
+    store = make_location().id
+    assert client.post("/api/v1/tokens", headers=ops, json={"role": "device", "name": "dock", "location_id": store}).status_code == 201
+    # A device token issued before the rule (no location) is refused at authentication, with what to do about it.
+    secret = "ffl_legacy-" + uuid.uuid4().hex
+    legacy = ApiToken(name="legacy-dock", role=Role.DEVICE, location_id=None, token_hash=hash_secret(secret), token_prefix=secret[:12])
+    session.add(legacy)
+    session.commit()
+    answer = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "device_token_unscoped"
+    assert f"#{legacy.id}" in answer.json()["error"]["message"] and "--role device --store" in answer.json()["error"]["message"]

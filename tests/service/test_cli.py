@@ -59,6 +59,8 @@ def test_token_errors_are_clear_and_exit_2(env: dict[str, str]) -> None:
     run(["db", "upgrade"], env)
     missing_store = run(["token", "create", "--role", "picker"], env)
     assert missing_store.returncode == 2 and "needs --store" in missing_store.stderr and "Traceback" not in missing_store.stderr
+    unscoped = run(["token", "create", "--role", "device"], env)
+    assert unscoped.returncode == 2 and "a device token needs --store" in unscoped.stderr and not unscoped.stdout
     unknown = run(["token", "create", "--role", "device", "--store", "NOWHERE"], env)
     assert unknown.returncode == 2 and "not found" in unknown.stderr
     bad_role = run(["token", "create", "--role", "root"], env)

@@ -12,7 +12,7 @@ A test walks the OpenAPI document and fails on any integer, number, string, arra
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -29,10 +29,29 @@ FREE_JSON_MAX_ITEMS = 200  # keys and list items, in all
 FREE_JSON_MAX_BYTES = 16_384
 
 
-class RequestModel(BaseModel):
-    """Base of every request body: unknown fields, non-finite numbers and over-long strings are refused."""
+class BoundedModel(BaseModel):
+    """Unknown fields, non-finite numbers and over-long strings are refused. The base of request bodies that are
+    members of a discriminated union (whose tag field may carry no before-validator); others use RequestModel."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
+
+
+class RequestModel(BoundedModel):
+    """Base of every request body: bounded (BoundedModel), and a value is taken as the type the schema says, not
+    coerced: `true` is no number, `0` or `"yes"` no boolean."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_the_schema_says(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None or value is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        types = set(get_args(annotation)) or {annotation}
+        if bool in types and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        if bool not in types and types & {int, float} and isinstance(value, bool):
+            raise ValueError("must be a number, not true or false")
+        return value
 
 
 def _null_only_where_allowed(schema: dict[str, Any], model: type[BaseModel]) -> None:

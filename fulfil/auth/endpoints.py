@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, status
 
 from fulfil.api_types import RecordId
 from fulfil.auth import service
-from fulfil.auth.schemas import TokenCreate, TokenIssued, TokenRead
+from fulfil.auth.schemas import ScopedTokenCreate, TokenCreate, TokenIssued, TokenRead
 from fulfil.auth.service import Principal
 from fulfil.deps import CommittingRoute, OpsOnly, SessionDep, get_principal
 from fulfil.openapi import errors
@@ -31,7 +31,8 @@ def list_tokens(session: SessionDep, _: OpsOnly, include_revoked: bool = False) 
 @router.post("/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED, responses=errors(404))
 def create_token(data: TokenCreate, session: SessionDep, _: OpsOnly) -> TokenIssued:
     """Issue a token; the response carries its secret, shown this once."""
-    issued = service.create_token(session, role=data.role, name=data.name, location_id=data.location_id)
+    location_id = data.location_id if isinstance(data, ScopedTokenCreate) else None
+    issued = service.create_token(session, role=data.role, name=data.name, location_id=location_id)
     return TokenIssued(**TokenRead.model_validate(issued.token).model_dump(), secret=issued.secret)
 
 

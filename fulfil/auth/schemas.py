@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fulfil.api_types import RequestModel
+from fulfil.api_types import BoundedModel
 from fulfil.models import Role
 
 
-class TokenCreate(RequestModel):
-    role: Role
+class OpsTokenCreate(BoundedModel):
+    """An ops token: the whole network, no location."""
+
+    role: Literal[Role.OPS]
     name: str = Field(min_length=1, max_length=128)
-    location_id: str | None = Field(default=None, max_length=64, description="Required for pickers (their store) and devices (their location); not allowed for ops.")
+
+
+class ScopedTokenCreate(BoundedModel):
+    """A picker token (its store) or a device token (its location): always scoped to one location."""
+
+    role: Literal[Role.PICKER, Role.DEVICE]
+    name: str = Field(min_length=1, max_length=128)
+    location_id: str = Field(min_length=1, max_length=64, description="The picker's store, or the device's location.")
+
+
+# The role decides whether a location is required (picker, device) or refused (ops): the schema says so too.
+TokenCreate = Annotated[OpsTokenCreate | ScopedTokenCreate, Field(discriminator="role")]
 
 
 class TokenRead(BaseModel):

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRout
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": OrderRead, "description": "The same order was posted before: the original is returned, nothing is created."},
-        **errors(409),
+        **errors(404, 409),
     },
 )
 def create_order(data: OrderCreate, request: Request, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:

@@ -110,21 +110,26 @@ def _scoped(data: OrderCreate, principal: Principal) -> OrderCreate:
 
 
 def _validate_references(session: Session, data: OrderCreate) -> None:
-    problems: list[dict[str, str]] = []
+    """Every record the order names exists (404 naming each that does not) and is a store where a store is meant
+    (409: the location exists but is something else)."""
+    unknown: list[dict[str, str]] = []
+    unsuitable: list[dict[str, str]] = []
     for field, location_id in (("pickup_location_id", data.pickup_location_id), ("origin_location_id", data.origin_location_id)):
         if location_id is None:
             continue
         location = session.get(Location, location_id)
         if location is None:
-            problems.append({"field": f"body.{field}", "message": f"unknown location {location_id}"})
+            unknown.append({"field": f"body.{field}", "message": f"unknown location {location_id}"})
         elif location.kind is not LocationKind.STORE:
-            problems.append({"field": f"body.{field}", "message": f"{location_id} is not a store"})
+            unsuitable.append({"field": f"body.{field}", "message": f"{location_id} is not a store"})
     missing = catalog.missing(session, {line.gtin for line in data.lines})
     for i, line in enumerate(data.lines):
         if line.gtin in missing:
-            problems.append({"field": f"body.lines.{i}.gtin", "message": f"unknown product {line.gtin}"})
-    if problems:
-        raise InvalidInput("the order refers to unknown or unsuitable records", details=problems)
+            unknown.append({"field": f"body.lines.{i}.gtin", "message": f"unknown product {line.gtin}"})
+    if unknown:
+        raise NotFound("the order refers to records that do not exist", details=unknown)
+    if unsuitable:
+        raise Conflict("the order names a location that cannot serve as a store", details=unsuitable, code="not_a_store")
 
 
 def get_order(session: Session, order_id: int, principal: Principal) -> Order:

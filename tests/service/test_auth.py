@@ -178,8 +178,10 @@ def test_device_token_may_only_identify_itself(client: TestClient, auth: Callabl
 
 def test_unscoped_device_tokens_are_refused(client: TestClient, ops: dict[str, str], session: Any, make_location: Any) -> None:
     refused = client.post("/api/v1/tokens", headers=ops, json={"role": "device", "name": "dock"})
-    assert refused.status_code == 422 and "needs --store" in refused.json()["error"]["message"]
-    assert refused.json()["error"]["details"][0]["field"] == "store"
+    # The schema says it (a device token's location_id is required), and so does the answer.
+    assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "body.device.location_id"
+    ops_scoped = client.post("/api/v1/tokens", headers=ops, json={"role": "ops", "name": "x", "location_id": "ST-1"})
+    assert ops_scoped.status_code == 422 and ops_scoped.json()["error"]["details"][0]["field"] == "body.ops.location_id"
     store = make_location().id
     assert client.post("/api/v1/tokens", headers=ops, json={"role": "device", "name": "dock", "location_id": store}).status_code == 201
     # A device token issued before the rule (no location) is refused at authentication, with what to do about it.

@@ -119,7 +119,7 @@ def test_every_status_a_route_answers_is_documented_with_its_shape(
     """Walk every route as no one, as a device, as a picker of another store and as ops with a body that
     names nothing: each status answered is documented, and each error body is the documented Error."""
     store = make_location(kind=LocationKind.STORE).id
-    callers = {"anonymous": {}, "bad token": {"Authorization": "Bearer ffl_nonsense"}, "device": auth("device"),
+    callers = {"anonymous": {}, "bad token": {"Authorization": "Bearer ffl_nonsense"}, "device": auth("device", store),
                "picker": auth("picker", store), "ops": auth("ops")}
     error, invalid = schema_of(spec, "Error"), schema_of(spec, "InvalidRequest")
     seen: set[int] = set()

@@ -59,6 +59,16 @@ def test_click_and_collect_store_order(client: TestClient, ops: dict[str, str], 
     assert response.json()["pickup_location_id"] == world["store"]
 
 
+def test_booleans_and_numbers_are_not_coerced(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    """The body is taken as the schema says: 0 is no boolean, false no number."""
+    assert client.patch(f"/api/v1/locations/{world['store']}", headers=ops, json={"active": 0}).json()["error"]["details"][0]["field"] == "body.active"
+    assert client.patch(f"/api/v1/locations/{world['store']}", headers=ops, json={"active": "yes"}).status_code == 422
+    assert client.post("/api/v1/routing/runs", headers=ops, json={"seed": False}).json()["error"]["details"][0]["field"] == "body.seed"
+    body = web_order(world, "BOOL")
+    body["lines"][0]["qty"] = True
+    assert client.post("/api/v1/orders", headers=ops, json=body).json()["error"]["details"][0]["field"] == "body.lines.0.qty"
+
+
 def test_retried_post_returns_the_same_order(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
     first = client.post("/api/v1/orders", headers=ops, json=web_order(world))
     retry = client.post("/api/v1/orders", headers=ops, json=web_order(world))
@@ -101,15 +111,19 @@ def test_invalid_orders_are_422_naming_the_field(client: TestClient, ops: dict[s
     assert field in {d["field"] for d in response.json()["error"]["details"]}
 
 
-def test_unknown_product_and_non_store_pickup_are_422(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+def test_unknown_records_are_404_and_a_pickup_at_a_warehouse_409(client: TestClient, ops: dict[str, str], world: dict[str, str]) -> None:
+    """Schema-valid orders naming records that do not exist (404) or a location that is no store (409), each field named."""
     from tests.conftest import make_gtin
 
-    body = {"external_id": "S-2", "channel": "store", "pickup_location_id": world["dc"], "lines": [{"gtin": world["gtin"], "qty": 1}, {"gtin": make_gtin(99999), "qty": 1}]}
+    body = {"external_id": "S-2", "channel": "store", "pickup_location_id": "NOWHERE", "lines": [{"gtin": world["gtin"], "qty": 1}, {"gtin": make_gtin(99999), "qty": 1}]}
     response = client.post("/api/v1/orders", headers=ops, json=body)
-    assert response.status_code == 422
+    assert response.status_code == 404
     fields = {d["field"]: d["message"] for d in response.json()["error"]["details"]}
-    assert "not a store" in fields["body.pickup_location_id"]
-    assert "unknown product" in fields["body.lines.1.gtin"]
+    assert fields == {"body.pickup_location_id": "unknown location NOWHERE", "body.lines.1.gtin": f"unknown product {make_gtin(99999)}"}
+    at_dc = client.post("/api/v1/orders", headers=ops, json={**body, "external_id": "S-3", "pickup_location_id": world["dc"], "lines": body["lines"][:1]})
+    assert at_dc.status_code == 409 and at_dc.json()["error"]["code"] == "not_a_store"
+    assert "not a store" in at_dc.json()["error"]["details"][0]["message"]
+    assert client.get("/api/v1/orders?external_id=S-2", headers=ops).json() == []
 
 
 def test_missing_order_is_404(client: TestClient, ops: dict[str, str]) -> None:

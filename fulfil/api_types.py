@@ -18,8 +18,10 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_INT64 = 2**63 - 1
-# A record id that can exist: anything else names nothing (the error handler answers 404 for such path ids).
-MAX_ID = MAX_INT64
+# A record id that can exist (the tables' 32-bit keys on PostgreSQL): anything else names nothing (the error
+# handler answers 404 for such path ids). Stock events have 64-bit ids (MAX_EVENT_ID).
+MAX_ID = 2**31 - 1
+MAX_EVENT_ID = MAX_INT64
 # The longest string any request field may carry, unless the field says less.
 MAX_TEXT = 2_000
 
@@ -29,11 +31,30 @@ FREE_JSON_MAX_ITEMS = 200  # keys and list items, in all
 FREE_JSON_MAX_BYTES = 16_384
 
 
+def no_nul(value: str) -> str:
+    """Text may not carry a NUL character: PostgreSQL cannot store one, and no client means one."""
+    if "\x00" in value:
+        raise ValueError("may not contain a NUL character")
+    return value
+
+
 class BoundedModel(BaseModel):
-    """Unknown fields, non-finite numbers and over-long strings are refused. The base of request bodies that are
-    members of a discriminated union (whose tag field may carry no before-validator); others use RequestModel."""
+    """Unknown fields, non-finite numbers, over-long strings and NUL characters are refused. The base of request
+    bodies that are members of a discriminated union (whose tag field may carry no before-validator); others use
+    RequestModel."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            no_nul(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    no_nul(item)
+        return value
 
 
 class RequestModel(BoundedModel):
@@ -93,10 +114,14 @@ def _bounded_json(value: dict[str, Any] | None) -> dict[str, Any] | None:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict | list):
+        if isinstance(node, str):
+            no_nul(node)
+        elif isinstance(node, dict | list):
             if depth > FREE_JSON_MAX_DEPTH:
                 raise ValueError(f"nested more than {FREE_JSON_MAX_DEPTH} levels deep")
             children = list(node.values()) if isinstance(node, dict) else node
+            for key in node if isinstance(node, dict) else ():
+                no_nul(key)
             items += len(children)
             if items > FREE_JSON_MAX_ITEMS:
                 raise ValueError(f"more than {FREE_JSON_MAX_ITEMS} keys and items in all")
@@ -118,6 +143,6 @@ FreeJson = Annotated[
 
 # Path and query parameters.
 LocationIdPath = Annotated[str, Path(min_length=1, max_length=64, description="A location code, e.g. ST-LYON-01.")]
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id (1 .. 2^63-1).")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id (1 .. 2^31-1).")]
 OptionalRecordId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Records to skip (paging).")]

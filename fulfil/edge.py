@@ -2,7 +2,8 @@
 
 1. Every `/api/` request is authenticated first (401 without reading the body); the principal is handed to the
    route, which does not look the token up again.
-2. Bodies are capped while they stream: a declared Content-Length over the cap is 413 at once, and a body that
+2. A NUL character in the path (404) or the query string (422) is refused: PostgreSQL cannot hold one.
+3. Bodies are capped while they stream: a declared Content-Length over the cap is 413 at once, and a body that
    streams past it (chunked, or lying about its length) is cut off with 413 as soon as the cap is crossed.
 
 So a large body costs the server at most the cap in memory, and nothing at all without a valid token.
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fulfil.auth.service import Principal, authenticate
 from fulfil.db import unit_of_work
-from fulfil.errors import FulfilError, PayloadTooLarge, Unauthenticated
+from fulfil.errors import FulfilError, InvalidInput, NotFound, PayloadTooLarge, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,19 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+def _nul_character(scope: Scope) -> FulfilError | None:
+    """A NUL character in the path names no record (404); in the query string it is no valid parameter (422).
+    PostgreSQL cannot even compare text holding one, so it is refused before any route runs."""
+    if "\x00" in scope["path"]:
+        return NotFound("not found: a path cannot contain a NUL character", details={"path": scope["path"].replace("\x00", "\\x00")})
+    if b"%00" in scope.get("query_string", b"").lower():
+        return InvalidInput(
+            "invalid request: a query parameter contains a NUL character",
+            details=[{"field": "query", "message": "may not contain a NUL character", "type": "nul_character"}],
+        )
+    return None
+
+
 class RequestEdge:
     """ASGI middleware: authenticate `/api/` requests and cap request bodies, both before the body is read."""
 
@@ -60,6 +74,10 @@ class RequestEdge:
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await self._refuse(scope, receive, send, self._too_large())
+            return
+        nul = _nul_character(scope)
+        if nul is not None:
+            await self._refuse(scope, receive, send, nul)
             return
         if scope["path"].startswith(PROTECTED_PREFIX):
             try:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from fulfil.api_types import MAX_ID, LocationIdPath
+from fulfil.api_types import MAX_EVENT_ID, MAX_ID, LocationIdPath
 from fulfil.auth.service import Principal
 from fulfil.deps import check_location, require_detached
 from fulfil.live import repository
@@ -43,7 +43,8 @@ def _cursor(value: str | None) -> tuple[int, int, int | None] | None:
         parts = [int(part) for part in value.split(".")]
     except ValueError:
         return None
-    if not all(0 <= part <= MAX_ID for part in parts):  # ids out of range name no event: start from now
+    # Ids out of range name no event (stock events have 64-bit ids, verdicts and anomalies 32-bit): start from now.
+    if not parts or not 0 <= parts[0] <= MAX_EVENT_ID or not all(0 <= part <= MAX_ID for part in parts[1:]):
         return None
     if len(parts) == 3:
         return parts[0], parts[1], parts[2]

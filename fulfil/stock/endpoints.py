@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from fulfil.api_types import MAX_ID, Offset, OptionalRecordId
+from fulfil.api_types import MAX_EVENT_ID, Offset, OptionalRecordId
 from fulfil.catalog.schemas import Gtin
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
@@ -19,7 +19,9 @@ from fulfil.stock.schemas import SafetyUpdate, StockAdjustmentCreate, StockAdjus
 router = APIRouter(prefix="/stock", tags=["stock"], route_class=CommittingRoute)
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=200, description="Retry-safe key: the same key never applies twice.")
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7E]+$",
+           description="Retry-safe key (printable ASCII): the same key never applies twice; reused for another body, 409."),
 ]
 
 
@@ -47,7 +49,7 @@ def list_events(
     location_id: Annotated[str | None, Query(max_length=64)] = None,
     gtin: Annotated[Gtin | None, Query()] = None,
     order_id: OptionalRecordId = None,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Only events with a larger id (paging, polling).")] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID, description="Only events with a larger id (paging, polling).")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[StockEventRead]:
     """The append-only log that explains every stock change, oldest first."""

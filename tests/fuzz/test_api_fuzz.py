@@ -20,10 +20,12 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from fulfil.live import endpoints as live
 from fulfil.models import LocationKind
+from fulfil.stock.invariant import check as check_stock
 from rfid.epc.gs1 import gtin_check_digit
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "schemathesis.toml"
@@ -124,13 +126,27 @@ def test_api(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
-def test_api_stateful(app: Any, world: dict[str, Any], session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sequences of calls following the links between operations (create -> read -> act -> delete), as ops."""
+def test_api_stateful(app: Any, world: dict[str, Any], session: Session, connection: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sequences of calls following the links between operations (create -> read -> act -> delete), as ops.
+    Each sequence starts from the same data (a savepoint rolled back after it), so that what hypothesis draws
+    depends only on its choices, never on what an earlier sequence left in the database; the stock invariant is
+    checked at the end of every sequence."""
     monkeypatch.setattr(live, "POLL_SECONDS", STREAM_SECONDS)
     loaded = load_schema(app, "ops", world)
     project = loaded.config
-    machine = loaded.as_state_machine()
-    machine.run(
+
+    class Machine(loaded.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.savepoint = connection.begin_nested()
+
+        def teardown(self) -> None:
+            try:
+                drifts = check_stock(connection)  # on the connection: no session may hold a savepoint inside this one
+                assert drifts == [], f"stock drifted after a sequence: {[d.describe() for d in drifts[:20]]}"
+            finally:
+                self.savepoint.rollback()
+
+    Machine.run(
         settings=hypothesis.settings(
             max_examples=project.generation.max_examples,
             stateful_step_count=project.phases.stateful.max_steps,

@@ -191,3 +191,24 @@ def test_no_token_is_401_whatever_the_body(client: TestClient) -> None:
     response = client.post("/api/v1/orders", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
     assert client.get("/api/v1/nothing-here").status_code == 401  # no route is discoverable without a token
+
+
+def test_nul_characters_are_refused_wherever_they_come(client: TestClient, ops: dict[str, str], store: str, make_product: Callable[..., Any]) -> None:
+    """PostgreSQL cannot store or even compare text holding NUL: it is refused at the edge or by the schema."""
+    assert client.get("/api/v1/orders?external_id=%00", headers=ops).json()["error"]["details"][0]["field"] == "query"
+    assert client.get("/api/v1/locations/A%00B", headers=ops).status_code == 404
+    named = client.patch(f"/api/v1/locations/{store}", headers=ops, json={"name": "a\u0000b"})
+    assert named.status_code == 422 and named.json()["error"]["details"][0]["field"] == "body.name"
+    assert client.patch(f"/api/v1/locations/{store}", headers=ops, json={"address": {"street": "a\u0000"}}).status_code == 422
+    assert client.patch(f"/api/v1/locations/{store}", headers=ops, json={"address": {"a\u0000": "x"}}).status_code == 422
+    assert client.post("/api/v1/tokens", headers=ops, json={"role": "ops", "name": "a\u0000"}).status_code == 422
+    gtin = make_product().gtin
+    order = {"external_id": "NUL", "channel": "web", "ship_to": {"lat": 1.0, "lon": 1.0, "address_lines": ["x\u0000"]}, "lines": [{"gtin": gtin, "qty": 1}]}
+    assert client.post("/api/v1/orders", headers=ops, json=order).status_code == 422
+
+
+@pytest.mark.parametrize("key", ["k" * 129, "with space", "tab\tkey"])
+def test_an_idempotency_key_is_short_printable_ascii(client: TestClient, ops: dict[str, str], store: str, make_product: Callable[..., Any], key: str) -> None:
+    body = {"location_id": store, "gtin": make_product().gtin, "delta": 1, "reason": "count"}
+    response = client.post("/api/v1/stock/adjustments", headers={**ops, "Idempotency-Key": key}, json=body)
+    assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "header.Idempotency-Key"

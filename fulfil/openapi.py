@@ -8,6 +8,7 @@ Rules, per operation (`document_errors`):
 - it has a body: 400 (a body that cannot be read), 413 (too large), 422;
 - it has any parameter or a body: 422, as `InvalidRequest` (each bad field named), replacing FastAPI's
   `HTTPValidationError`;
+- strings without a pattern of their own get one refusing the NUL character (as the service does);
 - anything more a route can answer (409 on a conflict, 404 for a record its body names) it declares itself
   with `responses=errors(409, 404)`; the document gives those the `Error` schema too.
 """
@@ -96,9 +97,28 @@ def document_errors(document: dict[str, Any]) -> None:
         for method, operation in path_item.items():
             if method in HTTP_METHODS:
                 _document_operation(operation)
+                for parameter in operation.get("parameters", []):
+                    _no_nul_in_strings(parameter.get("schema"))
+    _no_nul_in_strings(schemas)
     for unused in ("HTTPValidationError", "ValidationError"):
         if not _mentions(document, REF.format(model=unused)):
             schemas.pop(unused, None)
+
+
+# Text never carries a NUL character (PostgreSQL cannot hold one; fulfil.api_types refuses it): strings without a
+# pattern of their own say so, so a schema-valid request is never refused for it.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _no_nul_in_strings(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & node.keys():
+            node["pattern"] = NO_NUL_PATTERN
+        for value in node.values():
+            _no_nul_in_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul_in_strings(value)
 
 
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

@@ -13,10 +13,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from fulfil.config import get_settings
 from fulfil.errors import InsufficientStock
 from fulfil.ingest.bulk import receive_new_tags
 from fulfil.ingest.outcomes import Effect, Outcome, Site
 from fulfil.models import Parcel, Product, RfidTag, StockCause, StockEventKind, TagState
+from fulfil.shipments.service import give_up_a_unit, route_again
 from fulfil.shipments.verification import packing_at, verify_station
 from fulfil.stock import service as stock
 from fulfil.tags.repository import LEFT_STOCK, record_anomaly, transition
@@ -165,7 +167,14 @@ def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | No
     try:
         stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
     except InsufficientStock:
-        # Every unit left was promised to orders: the loss still happened, so it takes a reservation with it.
-        log.warning("loss of %s at %s breaks a reservation: re-route the affected order", fact.epc, location)
-        stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, reserved_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
+        # Every unit left was promised to orders: the loss still happened, so one order gives its units back here
+        # and is routed again (a shipment nothing started on first), then the unit leaves stock as any other.
+        reason = f"stock lost: {fact.epc} left through the exit"
+        actor = f"reader:{reader or 'exit'}"
+        given_up = give_up_a_unit(session, location, tag.gtin, reason, actor)
+        stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
+        if given_up is not None:
+            route_again(session, given_up, f"re-routed: {reason} at {location}", actor, get_settings())
+        log.warning("loss of %s at %s broke a promise: shipment %s gave its units back and its order was routed again",
+                    fact.epc, location, given_up.id if given_up is not None else None)
     return Effect(Outcome.LOST if lost else Outcome.EXITED, fact.epc, location, "exit", tag.gtin)

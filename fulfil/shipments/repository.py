@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from fulfil.models import Shipment, ShipmentStatus
+from fulfil.models import Shipment, ShipmentLine, ShipmentStatus
+from fulfil.shipments.states import HOLDS_RESERVATION
 
 
 def get(session: Session, shipment_id: int, *, lock: bool = False) -> Shipment | None:
@@ -27,3 +28,17 @@ def list_(session: Session, *, location_id: str | None, status: ShipmentStatus |
     if status is not None:
         stmt = stmt.where(Shipment.status == status)
     return session.scalars(stmt).all()
+
+
+def holding(session: Session, location_id: str, gtin: str) -> Sequence[Shipment]:
+    """Shipments at a location that hold a reservation of a product (with their lines), locked on PostgreSQL."""
+    session.flush()
+    stmt = (
+        select(Shipment)
+        .where(Shipment.location_id == location_id, Shipment.status.in_(list(HOLDS_RESERVATION)))
+        .where(Shipment.id.in_(select(ShipmentLine.shipment_id).where(ShipmentLine.gtin == gtin)))
+        .options(selectinload(Shipment.lines), selectinload(Shipment.parcels))
+        .order_by(Shipment.id)
+        .with_for_update(of=Shipment)
+    )
+    return session.scalars(stmt.execution_options(populate_existing=True)).all()

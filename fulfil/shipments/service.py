@@ -15,7 +15,7 @@ from fulfil.routing_runs import repository as routing_repository
 from fulfil.routing_runs.service import Routed, route_order
 from fulfil.shipments import repository
 from fulfil.shipments.schemas import PickedUnits
-from fulfil.shipments.states import advance, can_move
+from fulfil.shipments.states import MOVABLE, advance, can_move
 
 
 def get(session: Session, shipment_id: int, principal: Principal, *, lock: bool = False) -> Shipment:
@@ -43,17 +43,48 @@ def reject(
             details=[{"field": "body.picked_units", "message": "required once units are picked: restock or write_off", "type": "missing"}],
         )
     write_off = picked_units is PickedUnits.WRITE_OFF
+    _give_back(session, shipment, reason, principal.label, write_off=write_off)
+    return shipment, route_again(session, shipment, f"re-routed after {shipment.location_id} rejected it ({reason})", principal.label, settings)
+
+
+def _give_back(session: Session, shipment: Shipment, reason: str, actor: str, *, write_off: bool) -> None:
+    """Reject the shipment: every unit it holds is released (picked ones written off instead, when asked) and its
+    tags leave it; its order will not be routed back to this location."""
     # Release while the shipment still holds its reservation: every unit it holds, picked or not.
-    assign.release_shipment(session, shipment, principal.label, f"rejected: {reason}", write_off_picked=write_off)
+    assign.release_shipment(session, shipment, actor, f"rejected: {reason}", write_off_picked=write_off)
     _free_tags(session, shipment, written_off=write_off)
     advance(shipment, ShipmentStatus.REJECTED, reason=reason)
     session.flush()
+
+
+def route_again(session: Session, shipment: Shipment, reason: str, actor: str, settings: Settings) -> Routed:
+    """Route what is left of the order of a shipment that gave its units back."""
     order = routing_repository.order_with_shipments(session, shipment.order_id, lock=True)
     assert order is not None
-    routed = route_order(
-        session, order, settings, actor=principal.label, reason=f"re-routed after {shipment.location_id} rejected it ({reason})"
-    )
-    return shipment, routed
+    return route_order(session, order, settings, actor=actor, reason=reason)
+
+
+def give_up_a_unit(session: Session, location_id: str, gtin: str, reason: str, actor: str) -> Shipment | None:
+    """A unit every one of which was promised to orders has left the location (lost through the exit): the shipment
+    least far along that holds the product there gives its units back, so the loss can be booked without leaving
+    a reservation that no stock stands behind. Nothing started on it: it is superseded; started: it is rejected
+    with `reason`, picked units back on the shelf. The caller books the loss, then routes its order again
+    (route_again). Returns that shipment, or None when no shipment holds the product there."""
+    held = repository.holding(session, location_id, gtin)
+    if not held:
+        return None
+    shipment = min(held, key=lambda s: (_PROGRESS.index(s.status), -s.id))
+    if shipment.status in MOVABLE:
+        assign.release_shipment(session, shipment, actor, reason)
+        advance(shipment, ShipmentStatus.SUPERSEDED)
+        session.flush()
+    else:
+        _give_back(session, shipment, reason, actor, write_off=False)
+    return shipment
+
+
+# Least far along first: the shipment whose loss of a unit costs the least work.
+_PROGRESS = [ShipmentStatus.ASSIGNED, ShipmentStatus.PICKING, ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.VERIFIED]
 
 
 def _free_tags(session: Session, shipment: Shipment, *, written_off: bool) -> None:

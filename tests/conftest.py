@@ -23,7 +23,7 @@ from fulfil.models import Location, LocationKind, Product, Role
 from fulfil.stock import service as stock_service
 from fulfil.stock.invariant import check as check_stock
 from fulfil.models import StockCause
-from rfid.epc.gs1 import gtin_check_digit
+from tests.factories import make_gtin, next_number
 
 TEST_DATABASE_URL_ENV = "FULFIL_TEST_DATABASE_URL"
 
@@ -138,21 +138,12 @@ def client(app: Any) -> Iterator[TestClient]:
 
 # ---------------------------------------------------------------- factories
 
-_counter = iter(range(10_000, 10_000_000))
-
-
-def make_gtin(item: int | None = None, prefix: str = "0614141") -> str:
-    """A valid GTIN-14 (unique per call unless `item` is given)."""
-    body = "0" + prefix + f"{(item if item is not None else next(_counter)) % 100000:05d}"
-    return body + str(gtin_check_digit(body))
-
-
 @pytest.fixture()
 def make_location(session: Session) -> Callable[..., Location]:
     def factory(id: str | None = None, kind: LocationKind = LocationKind.STORE, **fields: Any) -> Location:
         values: dict[str, Any] = {"name": "Test location", "lat": 48.85, "lon": 2.35, "capacity_per_day": 50, "pick_cost_per_unit": 1.0, "handling_days": 0}
         values.update(fields)
-        loc = Location(id=id or f"LOC-{next(_counter)}", kind=kind, **values)
+        loc = Location(id=id or f"LOC-{next_number()}", kind=kind, **values)
         session.add(loc)
         session.commit()
         return loc

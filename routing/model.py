@@ -1,4 +1,4 @@
-"""Plain dataclasses for a routing instance and a routing plan (see shared/formats/routing.md)."""
+"""Plain dataclasses for a routing instance and a routing plan (see docs/formats/routing.md)."""
 
 from __future__ import annotations
 

@@ -284,3 +284,31 @@ def test_token_demo_that_cannot_keep_its_token_changes_nothing(env: dict[str, st
     garbled = run(["token", "demo"], env, cwd=tmp_path)
     assert garbled.returncode == 0 and garbled.stdout.strip() != ok.stdout.strip()
     assert len(active_tokens(env, "demo-ops")) == 1
+
+
+def test_serve_on_a_taken_port_fails_first_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in env.items() if k not in ("FULFIL_MQTT_URL", "FULFIL_READERS_CONFIG")}
+        # --demo would start a broker and emulated readers and write var/: none of it may happen.
+        result = run(["serve", "--demo", "--port", str(port)], env, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"fulfil: error: cannot serve on http://127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""  # no "Fulfil API on ..." line
+    assert not (tmp_path / "var").exists()
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftover.stdout == "", f"something was started: {leftover.stdout}"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "70000"], "'70000' is not a port (1-65535)"),
+    (["--port", "http"], "'http' is not a port (1-65535)"),
+    (["--host", "no-such-host.invalid"], "cannot serve on http://no-such-host.invalid:"),
+])
+def test_serve_with_an_impossible_address_says_why(env: dict[str, str], tmp_path: Path, args: list[str], message: str) -> None:
+    result = run(["serve", *args], env, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

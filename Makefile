@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## run: set up, migrate, seed demo data, print an ops token, serve the API on http://$(HOST):$(PORT)
+## run: set up, migrate, seed demo data, print the demo ops token, serve the API on http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/fulfil db upgrade
 	$(BIN)/fulfil seed --demo
-	@echo "Ops token (shown once):"
-	@$(BIN)/fulfil token create --role ops --name demo-ops
+	@echo "Ops token (kept in var/demo-ops-token, reused while valid):"
+	@$(BIN)/fulfil token demo
 	$(BIN)/fulfil serve --demo --host $(HOST) --port $(PORT)
 
 ## test: set up and run the whole suite (import contracts, then pytest)

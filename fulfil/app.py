@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fulfil import __version__
 from fulfil.allow import allowed_methods
+from fulfil.api_docs import add_api_docs
 from fulfil.auth.endpoints import router as auth_router
 from fulfil.catalog.endpoints import router as products_router
 from fulfil.config import Settings, get_settings
@@ -116,8 +117,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description="Ship-from-store fulfilment and RFID service. Every route but /healthz and /readyz needs a bearer token.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: add_api_docs, with vendored assets (no CDN)
+        redoc_url=None,
     )
     install_openapi(app)
+    add_api_docs(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         default="0614141", pattern=r"^[0-9]{6,12}$", description="GS1 company prefix for parcel SSCCs (the GS1 example prefix by default: set yours)."
     )
 
-    # Routing cost model (the parameters of a routing instance, shared/formats/routing.md).
+    # Routing cost model (the parameters of a routing instance, docs/formats/routing.md).
     routing_parcel_base_cost: float = Field(default=4.50, ge=0)
     routing_cost_per_km: float = Field(default=0.012, ge=0)
     routing_split_penalty: float = Field(default=2.00, ge=0)

@@ -1,4 +1,4 @@
-"""The cost model of shared/formats/routing.md, in one place: distance, transit, parcel, shipment, order."""
+"""The cost model of docs/formats/routing.md, in one place: distance, transit, parcel, shipment, order."""
 
 from __future__ import annotations
 

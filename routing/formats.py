@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from routing import limits
 from routing.errors import InvalidDocument, InvalidInstance, InvalidPlan
 from routing.model import (
     INSTANCE_FORMAT,
@@ -55,21 +55,11 @@ class _Reader:
             raise self.error(path, "must be a non-empty string")
         return value
 
-    def number(self, value: Any, path: str, low: float | None = None, high: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.error(path, "must be a finite number")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise self.error(path, f"must be between {low} and {high}" if high is not None else f"must be >= {low}")
-        return float(value)
+    def number(self, value: Any, path: str, allowed: limits.Range = limits.ANY) -> float:
+        return limits.number(value, path, allowed, self.error)
 
-    def integer(self, value: Any, path: str, low: int) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(path, "must be an integer")
-        if value < low:
-            raise self.error(path, f"must be >= {low}")
-        return value
+    def integer(self, value: Any, path: str, allowed: limits.Range) -> int:
+        return limits.integer(value, path, allowed, self.error)
 
     def choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
         if value not in choices:
@@ -92,26 +82,13 @@ _PLAN = _Reader(InvalidPlan)
 def _params(doc: dict[str, Any]) -> Params:
     r = _INSTANCE
     p = r.obj(r.need(doc, "params", ""), "params")
-    transit: list[tuple[float | None, int]] = []
-    raw = r.array(r.need(p, "transit_days", "params"), "params.transit_days")
-    if not raw:
-        raise InvalidInstance("params.transit_days", "must not be empty")
-    for i, pair in enumerate(raw):
-        path = f"params.transit_days[{i}]"
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise InvalidInstance(path, "must be a [km_max, days] pair")
-        km = None if pair[0] is None else r.number(pair[0], path + "[0]", 0.0)
-        if transit and transit[-1][0] is None:
-            raise InvalidInstance(path, "follows a pair without limit")
-        if km is not None and transit and km < (transit[-1][0] or 0.0):
-            raise InvalidInstance(path + "[0]", "km_max must not decrease")
-        transit.append((km, r.integer(pair[1], path + "[1]", 0)))
+    transit = limits.transit_table(r.array(r.need(p, "transit_days", "params"), "params.transit_days"))
     return Params(
-        parcel_base_cost=r.number(r.need(p, "parcel_base_cost", "params"), "params.parcel_base_cost", 0.0),
-        cost_per_km=r.number(r.need(p, "cost_per_km", "params"), "params.cost_per_km", 0.0),
-        split_penalty=r.number(r.need(p, "split_penalty", "params"), "params.split_penalty", 0.0),
-        unfilled_penalty=r.number(r.need(p, "unfilled_penalty", "params"), "params.unfilled_penalty", 0.0),
-        transit_days=tuple(transit),
+        parcel_base_cost=r.number(r.need(p, "parcel_base_cost", "params"), "params.parcel_base_cost", limits.MONEY),
+        cost_per_km=r.number(r.need(p, "cost_per_km", "params"), "params.cost_per_km", limits.COST_PER_KM),
+        split_penalty=r.number(r.need(p, "split_penalty", "params"), "params.split_penalty", limits.MONEY),
+        unfilled_penalty=r.number(r.need(p, "unfilled_penalty", "params"), "params.unfilled_penalty", limits.MONEY),
+        transit_days=transit,
     )
 
 
@@ -122,11 +99,11 @@ def _location(raw: Any, path: str) -> Location:
     return Location(
         id=r.string(r.need(d, "id", path), path + ".id"),
         kind=r.choice(r.need(d, "kind", path), path + ".kind", LOCATION_KINDS),
-        lat=r.number(r.need(d, "lat", path), path + ".lat", -90.0, 90.0),
-        lon=r.number(r.need(d, "lon", path), path + ".lon", -180.0, 180.0),
-        capacity=None if capacity is None else r.integer(capacity, path + ".capacity", 0),
-        pick_cost_per_unit=r.number(r.need(d, "pick_cost_per_unit", path), path + ".pick_cost_per_unit", 0.0),
-        handling_days=r.integer(d.get("handling_days", 0), path + ".handling_days", 0),
+        lat=r.number(r.need(d, "lat", path), path + ".lat", limits.LAT),
+        lon=r.number(r.need(d, "lon", path), path + ".lon", limits.LON),
+        capacity=None if capacity is None else r.integer(capacity, path + ".capacity", limits.UNITS),
+        pick_cost_per_unit=r.number(r.need(d, "pick_cost_per_unit", path), path + ".pick_cost_per_unit", limits.MONEY),
+        handling_days=r.integer(d.get("handling_days", 0), path + ".handling_days", limits.DAYS),
     )
 
 
@@ -140,7 +117,7 @@ def _order(raw: Any, path: str, stores: set[str], known: set[str]) -> Order:
     for j, line in enumerate(lines_raw):
         lp = f"{path}.lines[{j}]"
         ld = r.obj(line, lp)
-        lines.append(OrderLine(r.string(r.need(ld, "sku", lp), lp + ".sku"), r.integer(r.need(ld, "qty", lp), lp + ".qty", 1)))
+        lines.append(OrderLine(r.string(r.need(ld, "sku", lp), lp + ".sku"), r.integer(r.need(ld, "qty", lp), lp + ".qty", limits.QTY)))
     ship_to = d.get("ship_to")
     pickup = d.get("pickup_at")
     if (ship_to is None) == (pickup is None):
@@ -149,8 +126,8 @@ def _order(raw: Any, path: str, stores: set[str], known: set[str]) -> Order:
     if ship_to is not None:
         sd = r.obj(ship_to, path + ".ship_to")
         dest = (
-            r.number(r.need(sd, "lat", path + ".ship_to"), path + ".ship_to.lat", -90.0, 90.0),
-            r.number(r.need(sd, "lon", path + ".ship_to"), path + ".ship_to.lon", -180.0, 180.0),
+            r.number(r.need(sd, "lat", path + ".ship_to"), path + ".ship_to.lat", limits.LAT),
+            r.number(r.need(sd, "lon", path + ".ship_to"), path + ".ship_to.lon", limits.LON),
         )
     if pickup is not None and r.string(pickup, path + ".pickup_at") not in stores:
         raise InvalidInstance(path + ".pickup_at", f"{pickup!r} is not a store of this instance")
@@ -167,7 +144,7 @@ def _order(raw: Any, path: str, stores: set[str], known: set[str]) -> Order:
         lines=tuple(lines),
         ship_to=dest,
         pickup_at=pickup,
-        promise_days=None if promise is None else r.integer(promise, path + ".promise_days", 0),
+        promise_days=None if promise is None else r.integer(promise, path + ".promise_days", limits.DAYS),
         exclude_locations=frozenset(exclude),
     )
 
@@ -197,8 +174,8 @@ def instance_from_dict(doc: Any) -> Instance:
         if (loc_id, sku) in seen:
             raise InvalidInstance(path, f"duplicate stock entry for ({loc_id!r}, {sku!r})")
         seen.add((loc_id, sku))
-        on_hand = r.integer(r.need(s, "on_hand", path), path + ".on_hand", 0)
-        stock.append(StockItem(loc_id, sku, on_hand, r.integer(s.get("safety", 0), path + ".safety", 0)))
+        on_hand = r.integer(r.need(s, "on_hand", path), path + ".on_hand", limits.UNITS)
+        stock.append(StockItem(loc_id, sku, on_hand, r.integer(s.get("safety", 0), path + ".safety", limits.UNITS)))
     orders = [_order(x, f"orders[{i}]", stores, ids) for i, x in enumerate(r.array(r.need(d, "orders", ""), "orders"))]
     order_ids: set[str] = set()
     for i, order in enumerate(orders):
@@ -253,7 +230,7 @@ def _sku_lines(raw: Any, path: str) -> tuple[ShipmentLine, ...]:
     for j, line in enumerate(r.array(raw, path)):
         lp = f"{path}[{j}]"
         ld = r.obj(line, lp)
-        lines.append(ShipmentLine(r.string(r.need(ld, "sku", lp), lp + ".sku"), r.integer(r.need(ld, "qty", lp), lp + ".qty", 1)))
+        lines.append(ShipmentLine(r.string(r.need(ld, "sku", lp), lp + ".sku"), r.integer(r.need(ld, "qty", lp), lp + ".qty", limits.QTY)))
     return tuple(lines)
 
 
@@ -275,7 +252,7 @@ def plan_from_dict(doc: Any) -> Plan:
                 location=r.string(r.need(s, "location", path), path + ".location"),
                 lines=lines,
                 cost=r.number(s.get("cost", 0.0), path + ".cost"),
-                delivery_days=r.integer(s.get("delivery_days", 0), path + ".delivery_days", 0),
+                delivery_days=r.integer(s.get("delivery_days", 0), path + ".delivery_days", limits.DAYS),
             )
         )
     unfilled = []
@@ -286,7 +263,7 @@ def plan_from_dict(doc: Any) -> Plan:
             Unfilled(
                 r.string(r.need(u, "order", path), path + ".order"),
                 r.string(r.need(u, "sku", path), path + ".sku"),
-                r.integer(r.need(u, "qty", path), path + ".qty", 0),
+                r.integer(r.need(u, "qty", path), path + ".qty", limits.UNITS),
             )
         )
     c = r.obj(d.get("cost", {"total": 0.0}), "cost")

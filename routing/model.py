@@ -1,9 +1,11 @@
-"""Plain dataclasses for a routing instance and a routing plan (see shared/formats/routing.md)."""
+"""Plain dataclasses for a routing instance and a routing plan (see docs/formats/routing.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from routing.limits import check_instance
 
 INSTANCE_FORMAT = "fulfil.routing-instance/1"
 PLAN_FORMAT = "fulfil.routing-plan/1"
@@ -83,12 +85,19 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Instance:
-    """Everything the router needs: parameters, locations, stock, open orders."""
+    """Everything the router needs: parameters, locations, stock, open orders.
+
+    Every number is checked when the instance is built (routing/limits.py): a non-finite or absurd
+    one raises InvalidInstance naming the field, e.g. `locations[3].pick_cost_per_unit`.
+    """
 
     params: Params
     locations: tuple[Location, ...]
     stock: tuple[StockItem, ...]
     orders: tuple[Order, ...]
+
+    def __post_init__(self) -> None:
+        check_instance(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from routing.cost import destination, leg
 from routing.errors import UnknownOrder
+from routing.limits import check_order
 from routing.model import Instance, Order, Shipment, ShipmentLine
 from routing.network import Network, OrderAlloc, Resources
 from routing.route import best_route
@@ -31,12 +32,14 @@ class RoutingState:
 
     def route(self, order: Order) -> Decision:
         """The cheapest way to serve `order` from what is left, without reserving it."""
+        check_order(order, "order")
         od = self.net.compile(order)
         cost, alloc = best_route(self.net, od, self.res)
         return self._decision(order, alloc, cost)
 
     def reserve(self, order: Order) -> Decision:
         """Route `order` and take its stock and parcels from the state."""
+        check_order(order, "order")
         if order.id in self.reserved:
             self.release(order.id)
         od = self.net.compile(order)

@@ -4,33 +4,39 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 from pathlib import Path
 
+from fulfil.commands._common import reporting_errors
 from fulfil.config import get_settings
+from fulfil.errors import BadRequest
 
 # Where `--demo` keeps its broker's persistence and its readers file (next to the default SQLite file).
 DEMO_DIR = Path("var")
 
 
+@reporting_errors
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from fulfil.app import create_app
 
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    # The address first: a port already taken fails here, before a broker, readers or the app start.
+    listener = _listen(host, port)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the previous handler:
     # make that a clean exit, so the `finally` below runs (the demo's broker stops) and the status is 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
-    settings = get_settings()
     demo = None
     if args.demo:
         from fulfil.demo_readers import DemoReaders
 
         demo = DemoReaders(DEMO_DIR.resolve())
         settings = demo.prepare(settings)
-    host = args.host or settings.host
-    port = args.port or settings.port
     try:
         app = create_app(settings)
         if demo is not None:
@@ -39,11 +45,36 @@ def _serve(args: argparse.Namespace) -> int:
             mqtt = app.state.ingest.mqtt if app.state.ingest is not None else None
             demo.start(mqtt.subscriber.wait_ready if mqtt is not None else None)
         print(f"Fulfil API on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)", flush=True)
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=settings.log_level))
+        server.run(sockets=[listener])  # the socket bound above: no window for another process to take the port
     finally:
+        listener.close()
         if demo is not None:
             demo.stop()
-    return 0
+    return 0 if server.started else 1
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port) the way uvicorn binds one; BadRequest with the reason if it cannot be."""
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BadRequest(f"cannot serve on {url}: {(exc.strerror or str(exc)).lower()}") from exc
+    return sock
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return port
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
@@ -54,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the `serve` command."""
     serve = subparsers.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default=None, help="interface to bind (FULFIL_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (FULFIL_PORT, default 8000)")
+    serve.add_argument("--port", type=_port, default=None, help="port (FULFIL_PORT, default 8000)")
     serve.add_argument("--demo", action="store_true",
                        help="also run demo readers: a private Mosquitto (if installed), a readers file in var/ and emulated "
                             "Impinj/Zebra readers streaming deliveries into two stores (unless FULFIL_READERS_CONFIG is set)")

@@ -1,12 +1,21 @@
-"""`fulfil token create|list|revoke`: API tokens. The secret is printed once, on stdout, alone."""
+"""`fulfil token create|list|revoke|demo`: API tokens. A secret is printed on stdout, alone."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from fulfil.commands._common import reporting_errors, session_for
+from fulfil.commands.serve import DEMO_DIR
+from fulfil.errors import BadRequest, Unauthenticated
 from fulfil.models import Role
+
+# `make run` keeps its ops token here (owner-only) and reuses it while it is valid.
+DEMO_TOKEN_FILE = DEMO_DIR / "demo-ops-token"
+# The name of the demo's ops token: at most one token of this name is active, the one in the file.
+DEMO_TOKEN_NAME = "demo-ops"
 
 
 @reporting_errors
@@ -43,6 +52,61 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+@reporting_errors
+def _demo(args: argparse.Namespace) -> int:
+    from fulfil.auth.service import authenticate, create_token, list_tokens, revoke_token
+
+    path = Path(args.file)
+    with session_for() as session:
+        kept = _read_secret(path)
+        if kept is not None:
+            try:
+                principal = authenticate(session, kept)
+            except Unauthenticated:
+                principal = None
+            if principal is not None and principal.role is Role.OPS and principal.name == DEMO_TOKEN_NAME:
+                print(kept)
+                print(f"demo ops token #{principal.token_id} from {path} is still valid: reused", file=sys.stderr)
+                return 0
+        # Earlier demo tokens (this file's, or minted by `make run` before it kept one) are revoked.
+        earlier = [t.id for t in list_tokens(session) if t.name == DEMO_TOKEN_NAME]
+        for token_id in earlier:
+            revoke_token(session, token_id)
+        issued = create_token(session, role=Role.OPS, name=DEMO_TOKEN_NAME)
+        token_id = issued.token.id
+        _write_secret(path, issued.secret)  # inside the unit of work: a file that cannot be written mints nothing
+    print(issued.secret)
+    revoked = f"; revoked the earlier demo token(s) #{', #'.join(map(str, earlier))}" if earlier else ""
+    print(f"created demo ops token #{token_id}, kept in {path} (owner-only){revoked}", file=sys.stderr)
+    return 0
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BadRequest(f"cannot read the demo token file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError:
+        return None  # not a token: replaced like any other invalid one
+    return secret or None
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    """Replace the file atomically, readable by its owner only (mode 0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secret + "\n")
+        os.chmod(tmp, 0o600)  # an older .tmp left behind keeps its mode through O_CREAT
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BadRequest(f"cannot write the demo token file {path}: {exc.strerror or exc}") from exc
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `token` command group."""
     token = subparsers.add_parser("token", help="API tokens")
@@ -58,3 +122,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke = sub.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id", type=int)
     revoke.set_defaults(func=_revoke)
+    demo = sub.add_parser("demo", help="the demo's ops token: reused from its file while valid, else a new one (earlier ones revoked)")
+    demo.add_argument("--file", default=str(DEMO_TOKEN_FILE), help=f"where the token is kept (default {DEMO_TOKEN_FILE}, mode 0600)")
+    demo.set_defaults(func=_demo)

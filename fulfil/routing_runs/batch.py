@@ -14,7 +14,7 @@ from fulfil.errors import InsufficientStock
 from fulfil.models import Order, RoutingDecision, RoutingRun, Shipment
 from fulfil.models.base import utcnow
 from fulfil.routing_runs import assign, repository
-from fulfil.routing_runs.service import params
+from fulfil.routing_runs.service import build_instance
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,11 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     all_live = [s for ss in live.values() for s in ss]
     movable_ids = [s.id for s in all_live if s.status in assign.MOVABLE]
     gtins = {line.gtin for o in orders for line in o.lines}
-    instance = routing.Instance(
-        params(settings),
-        tuple(repository.locations(session, exclude_shipments=[s.id for s in all_live])),
-        tuple(repository.stock(session, gtins, held_by=all_live)),
-        tuple(repository.order_for_routing(o, assign.remaining_units(o, []), assign.excluded_locations(o)) for o in orders),
+    instance = build_instance(
+        settings,
+        repository.locations(session, exclude_shipments=[s.id for s in all_live]),
+        repository.stock(session, gtins, held_by=all_live),
+        [repository.order_for_routing(o, assign.remaining_units(o, []), assign.excluded_locations(o)) for o in orders],
     )
     current = routing.Plan(
         shipments=tuple(ps for o in orders for ps in _as_plan_shipments(o, live[o.id])),

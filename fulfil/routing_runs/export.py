@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 import routing
 from fulfil.config import Settings
 from fulfil.routing_runs import assign, repository
-from fulfil.routing_runs.service import params
+from fulfil.routing_runs.service import build_instance
 
 
 def export_instance(session: Session, settings: Settings) -> routing.Instance:
@@ -16,9 +16,9 @@ def export_instance(session: Session, settings: Settings) -> routing.Instance:
     live = [s for o in orders for s in assign.live_shipments(o)]
     gtins = {line.gtin for o in orders for line in o.lines}
     routed_orders = [repository.order_for_routing(o, assign.remaining_units(o, []), assign.excluded_locations(o)) for o in orders]
-    return routing.Instance(
-        params(settings),
-        tuple(repository.locations(session, exclude_shipments=[s.id for s in live])),
-        tuple(repository.stock(session, gtins, held_by=live)),
-        tuple(routed_orders),
+    return build_instance(
+        settings,
+        repository.locations(session, exclude_shipments=[s.id for s in live]),
+        repository.stock(session, gtins, held_by=live),
+        routed_orders,
     )

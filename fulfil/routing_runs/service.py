@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,36 @@ def params(settings: Settings) -> routing.Params:
         unfilled_penalty=settings.routing_unfilled_penalty,
         transit_days=tuple((km, days) for km, days in settings.routing_transit_days),
     )
+
+
+def build_instance(
+    settings: Settings, locations: Sequence[routing.Location], stock: Sequence[routing.StockItem], orders: Sequence[routing.Order],
+) -> routing.Instance:
+    """A routing instance of live data. A number the routing library refuses (a location's cost of
+    Infinity stored before the API bounded it, a setting out of range) is a 409 naming the record, not a 500."""
+    try:
+        return routing.Instance(params(settings), tuple(locations), tuple(stock), tuple(orders))
+    except routing.InvalidInstance as exc:
+        record = _record_of(exc.field, locations, stock, orders)
+        raise Conflict(
+            f"cannot route: {record}: {exc.message}", code="invalid_routing_data",
+            details={"field": exc.field, "message": exc.message},
+        ) from exc
+
+
+def _record_of(field: str, locations: Sequence[routing.Location], stock: Sequence[routing.StockItem], orders: Sequence[routing.Order]) -> str:
+    """`locations[3].pick_cost_per_unit` -> `location ST-LYON-01 pick_cost_per_unit`: the index means nothing outside the instance."""
+    match = re.fullmatch(r"(locations|stock|orders)\[(\d+)\]\.(.+)", field)
+    if match is None:
+        if field.startswith("params."):
+            return f"setting FULFIL_ROUTING_{field.split('.')[1].split('[')[0].upper()}"
+        return field
+    kind, i, rest = match.group(1), int(match.group(2)), match.group(3)
+    if kind == "locations":
+        return f"location {locations[i].id} {rest}"
+    if kind == "stock":
+        return f"stock of {stock[i].sku} at {stock[i].location} {rest}"
+    return f"order {orders[i].id} {rest}"
 
 
 @dataclass(frozen=True)
@@ -70,11 +102,11 @@ def _route_once(session: Session, order: Order, settings: Settings, *, actor: st
         if only not in {loc.id for loc in locations}:
             raise NotFound(f"location {only} not found or inactive", details={"location_id": only})
         excluded |= {loc.id for loc in locations if loc.id != only}
-    instance = routing.Instance(
-        params(settings),
-        tuple(locations),
-        tuple(repository.stock(session, set(remaining), held_by=movable)),
-        (repository.order_for_routing(order, remaining, excluded, existing_shipments=len(kept)),),
+    instance = build_instance(
+        settings,
+        locations,
+        repository.stock(session, set(remaining), held_by=movable),
+        [repository.order_for_routing(order, remaining, excluded, existing_shipments=len(kept))],
     )
     state = routing.RoutingState(instance)
     r_order = instance.orders[0]

@@ -26,5 +26,5 @@ EXAMPLE: dict[str, Any] = {
 
 @pytest.fixture
 def example() -> dict[str, Any]:
-    """The instance of shared/formats/routing.md, as a fresh dict."""
+    """The instance of docs/formats/routing.md, as a fresh dict."""
     return copy.deepcopy(EXAMPLE)

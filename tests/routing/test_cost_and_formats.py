@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +96,12 @@ def test_invalid_plan_names_field() -> None:
     with pytest.raises(routing.InvalidPlan) as info:
         routing.plan_from_dict({"format": "fulfil.routing-plan/1", "shipments": [{"order": "A", "location": "B", "lines": [{"sku": "x", "qty": -1}]}]})
     assert info.value.field == "shipments[0].lines[0].qty"
+
+
+def test_format_document_examples_are_what_the_library_reads(example: dict[str, Any]) -> None:
+    # docs/formats/routing.md is the public contract: its two examples must parse, agree and match the fixture.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "formats" / "routing.md").read_text(encoding="utf-8")
+    instance_doc, plan_doc = (json.loads(block) for block in re.findall(r"```json\n(.*?)```", doc, re.S))
+    assert instance_doc == example
+    report = routing.check(routing.instance_from_dict(instance_doc), routing.plan_from_dict(plan_doc))
+    assert report.feasible and report.cost_agrees

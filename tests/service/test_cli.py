@@ -223,3 +223,94 @@ def test_ingest_command_refuses_what_cannot_work(env: dict[str, str], tmp_path: 
     result = run(["ingest", "--config", str(path), *(["--mqtt-url", mqtt_url] if mqtt_url else [])], env, timeout=60)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def active_tokens(env: dict[str, str], name: str) -> list[str]:
+    """`token list` rows (id, role, store, name, prefix, state) of the active tokens called `name`."""
+    rows = [line.split("\t") for line in run(["token", "list"], env).stdout.splitlines()]
+    return [row[0] + ":" + row[4].rstrip("…") for row in rows if row[3] == name]
+
+
+def test_token_demo_keeps_one_demo_token_and_reuses_it_while_valid(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    assert run(["seed", "--demo"], env).returncode == 0
+    # What `make run` did before: a new "demo-ops" token on every run, never revoked.
+    older = [run(["token", "create", "--role", "ops", "--name", "demo-ops"], env).stdout.strip() for _ in range(2)]
+    user_token = run(["token", "create", "--role", "ops", "--name", "alice"], env).stdout.strip()
+    kept = tmp_path / "var" / "demo-ops-token"
+
+    first = run(["token", "demo"], env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    secret = first.stdout.strip()
+    assert secret.startswith("ffl_") and secret not in older and "\n" not in secret
+    assert kept.read_text() == secret + "\n"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert "revoked the earlier demo token(s)" in first.stderr
+    assert [row.split(":")[1] for row in active_tokens(env, "demo-ops")] == [secret[:12]]  # the old ones are revoked
+    assert [row.split(":")[1] for row in active_tokens(env, "alice")] == [user_token[:12]]  # other tokens untouched
+
+    again = run(["token", "demo"], env, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.strip() == secret and "reused" in again.stderr
+    assert len(active_tokens(env, "demo-ops")) == 1
+
+    # Revoked (or from another database): replaced, and the file follows.
+    assert run(["token", "revoke", active_tokens(env, "demo-ops")[0].split(":")[0]], env).returncode == 0
+    fresh = run(["token", "demo"], env, cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    renewed = fresh.stdout.strip()
+    assert renewed != secret and kept.read_text() == renewed + "\n" and kept.stat().st_mode & 0o777 == 0o600
+    assert [row.split(":")[1] for row in active_tokens(env, "demo-ops")] == [renewed[:12]]
+
+    # A file holding something else is replaced too.
+    kept.write_text("not a token\n")
+    assert run(["token", "demo"], env, cwd=tmp_path).stdout.strip() not in ("not a token", renewed)
+    assert len(active_tokens(env, "demo-ops")) == 1
+
+
+def test_token_demo_that_cannot_keep_its_token_changes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    older = run(["token", "create", "--role", "ops", "--name", "demo-ops"], env).stdout.strip()
+    before = active_tokens(env, "demo-ops")
+    assert [row.split(":")[1] for row in before] == [older[:12]]
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "demo-ops-token.tmp").mkdir()  # where the new file is written first: not writable
+    failed = run(["token", "demo"], env, cwd=tmp_path)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert "cannot write the demo token file" in failed.stderr and "Traceback" not in failed.stderr
+    assert active_tokens(env, "demo-ops") == before  # nothing minted, nothing revoked
+    (tmp_path / "var" / "demo-ops-token.tmp").rmdir()
+    ok = run(["token", "demo"], env, cwd=tmp_path)
+    assert ok.returncode == 0 and len(active_tokens(env, "demo-ops")) == 1 and active_tokens(env, "demo-ops") != before
+    # A garbled file is no token: replaced like a revoked one.
+    (tmp_path / "var" / "demo-ops-token").write_bytes(b"\xff\xfe")
+    garbled = run(["token", "demo"], env, cwd=tmp_path)
+    assert garbled.returncode == 0 and garbled.stdout.strip() != ok.stdout.strip()
+    assert len(active_tokens(env, "demo-ops")) == 1
+
+
+def test_serve_on_a_taken_port_fails_first_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in env.items() if k not in ("FULFIL_MQTT_URL", "FULFIL_READERS_CONFIG")}
+        # --demo would start a broker and emulated readers and write var/: none of it may happen.
+        result = run(["serve", "--demo", "--port", str(port)], env, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"fulfil: error: cannot serve on http://127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""  # no "Fulfil API on ..." line
+    assert not (tmp_path / "var").exists()
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftover.stdout == "", f"something was started: {leftover.stdout}"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "70000"], "'70000' is not a port (1-65535)"),
+    (["--port", "http"], "'http' is not a port (1-65535)"),
+    (["--host", "no-such-host.invalid"], "cannot serve on http://no-such-host.invalid:"),
+])
+def test_serve_with_an_impossible_address_says_why(env: dict[str, str], tmp_path: Path, args: list[str], message: str) -> None:
+    result = run(["serve", *args], env, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

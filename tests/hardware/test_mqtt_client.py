@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC
 
 import pytest
 
 from conftest_mqtt import Publisher, broker, collect, fast_config, numbered, publisher, redelivered, started, wait_until  # noqa: F401
 from hardware.mqtt import MqttConfig, MqttConfigError, MqttSubscriber, TlsOptions, shared_topic
+from hardware.mqtt import client as client_module
 from hardware.mqtt.client import FLUSH_FILTER
 from simulators.broker import MosquittoBroker
+from tests.hardware.conftest import stopped, wait_for_state
 
 TOPIC = "fulfil/readers/r1/events"
 ACK_ROUNDS = 60  # restarts right after acking; without the flush in stop() this failed in 10 of 10 runs
@@ -99,6 +103,20 @@ def test_acks_sent_before_stop_reach_the_broker_even_when_the_session_is_resumed
             assert not back, f"restart {restart}: acked messages came back: {sorted(back)}"
     finally:
         subscriber.stop()
+
+
+def test_stop_gives_up_waiting_for_a_broker_that_does_not_answer(broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(client_module, "STOP_FLUSH_TIMEOUT_S", 0.2)
+    subscriber = started(MqttSubscriber(fast_config(broker), [TOPIC]))
+    assert broker.pid is not None
+    os.kill(broker.pid, signal.SIGSTOP)  # hung: the connection stays up, nothing is answered
+    try:
+        wait_for_state(broker.pid, "stopped", stopped)  # else it could still answer the flush
+        subscriber.stop()
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)
+    assert "acks not confirmed before disconnecting (timed out)" in caplog.text
+    assert not subscriber.connected
 
 
 def test_backlog_published_while_the_service_is_down_is_delivered_when_it_returns(broker: MosquittoBroker, publisher: Publisher) -> None:

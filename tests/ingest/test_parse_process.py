@@ -13,7 +13,6 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from fulfil.ingest.config import parse_config
 from fulfil.ingest.parsing import Job, ParseProcess, parse_jobs
 from fulfil.ingest.pipeline import Delivery, IngestPipeline
 from simulators.broker import MosquittoBroker
+from tests.hardware.conftest import exited, stopped, wait_for_state
 from tests.hardware.conftest_mqtt import Publisher
 from tests.ingest.conftest import impinj, readers_toml
 from tests.ingest.test_ingest_workers import assert_received_once, running_worker, tags, wait_for
@@ -139,32 +139,6 @@ def test_the_child_exits_when_the_service_dies_without_stopping_it(tmp_path: Pat
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60, check=True)
     wait_for_state(int(out.stdout.strip()), "gone with its service", exited)
-
-
-def _state(pid: int) -> str | None:
-    """The process state letter from /proc (R, S, T, Z ...), or None once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def stopped(state: str | None) -> bool:
-    """Stopped by a signal: it runs no more code until continued."""
-    return state == "T"
-
-
-def exited(state: str | None) -> bool:
-    """Gone, or a zombie waiting to be reaped (its sockets are closed)."""
-    return state in (None, "Z")
-
-
-def wait_for_state(pid: int, what: str, reached: Callable[[str | None], bool], timeout: float = 10.0) -> None:
-    """Wait until process `pid` is in a state `reached` accepts (a signal lands when the kernel gets to it)."""
-    deadline = time.monotonic() + timeout
-    while not reached(state := _state(pid)):
-        assert time.monotonic() < deadline, f"process {pid} not {what} after {timeout} s (state {state})"
-        time.sleep(0.01)
 
 
 def test_a_worker_whose_parse_process_is_killed_mid_stream_still_moves_stock_exactly_once(

@@ -15,11 +15,20 @@ the broker, without losing anything. Only if the consumer is stuck past that wai
 QoS 1 message refused (counted, not acked: the broker redelivers it when the session is
 next resumed); a QoS 0 message cannot come back and is dropped (counted). The wait stays
 well under the keepalive so the session survives a slow commit.
+
+Stopping: paho only queues a PUBACK for its network thread, and a DISCONNECT written after it
+does not prove the broker read it. Mosquitto, when the same client id connects again at once
+(a service restart), takes the session over and closes the old connection with its unread
+bytes, so messages acked just before `stop()` came back. `stop()` therefore makes one round trip
+first (an UNSUBSCRIBE of a filter never subscribed: the broker answers it after reading every
+packet sent before it) and disconnects once it is answered, or after `STOP_FLUSH_TIMEOUT_S`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,6 +49,11 @@ from hardware.mqtt.session import build_client, connect_properties
 
 LOG = logging.getLogger(__name__)
 REFUSAL_LOG_EVERY = 1_000
+# How long stop() waits for the broker to confirm it has read the acks sent before; past it the
+# disconnect goes ahead and any ack it did not read only means a redelivery (at least once holds).
+STOP_FLUSH_TIMEOUT_S = 5.0
+# Never subscribed to (refused as a topic): unsubscribing from it is a round trip without side effects.
+FLUSH_FILTER = "fulfil/mqtt-stop-flush"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +82,13 @@ class MqttSubscriber:
             raise ValueError("subscribe to at least one topic")
         self.config = config
         self.filters = [shared_topic(share_group, t) if share_group else t for t in topics]
+        if FLUSH_FILTER in self.filters:  # stop() unsubscribes from it: the session would lose it
+            raise ValueError(f"{FLUSH_FILTER} is reserved")
         self.qos = qos
         self._inbox = Inbox(config.queue_size)
         self._lock = threading.Lock()
+        self._unsubscribed = threading.Condition(self._lock)  # an UNSUBACK arrived, or the connection dropped
+        self._unsubacks: set[int] = set()  # mids of the UNSUBACKs received (stop()'s flush waits on one)
         self._connection = 0  # bumped on each CONNACK; identifies which connection a mid belongs to
         self._online = False
         self._stopping = False
@@ -86,6 +104,7 @@ class MqttSubscriber:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_unsubscribe = self._on_unsubscribe
         self._client.on_message = self._on_message
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -95,6 +114,7 @@ class MqttSubscriber:
         config = self.config
         with self._lock:
             self._stopping = False
+            self._unsubacks.clear()  # mids are reused: an answer to an earlier stop() must not count
         self._inbox.reopen()
         self._client.connect_async(
             config.host, config.port, config.keepalive_s, clean_start=config.clean_start, properties=connect_properties(config)
@@ -102,13 +122,34 @@ class MqttSubscriber:
         check(self._client.loop_start(), "starting the MQTT network thread")
 
     def stop(self) -> None:
-        """Disconnect cleanly (the broker keeps the session and every un-acked message) and join the thread."""
+        """Disconnect cleanly once the broker has read the acks sent (it keeps the session and every un-acked message) and join the thread."""
         with self._lock:
             self._stopping = True
-            self._online = False
+            was_online = self._online
+            self._online = False  # no ack is sent from here on
         self._inbox.close()  # a network thread blocked on a full queue must not hold up the shutdown
+        if was_online:
+            self._flush_acks()
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _flush_acks(self) -> None:
+        """Wait (up to STOP_FLUSH_TIMEOUT_S) until the broker answers a packet queued behind every ack sent."""
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):  # TCP or TLS; not a websocket wrapper
+            # Nagle would hold the UNSUBSCRIBE back until the broker's delayed ACK (~40 ms): the connection
+            # is about to close, so small packets go out at once from here on.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rc, mid = self._client.unsubscribe(FLUSH_FILTER)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            return  # not connected any more: acks not read are redelivered, as after any dropped connection
+        with self._unsubscribed:
+            flushed = self._unsubscribed.wait_for(lambda: mid in self._unsubacks or not self._connected_event.is_set(), STOP_FLUSH_TIMEOUT_S)
+            answered = mid in self._unsubacks
+        if not answered:
+            LOG.warning("MQTT %s: acks not confirmed before disconnecting (%s); their messages may be redelivered",
+                        self.config.redacted_url(), "timed out" if not flushed else "connection lost")  # fmt: skip
 
     def __enter__(self) -> MqttSubscriber:
         self.start()
@@ -219,7 +260,8 @@ class MqttSubscriber:
                 # From here on, acks of this connection's mids are refused (see `ack`).
                 self._online = False
                 stopping = self._stopping
-            self._connected_event.clear()
+                self._connected_event.clear()
+                self._unsubscribed.notify_all()  # a flush in stop() waits for nothing more
             self._subscribed_event.clear()
             # A refused CONNACK is followed by a disconnect: keep the refusal as the error.
             if was_online and not stopping:
@@ -237,6 +279,14 @@ class MqttSubscriber:
                 self._subscribed_event.set()
         except Exception:  # noqa: BLE001
             self._callback_failed("on_subscribe")
+
+    def _on_unsubscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Properties | None) -> None:
+        try:
+            with self._lock:
+                self._unsubacks.add(mid)
+                self._unsubscribed.notify_all()
+        except Exception:  # noqa: BLE001
+            self._callback_failed("on_unsubscribe")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:

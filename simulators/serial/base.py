@@ -3,9 +3,9 @@
 The emulator keeps its own slave descriptor open (so the master never sees a hang-up
 before the driver connects) and puts the line in raw mode (no echo, no CR/LF
 translation). `unplug()` closes the pair, which the driver sees as a read error,
-exactly like a USB adapter pulled out; `replug()` makes a new pair and, when the
-emulator was given a link path, points that path at it, like a udev
-/dev/serial/by-id/... link.
+exactly like a USB adapter pulled out, and removes the link if there is one (as
+udev does); `replug()` makes a new pair and, when the emulator was given a link
+path, points that path at it, like a udev /dev/serial/by-id/... link.
 """
 
 from __future__ import annotations
@@ -118,8 +118,6 @@ class PtyEmulator(abc.ABC):
         if self._thread is not None:
             self._thread.join(5)
         self.unplug()
-        if self.link is not None and self.link.is_symlink():
-            self.link.unlink()
 
     def __enter__(self) -> PtyEmulator:
         return self.start()
@@ -128,8 +126,12 @@ class PtyEmulator(abc.ABC):
         self.stop()
 
     def unplug(self) -> None:
-        """Close the pty pair: the driver's next read fails as if the USB cable were pulled."""
+        """Close the pty pair and remove the link, as udev removes /dev/ttyUSB0: the driver's next read fails."""
         with self._lock:
+            # A link left behind would point at a /dev/pts/N the kernel hands to the next pty opened on the
+            # machine: the driver would reconnect to another process's emulator and read its tags.
+            if self.link is not None and self.link.is_symlink():
+                self.link.unlink()
             for fd in (self._master, self._slave):
                 if fd is not None:
                     os.close(fd)

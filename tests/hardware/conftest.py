@@ -1,9 +1,10 @@
-"""Fixtures for the hardware tests: short driver timings, waiting on a condition, an emulated tag field."""
+"""Fixtures for the hardware tests: short driver timings, waiting on a condition or a process state, an emulated tag field."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,33 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.005)
+
+
+def process_state(pid: int) -> str | None:
+    """The process state letter from /proc (R, S, T, Z ...), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def stopped(state: str | None) -> bool:
+    """Stopped by a signal: it runs no more code until continued."""
+    return state == "T"
+
+
+def exited(state: str | None) -> bool:
+    """Gone, or a zombie waiting to be reaped (its sockets are closed)."""
+    return state in (None, "Z")
+
+
+def wait_for_state(pid: int, what: str, reached: Callable[[str | None], bool], timeout: float = 10.0) -> None:
+    """Wait until process `pid` is in a state `reached` accepts (a signal lands when the kernel gets to it)."""
+    deadline = time.monotonic() + timeout
+    while not reached(state := process_state(pid)):
+        if time.monotonic() > deadline:
+            pytest.fail(f"process {pid} not {what} after {timeout} s (state {state})")
+        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -67,12 +67,32 @@ def collect(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             pytest.fail(f"received {len(payloads)} of {count} distinct payloads; counters {subscriber.counters}")
-        for message in subscriber.get_batch(500, min(remaining, 0.5)):
+        # No more than still missing: what the test leaves un-acked must not depend on how batches arrive.
+        for message in subscriber.get_batch(count - len(payloads), min(remaining, 0.5)):
             seen.append(message)
             payloads.add(message.payload)
             if ack:
                 subscriber.ack(message)
     return seen
+
+
+def redelivered(subscriber: MqttSubscriber, publisher: Publisher, topic: str, marker: bytes) -> list[bytes]:
+    """Payloads a resumed session sent again: what arrives before a marker published now on `topic` (all acked).
+
+    The broker resends a session's un-acked messages as it resumes, before anything published later, so
+    this needs no quiet period to be sure nothing else is coming."""
+    publisher.send(topic, [marker])
+    before: list[bytes] = []
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"marker {marker!r} not received; counters {subscriber.counters}")
+        for message in subscriber.get_batch(500, min(remaining, 0.5)):
+            subscriber.ack(message)
+            if message.payload == marker:
+                return before
+            before.append(message.payload)
 
 
 class Publisher:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC
 
 import pytest
 
-from conftest_mqtt import Publisher, broker, collect, fast_config, numbered, publisher, started, wait_until  # noqa: F401
+from conftest_mqtt import Publisher, broker, collect, fast_config, numbered, publisher, redelivered, started, wait_until  # noqa: F401
 from hardware.mqtt import MqttConfig, MqttConfigError, MqttSubscriber, TlsOptions, shared_topic
+from hardware.mqtt import client as client_module
+from hardware.mqtt.client import FLUSH_FILTER
 from simulators.broker import MosquittoBroker
+from tests.hardware.conftest import stopped, wait_for_state
 
 TOPIC = "fulfil/readers/r1/events"
+ACK_ROUNDS = 60  # restarts right after acking; without the flush in stop() this failed in 10 of 10 runs
 
 
 def test_config_from_url_reads_credentials_port_and_scheme() -> None:
@@ -32,6 +38,11 @@ def test_config_from_url_reads_credentials_port_and_scheme() -> None:
 def test_config_rejects_what_cannot_work(url: str, options: dict[str, object]) -> None:
     with pytest.raises(MqttConfigError):
         MqttConfig.from_url(url, **options)
+
+
+def test_the_filter_stop_unsubscribes_from_cannot_be_subscribed() -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        MqttSubscriber(MqttConfig(), [FLUSH_FILTER])
 
 
 def test_shared_topic_names_the_group() -> None:
@@ -66,14 +77,46 @@ def test_an_unacked_message_is_redelivered_to_the_same_session_and_an_acked_one_
     first.stop()  # the service stops before committing the odd ones
 
     second = started(MqttSubscriber(config, [TOPIC]))
-    redelivered = collect(second, 5)
-    assert sorted(m.payload for m in redelivered) == [p for p in numbered("r", 10) if int(p[-4:]) % 2]
-    assert all(m.dup for m in redelivered)
+    again = collect(second, 5)
+    assert sorted(m.payload for m in again) == [p for p in numbered("r", 10) if int(p[-4:]) % 2]
+    assert all(m.dup for m in again)
     second.stop()
 
     third = started(MqttSubscriber(config, [TOPIC]))
-    assert third.get(timeout=1.0) is None  # everything was acked: nothing left in the session
+    assert redelivered(third, publisher, TOPIC, b"marker") == []  # everything was acked: nothing left in the session
     third.stop()
+
+
+def test_acks_sent_before_stop_reach_the_broker_even_when_the_session_is_resumed_at_once(broker: MosquittoBroker, publisher: Publisher) -> None:
+    # paho only queues a PUBACK. A service restarting with the same client id at once used to find acked
+    # messages redelivered: Mosquitto takes the session over and closes the old connection with bytes unread.
+    config = fast_config(broker)
+    subscriber = started(MqttSubscriber(config, [TOPIC]))
+    try:
+        for restart in range(ACK_ROUNDS):
+            batch = numbered(f"round{restart}", 20)
+            publisher.send(TOPIC, batch)
+            assert subscriber.ack_all(collect(subscriber, 20, ack=False)) == 20
+            subscriber.stop()
+            subscriber = started(MqttSubscriber(config, [TOPIC]))  # no pause between stop and start
+            back = redelivered(subscriber, publisher, TOPIC, f"marker-{restart}".encode())
+            assert not back, f"restart {restart}: acked messages came back: {sorted(back)}"
+    finally:
+        subscriber.stop()
+
+
+def test_stop_gives_up_waiting_for_a_broker_that_does_not_answer(broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(client_module, "STOP_FLUSH_TIMEOUT_S", 0.2)
+    subscriber = started(MqttSubscriber(fast_config(broker), [TOPIC]))
+    assert broker.pid is not None
+    os.kill(broker.pid, signal.SIGSTOP)  # hung: the connection stays up, nothing is answered
+    try:
+        wait_for_state(broker.pid, "stopped", stopped)  # else it could still answer the flush
+        subscriber.stop()
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)
+    assert "acks not confirmed before disconnecting (timed out)" in caplog.text
+    assert not subscriber.connected
 
 
 def test_backlog_published_while_the_service_is_down_is_delivered_when_it_returns(broker: MosquittoBroker, publisher: Publisher) -> None:

@@ -77,6 +77,8 @@ def test_unplugged_reader_goes_offline_then_resumes(tmp_path: Path, fast_timings
                        what="online again with new reads")
         finally:
             driver.stop()
+        # The driver's last words are on the line; the emulator must read them before it is closed.
+        wait_until(lambda: emulator.log.commands[-1:] == [thingmagic.stop_reading()], what="the stop command read by the reader")
     assert got.kinds() == [ReaderEventKind.READER_ONLINE, ReaderEventKind.READER_OFFLINE, ReaderEventKind.READER_ONLINE]
     offline = next(e for e in got.events if e.kind is ReaderEventKind.READER_OFFLINE)
     assert offline.reader == "nano" and offline.detail

@@ -22,6 +22,7 @@ from fulfil.ingest.config import parse_config
 from fulfil.ingest.parsing import Job, ParseProcess, parse_jobs
 from fulfil.ingest.pipeline import Delivery, IngestPipeline
 from simulators.broker import MosquittoBroker
+from tests.hardware.conftest import exited, stopped, wait_for_state
 from tests.hardware.conftest_mqtt import Publisher
 from tests.ingest.conftest import impinj, readers_toml
 from tests.ingest.test_ingest_workers import assert_received_once, running_worker, tags, wait_for
@@ -57,7 +58,7 @@ def jobs(count: int, offset: int = 0) -> list[Job | None]:
 
 @pytest.fixture()
 def parser() -> Any:
-    process = ParseProcess(parse_timeout_s=2.0, restart_pause_s=0.0)
+    process = ParseProcess(restart_pause_s=0.0)  # the default answer timeout: a loaded machine is slow, not hung
     process.start()
     assert process.running, process.last_error
     yield process
@@ -84,10 +85,16 @@ def test_a_killed_child_loses_no_batch_and_is_replaced(parser: ParseProcess) -> 
     first, second = jobs(3), jobs(3, offset=7)
     old_pid = parser.pid
     assert old_pid is not None
+    # Stopped before the batch goes out, so it cannot answer first; killed while holding it.
+    os.kill(old_pid, signal.SIGSTOP)
+    wait_for_state(old_pid, "stopped", stopped)
     pending = parser.submit(first)
+    assert pending.generation is not None  # handed to the child, not decoded here at once
     os.kill(old_pid, signal.SIGKILL)
+    wait_for_state(old_pid, "dead", exited)
     assert parser.collect(pending) == parse_jobs(first)  # decoded in the worker instead
     assert parser.failures == 1 and parser.batches_here == 1 and not parser.running
+    assert "receiving a batch" in (parser.last_error or "")
     assert parser.collect(parser.submit(second)) == parse_jobs(second)  # the pause is 0: a new child took it
     assert parser.running and parser.pid != old_pid and parser.batches_in_child == 1
 
@@ -96,6 +103,8 @@ def test_a_hung_child_is_killed_and_its_batch_decoded_here(parser: ParseProcess)
     hung = parser._proc
     assert hung is not None
     os.kill(hung.pid, signal.SIGSTOP)
+    wait_for_state(hung.pid, "stopped", stopped)  # else it could still answer
+    parser.parse_timeout_s = 0.5  # it will never answer: no need to wait long to say so
     batch = jobs(2)
     assert parser.collect(parser.submit(batch)) == parse_jobs(batch)
     assert parser.failures == 1 and "no answer" in (parser.last_error or "")
@@ -129,20 +138,7 @@ def test_the_child_exits_when_the_service_dies_without_stopping_it(tmp_path: Pat
     """))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60, check=True)
-    pid = int(out.stdout.strip())
-    deadline = time.monotonic() + 10
-    while _alive(pid):
-        assert time.monotonic() < deadline, f"parse process {pid} outlived its service"
-        time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for init to reap it has exited)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
+    wait_for_state(int(out.stdout.strip()), "gone with its service", exited)
 
 
 def test_a_worker_whose_parse_process_is_killed_mid_stream_still_moves_stock_exactly_once(
@@ -161,6 +157,7 @@ def test_a_worker_whose_parse_process_is_killed_mid_stream_still_moves_stock_exa
         first_child = worker.parser.pid
         assert first_child is not None
         os.kill(first_child, signal.SIGKILL)
+        wait_for_state(first_child, "dead", exited)  # what comes next meets a dead child
         publisher.send(topic, [impinj_array(epcs[30:])] * 3 + [impinj_array(epcs[:30])])
         publisher.flush()
         wait_for(lambda: pipeline.counters.reads >= 210, "the reads after the kill")

@@ -118,7 +118,13 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
     comes_back = tag.state is TagState.MISSING and tag.location_id == location
     received = kind == "receiving" and tag.state in (TagState.MISSING, TagState.IN_STOCK)
-    if not (comes_back or received):
+    # In stock (or missing) at another location and now here: it moved here, wherever it was seen first.
+    elsewhere = tag.state in (TagState.MISSING, TagState.IN_STOCK) and tag.location_id != location
+    if not (comes_back or received or elsewhere):
+        if tag.location_id != location:
+            # Held by a shipment of another location (picked, packed): seen here, but never silently moved here.
+            session.execute(update(RfidTag).where(RfidTag.epc == epc).values(last_seen_at=at).execution_options(synchronize_session=False))
+            return Effect(Outcome.IGNORED, epc, location, zone, gtin, detail=f"{tag.state.value} at {tag.location_id}: not moved")
         session.execute(update(RfidTag).where(RfidTag.epc == epc).values(zone=zone, last_seen_at=at).execution_options(synchronize_session=False))
         return Effect(Outcome.LOCATED, epc, location, zone, gtin)
     previous_location, previous_state = tag.location_id, tag.state
@@ -127,11 +133,11 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
         return Effect(Outcome.DUPLICATE, epc, location, zone, gtin)
     key_base = f"tag:{epc}:v{version}"
     if previous_state is TagState.IN_STOCK and previous_location and previous_location != location:
-        stock.move(session, previous_location, gtin, StockEventKind.ADJUSTMENT, _cause(epc, reader, f"transferred to {location}", zone),
-                   on_hand_delta=-1, idempotency_key=key_base + ":out")
+        _take_out(session, previous_location, gtin, StockEventKind.ADJUSTMENT, _cause(epc, reader, f"transferred to {location}", zone),
+                  key_base + ":out", f"stock moved: {epc} was read at {location}", reader)
         outcome = Outcome.TRANSFERRED
     else:
-        outcome = Outcome.FOUND if comes_back else Outcome.RECEIVED
+        outcome = Outcome.FOUND if comes_back or kind != "receiving" else Outcome.RECEIVED
     kind_of = StockEventKind.RECEIPT if outcome is not Outcome.FOUND else StockEventKind.ADJUSTMENT
     stock.move(session, location, gtin, kind_of, _cause(epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
     return Effect(outcome, epc, location, zone, gtin)
@@ -164,17 +170,23 @@ def _crossed(session: Session, fact: PortalCrossed, site: Site, reader: str | No
         return Effect(Outcome.DUPLICATE, fact.epc, location, "exit", tag.gtin)
     cause = _cause(fact.epc, reader, "left through the exit without a sale" if lost else "exit", "exit")
     kind = StockEventKind.LOSS if lost else StockEventKind.ADJUSTMENT
-    try:
-        stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
-    except InsufficientStock:
-        # Every unit left was promised to orders: the loss still happened, so one order gives its units back here
-        # and is routed again (a shipment nothing started on first), then the unit leaves stock as any other.
-        reason = f"stock lost: {fact.epc} left through the exit"
-        actor = f"reader:{reader or 'exit'}"
-        given_up = give_up_a_unit(session, location, tag.gtin, reason, actor)
-        stock.move(session, location, tag.gtin, kind, cause, on_hand_delta=-1, idempotency_key=f"tag:{fact.epc}:v{version}")
-        if given_up is not None:
-            route_again(session, given_up, f"re-routed: {reason} at {location}", actor, get_settings())
-        log.warning("loss of %s at %s broke a promise: shipment %s gave its units back and its order was routed again",
-                    fact.epc, location, given_up.id if given_up is not None else None)
+    _take_out(session, location, tag.gtin, kind, cause, f"tag:{fact.epc}:v{version}", f"stock lost: {fact.epc} left through the exit", reader)
     return Effect(Outcome.LOST if lost else Outcome.EXITED, fact.epc, location, "exit", tag.gtin)
+
+
+def _take_out(session: Session, location: str, gtin: str, kind: StockEventKind, cause: stock.Cause, key: str, why: str, reader: str | None) -> None:
+    """One unit physically left the location (lost, moved elsewhere): on-hand -1. When every unit there was promised
+    to orders, the shipment least far along gives its units back first (the books keep no promise without stock
+    behind it) and its order is routed again once the unit is gone."""
+    try:
+        stock.move(session, location, gtin, kind, cause, on_hand_delta=-1, idempotency_key=key)
+        return
+    except InsufficientStock:
+        pass
+    actor = f"reader:{reader or 'exit'}"
+    given_up = give_up_a_unit(session, location, gtin, why, actor)
+    stock.move(session, location, gtin, kind, cause, on_hand_delta=-1, idempotency_key=key)
+    if given_up is not None:
+        route_again(session, given_up, f"re-routed: {why} ({location})", actor, get_settings())
+    log.warning("%s at %s broke a promise: shipment %s gave its units back and its order was routed again",
+                why, location, given_up.id if given_up is not None else None)

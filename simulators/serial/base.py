@@ -19,6 +19,8 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulators.reader_payloads import IMPINJ_FREQUENCIES_KHZ
+
 # Noise as a real line picks it up: a header byte buried in it, but no plausible frame start.
 DEFAULT_NOISE = bytes.fromhex("0055FF00A002")
 TICK_S = 0.005
@@ -59,6 +61,34 @@ class FaultPlan:
 
 NO_FAULTS = FaultPlan()
 
+# The channels the emulated readers hop over: the FCC plan the MQTT reader simulators use (902.75-927.25 MHz).
+HOP_CHANNELS_KHZ = IMPINJ_FREQUENCIES_KHZ
+HOP_STRIDE = 7  # channel n of the sequence is (n * 7) mod 50: every channel once per 50 hops, never twice in a row
+TAG_DISTANCE_M = (0.5, 3.5)  # tags sit this far from the antenna (fixed per tag), for their phase
+
+
+def hop_channel(step: int) -> int:
+    """The channel number (index into HOP_CHANNELS_KHZ) of hop `step`, a pseudo-random walk like a reader's."""
+    return step * HOP_STRIDE % len(HOP_CHANNELS_KHZ)
+
+
+def tag_phase_deg(tag: Tag, frequency_khz: int) -> int:
+    """The reply's phase for a tag at its (fixed, EPC-derived) distance: 2 * distance * 360 / wavelength, folded
+    into 0-180 degrees as ThingMagic modules report it; it changes with the channel, as it does on air."""
+    low, high = TAG_DISTANCE_M
+    distance_m = low + (int(tag.epc[-4:], 16) % 1000) / 1000 * (high - low)
+    wavelengths = 2 * distance_m * frequency_khz * 1000 / 299_792_458
+    return round(wavelengths * 360) % 180
+
+
+@dataclass(frozen=True, slots=True)
+class Radio:
+    """The radio metadata a tag frame was sent with (what the driver should report back)."""
+
+    frequency_khz: int | None = None
+    phase_deg: float | None = None
+    frequency_index: int | None = None
+
 
 @dataclass(slots=True)
 class EmulatorLog:
@@ -66,6 +96,7 @@ class EmulatorLog:
 
     commands: list[bytes] = field(default_factory=list)
     good_reads: list[Tag] = field(default_factory=list)  # tags inside frames sent intact
+    good_radio: list[Radio] = field(default_factory=list)  # the radio metadata of each of good_reads, in its order
     lost_reads: list[Tag] = field(default_factory=list)  # tags inside truncated or corrupted frames
     noise: int = 0
     truncated: int = 0
@@ -173,8 +204,8 @@ class PtyEmulator(abc.ABC):
                 return
             view = view[written:]
 
-    def send_tag_frame(self, frame: bytes, tags: list[Tag], *, noise: bool = True) -> None:
-        """Send a frame carrying `tags`, applying the fault plan (noise=False: the caller placed the noise)."""
+    def send_tag_frame(self, frame: bytes, tags: list[Tag], *, noise: bool = True, radio: Radio = Radio()) -> None:
+        """Send a frame carrying `tags` (reported with `radio`), applying the fault plan (noise=False: the caller placed the noise)."""
         fault = self.faults.fault(self.log.tag_frames)
         self.log.tag_frames += 1
         if fault == "noise" and noise:
@@ -190,6 +221,7 @@ class PtyEmulator(abc.ABC):
             self._send(frame[:-1] + bytes([frame[-1] ^ 0xFF]))
         else:
             self.log.good_reads.extend(tags)
+            self.log.good_radio.extend([radio] * len(tags))
             self._send(frame)
 
     def _run(self) -> None:

@@ -148,6 +148,10 @@ class PtyEmulator(abc.ABC):
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(5)
+        # Commands already on the line are still taken: a driver's last words (stop reading) written before
+        # stop() was called must reach the log, not depend on whether the thread had its next turn.
+        with self._lock:
+            self._take_commands()
         self.unplug()
         if self.link is not None and self.link.is_symlink():
             self.link.unlink()
@@ -231,19 +235,27 @@ class PtyEmulator(abc.ABC):
                 if master is not None:
                     readable, _, _ = select.select([master], [], [], TICK_S)
                     if readable:
-                        try:
-                            self._inbox += os.read(master, 4096)
-                        except OSError:
-                            pass  # no slave open right now
-                    for command in self.split_commands(self._inbox):
-                        self.log.commands.append(command)
-                        self.on_command(command)
+                        self._take_commands()
                     now = time.monotonic()
                     if now >= self._next_tick:
                         self._next_tick = now + self.interval_s
                         self.on_tick()
             if master is None:
                 self._stopping.wait(TICK_S)
+
+    def _take_commands(self) -> None:
+        """Read what the host has written (without waiting) and answer each complete command."""
+        while self._master is not None:
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:  # nothing more to read (non-blocking), or no slave open right now
+                break
+            if not data:
+                break
+            self._inbox += data
+        for command in self.split_commands(self._inbox):
+            self.log.commands.append(command)
+            self.on_command(command)
 
     @abc.abstractmethod
     def split_commands(self, inbox: bytearray) -> list[bytes]:

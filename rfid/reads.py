@@ -22,6 +22,12 @@ class TagRead:
     source: str = ""  # the format that produced it: "impinj", "zebra", "text"
     # The payload (or line) the read came from; shared, not copied, by the reads of one payload.
     raw: bytes = field(default=b"", repr=False, compare=False)
+    # Radio metadata, where the reader reports it (None otherwise); for locating tags and diagnosing interference.
+    frequency_khz: int | None = None  # carrier frequency of the read (Impinj `frequency`, Zebra `channel`, ThingMagic)
+    phase_deg: float | None = None  # phase angle of the tag's reply, degrees as the reader reports it
+    # The reader's channel number when it reports a channel, not a frequency (R2000 FreqAnt bits 2-7): its
+    # frequency depends on the region's channel plan configured in the module, which the frames do not carry.
+    frequency_index: int | None = None
 
     @property
     def at(self) -> datetime:

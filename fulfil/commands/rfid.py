@@ -113,6 +113,9 @@ def read_json(read: TagRead) -> dict[str, Any]:
         "seen_at": _iso(read.seen_at),
         "count": read.count,
         "seq": read.seq,
+        "frequency_khz": read.frequency_khz,
+        "phase_deg": read.phase_deg,
+        "frequency_index": read.frequency_index,
     }
 
 

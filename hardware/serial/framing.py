@@ -136,8 +136,11 @@ class ReaderProtocol(abc.ABC):
         self.stats.malformed += 1
         return Rejection(f"malformed: {why}", raw, None, self.name)
 
-    def _read(self, epc: bytes, raw: bytes, antenna: int | None, rssi: float | None, seen_at: datetime | None = None) -> TagRead:
-        return TagRead(epc.hex().upper(), self.reader_id, antenna, rssi, seen_at, self._clock(), 1, None, self.name, raw)
+    def _read(self, epc: bytes, raw: bytes, antenna: int | None, rssi: float | None, seen_at: datetime | None = None, *,
+              count: int = 1, frequency_khz: int | None = None, phase_deg: float | None = None,
+              frequency_index: int | None = None) -> TagRead:
+        return TagRead(epc.hex().upper(), self.reader_id, antenna, rssi, seen_at, self._clock(), count, None, self.name, raw,
+                       frequency_khz, phase_deg, frequency_index)
 
     @abc.abstractmethod
     def _parse(self, data: bytes, *, final: bool) -> list[Decoded]:

@@ -124,4 +124,6 @@ class R2000Protocol(BinaryFramer):
         if len(data) < 3 + epc_bytes + 1:
             return [self._malformed("EPC length from PC overruns the frame", frame)]
         epc, rssi = data[3 : 3 + epc_bytes], data[3 + epc_bytes] - RSSI_OFFSET
-        return [self._read(epc, frame, (data[0] & 0x03) + 1, float(rssi))]
+        # FreqAnt bits 2-7 number the channel in the region's plan set in the module, which no frame reports:
+        # carried as an index, not turned into kHz.
+        return [self._read(epc, frame, (data[0] & 0x03) + 1, float(rssi), frequency_index=data[0] >> 2)]

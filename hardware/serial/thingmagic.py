@@ -18,7 +18,35 @@ STATUS_KEEPALIVE = 0x0400
 STATUS_TEMPERATURE_THROTTLED = 0x0504
 STATUS_HIGH_RETURN_LOSS = 0x0505
 PROTOCOL_GEN2 = 5
-METADATA_PREFIX = 7  # read-metadata flags and counts before RSSI (rfid.md 3)
+
+# Read-metadata flags (the Mercury API's TMR_TRD_METADATA_FLAG_* values). A tag response starts with the option
+# byte, two bytes of search flags, these flags (2 bytes) and a tag count (1); then each field whose flag is set,
+# in the order below, with its size in bytes; then the EPC. So the flags, not fixed offsets, say where RSSI,
+# frequency or phase are.
+META_READ_COUNT = 0x0001
+META_RSSI = 0x0002  # signed, dBm
+META_ANTENNA = 0x0004  # high nibble TX port, low nibble RX port
+META_FREQUENCY = 0x0008  # kHz
+META_TIMESTAMP = 0x0010  # ms since the last keep-alive
+META_PHASE = 0x0020  # degrees
+META_PROTOCOL = 0x0040
+META_DATA = 0x0080  # embedded-data length in bits (2 bytes), then that data
+META_GPIO = 0x0100
+META_GEN2_Q = 0x0200
+META_GEN2_LF = 0x0400
+META_GEN2_TARGET = 0x0800
+META_BRAND_ID = 0x1000
+METADATA_FIELDS: tuple[tuple[int, int], ...] = (
+    (META_READ_COUNT, 1), (META_RSSI, 1), (META_ANTENNA, 1), (META_FREQUENCY, 3), (META_TIMESTAMP, 4),
+    (META_PHASE, 2), (META_PROTOCOL, 1), (META_DATA, 2), (META_GPIO, 1), (META_GEN2_Q, 1), (META_GEN2_LF, 1),
+    (META_GEN2_TARGET, 1), (META_BRAND_ID, 2),
+)
+KNOWN_METADATA = sum(flag for flag, _ in METADATA_FIELDS)
+# What start_reading() asks for (read count .. GPIO status): with it, the 7 bytes before RSSI are option, search
+# flags, metadata flags, tag count and read count, and the "reserved" byte after the embedded data is GPIO status.
+READ_METADATA = 0x01FF
+TAG_HEADER = 6  # option, search flags (2), metadata flags (2), tag count
+_RESPONSE_OPTIONS = bytes.fromhex("10001B")  # option and search flags as the module echoes them
 
 # Opcodes a module answers with; a 0xFF followed by anything else is not a frame start.
 KNOWN_OPCODES = frozenset(
@@ -60,20 +88,26 @@ def stop_reading() -> bytes:
 
 
 def encode_tag_data(epc: bytes, *, antenna: int = 1, rssi_dbm: int = -60, frequency_khz: int = 915250,
-                    timestamp_ms: int = 0, phase: int = 0, embedded: bytes = b"") -> bytes:
-    """The DATA of a continuous-read tag response (rfid.md 3), for emulators and tests."""
+                    timestamp_ms: int = 0, phase_deg: int = 0, embedded: bytes = b"", read_count: int = 1,
+                    protocol: int = PROTOCOL_GEN2, metadata: int = READ_METADATA) -> bytes:
+    """The DATA of a continuous-read tag response carrying the fields `metadata` flags, for emulators and tests."""
     pc = (len(epc) // 2) << 11
+    values = {
+        META_READ_COUNT: bytes([read_count]),
+        META_RSSI: (rssi_dbm & 0xFF).to_bytes(1, "big"),
+        META_ANTENNA: bytes([(antenna << 4) | antenna]),  # monostatic: TX port = RX port
+        META_FREQUENCY: frequency_khz.to_bytes(3, "big"),
+        META_TIMESTAMP: timestamp_ms.to_bytes(4, "big"),
+        META_PHASE: phase_deg.to_bytes(2, "big"),
+        META_PROTOCOL: bytes([protocol]),
+        META_DATA: (len(embedded) * 8).to_bytes(2, "big") + embedded,
+    }
+    fields = [values.get(flag, bytes(size)) for flag, size in METADATA_FIELDS if metadata & flag]
     return b"".join([
-        bytes(METADATA_PREFIX),
-        (rssi_dbm & 0xFF).to_bytes(1, "big"),
-        bytes([(antenna << 4) | antenna]),  # monostatic: TX port = RX port
-        frequency_khz.to_bytes(3, "big"),
-        timestamp_ms.to_bytes(4, "big"),
-        phase.to_bytes(2, "big"),
-        bytes([PROTOCOL_GEN2]),
-        (len(embedded) * 8).to_bytes(2, "big"),
-        embedded,
-        b"\x00",
+        _RESPONSE_OPTIONS,
+        metadata.to_bytes(2, "big"),
+        b"\x01",  # tag count: one tag per streamed response
+        *fields,
         ((len(epc) + 4) * 8).to_bytes(2, "big"),
         pc.to_bytes(2, "big"),
         epc,
@@ -137,25 +171,43 @@ class ThingMagicProtocol(BinaryFramer):
         return [self._event(ReaderEventKind.OTHER, f"response opcode=0x{opcode:02X}", frame)]
 
     def _decode_tag(self, data: bytes, frame: bytes) -> Decoded:
-        if len(data) < METADATA_PREFIX + 14:
+        if len(data) < TAG_HEADER:
             return self._malformed("tag response too short", frame)
-        rssi = int.from_bytes(data[7:8], "big", signed=True)
-        rx_port = data[8] & 0x0F  # the port that heard the tag (low nibble); equals TX when monostatic
-        protocol = data[18]
-        embedded_bytes = (int.from_bytes(data[19:21], "big") + 7) // 8
-        at = 21 + embedded_bytes + 1  # skip the embedded data and the reserved byte
+        flags = int.from_bytes(data[3:5], "big")
+        if flags & ~KNOWN_METADATA:
+            return self._malformed(f"unknown read-metadata flags 0x{flags & ~KNOWN_METADATA:04X}", frame)
+        meta: dict[int, int] = {}
+        at = TAG_HEADER
+        for flag, size in METADATA_FIELDS:
+            if flags & flag:
+                if len(data) < at + size:
+                    return self._malformed("read metadata overruns the frame", frame)
+                meta[flag] = int.from_bytes(data[at : at + size], "big")
+                at += size
+                if flag == META_DATA:
+                    at += (meta[flag] + 7) // 8  # skip the embedded data itself
         if len(data) < at + 2:
-            return self._malformed("embedded data overruns the frame", frame)
+            return self._malformed("read metadata overruns the frame", frame)
         epc_bits = int.from_bytes(data[at : at + 2], "big")
         if epc_bits % 8 or epc_bits < 32:
             return self._malformed(f"EPC length {epc_bits} bits", frame)
         if len(data) != at + 2 + epc_bits // 8:
             return self._malformed("EPC length does not match the frame", frame)
         epc = data[at + 4 : at + 2 + epc_bits // 8 - 2]  # without PC and tag CRC
+        # The protocol is always reported by the modules; without it, the read is the Gen2 one start_reading asked for.
+        protocol = meta.get(META_PROTOCOL, PROTOCOL_GEN2)
         if protocol != PROTOCOL_GEN2:
             return Rejection(f"not a Gen2 tag (protocol {protocol})", frame, None, self.name)
         if not epc or len(epc) > 62:
             return self._malformed(f"EPC of {len(epc)} bytes", frame)
+        count = meta.get(META_READ_COUNT, 1)
+        if count == 0:
+            return self._malformed("read count 0", frame)
+        rssi = meta.get(META_RSSI)
+        rx_port = meta.get(META_ANTENNA, 0) & 0x0F  # the port that heard the tag (low nibble); equals TX when monostatic
+        phase = meta.get(META_PHASE)
         # The module's timestamp counts milliseconds since its last keep-alive, not wall time: seen_at
         # stays None (the reader gave no clock) and received_at orders the reads.
-        return self._read(epc, frame, rx_port or None, float(rssi))
+        return self._read(epc, frame, rx_port or None, None if rssi is None else float(rssi - 256 if rssi > 127 else rssi),
+                          count=count, frequency_khz=meta.get(META_FREQUENCY),
+                          phase_deg=None if phase is None else float(phase))

@@ -25,6 +25,12 @@ MAX_READ_COUNT = 1_000_000
 # that smoothing's 10 ** (dBm / 10) stays a finite float. Outside it, the read is rejected.
 MIN_RSSI_DBM = -200.0
 MAX_RSSI_DBM = 100.0
+# Carrier frequencies a read may report, in kHz: 1 kHz to 10 GHz holds every RFID band (LF to microwave);
+# anything outside it is not a frequency.
+MIN_FREQUENCY_KHZ = 1
+MAX_FREQUENCY_KHZ = 10_000_000
+# Phase angles a read may report, in degrees: readers count 0-180, 0-360 or -180-180.
+MAX_PHASE_DEG = 360.0
 
 _HEX = frozenset("0123456789ABCDEF")
 # EPC hex that normalise_epc_hex would return unchanged: upper-case, whole bytes, nothing to strip.
@@ -213,3 +219,26 @@ def antenna_field(body: dict[str, Any], key: str) -> tuple[int | None, str | Non
     if antenna is None or not 0 < antenna < 65536:
         return None, f"bad {key}: {str(body[key])[:20]!r}"
     return antenna, None
+
+
+def frequency_field(body: dict[str, Any], key: str, khz_per_unit: int) -> tuple[int | None, str | None]:
+    """An optional carrier frequency from `body[key]` in kHz (units of `khz_per_unit` kHz: Zebra's MHz are 1000).
+
+    Returns (kHz or None, rejection reason or None)."""
+    if key not in body:
+        return None, None
+    value = as_float(body[key])
+    khz = None if value is None else value * khz_per_unit
+    if khz is None or not MIN_FREQUENCY_KHZ <= khz <= MAX_FREQUENCY_KHZ:
+        return None, f"bad {key}: {str(body[key])[:20]!r}"
+    return round(khz), None
+
+
+def phase_field(body: dict[str, Any], key: str) -> tuple[float | None, str | None]:
+    """An optional phase angle in degrees from `body[key]`: (degrees or None, rejection reason or None)."""
+    if key not in body:
+        return None, None
+    phase = as_float(body[key])
+    if phase is None or not -MAX_PHASE_DEG <= phase <= MAX_PHASE_DEG:
+        return None, f"bad {key}: {str(body[key])[:20]!r}"
+    return phase, None

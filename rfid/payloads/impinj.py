@@ -10,9 +10,11 @@ from rfid.payloads.fields import (
     as_float,
     as_int,
     epc_hex_from_base64,
+    frequency_field,
     normalise_epc_hex,
     parse_json_elements,
     parse_timestamp,
+    phase_field,
     plausible_rssi,
 )
 from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, TagRead
@@ -92,9 +94,15 @@ def _tag_read(body: dict[str, Any], raw: bytes, reader: str | None, at: datetime
         if centi is None or not plausible_rssi(centi / 100.0):
             return f"bad peakRssiCdbm: {str(body['peakRssiCdbm'])[:20]!r}"
         rssi = centi / 100.0  # centi-dBm: -2650 is -26.5 dBm
+    frequency, problem = frequency_field(body, "frequency", 1)  # kHz
+    if problem is not None:
+        return problem
+    phase, problem = phase_field(body, "phaseAngle")
+    if problem is not None:
+        return problem
     seen_at = at
     if "lastSeenTime" in body:
         seen_at = parse_timestamp(body["lastSeenTime"])
         if seen_at is None:
             return f"bad lastSeenTime: {str(body['lastSeenTime'])[:40]!r}"
-    return TagRead(epc, reader, antenna, rssi, seen_at, received, 1, None, SOURCE, raw)
+    return TagRead(epc, reader, antenna, rssi, seen_at, received, 1, None, SOURCE, raw, frequency, phase)

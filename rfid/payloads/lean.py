@@ -20,13 +20,18 @@ from datetime import datetime
 from typing import Any
 
 from rfid.payloads.fields import (
+    MAX_FREQUENCY_KHZ,
+    MAX_PHASE_DEG,
     MAX_READ_COUNT,
+    MIN_FREQUENCY_KHZ,
     antenna_field,
     as_float,
     as_int,
     epc_hex_from_base64,
+    frequency_field,
     normalise_epc_hex,
     parse_timestamp,
+    phase_field,
     plausible_rssi,
 )
 from rfid.payloads.impinj import event_type_of
@@ -106,6 +111,18 @@ def impinj_rows(payload: bytes, reader: str | None, reader_clock: bool, received
                 rssi = centi / 100.0
         else:
             rssi = None
+        # Frequency and phase are not smoothing input: only checked, so the lean path rejects what the checked one does.
+        if "frequency" in body:
+            khz = body["frequency"]
+            if (type(khz) is not int or not MIN_FREQUENCY_KHZ <= khz <= MAX_FREQUENCY_KHZ) \
+                    and frequency_field(body, "frequency", 1)[1] is not None:
+                return None
+        if "phaseAngle" in body:
+            phase = body["phaseAngle"]
+            number = type(phase)
+            if not ((number is int or number is float) and -MAX_PHASE_DEG <= phase <= MAX_PHASE_DEG) \
+                    and phase_field(body, "phaseAngle")[1] is not None:
+                return None
         if "lastSeenTime" in body:
             at = _timestamp(body["lastSeenTime"])
             if at is None:
@@ -181,6 +198,18 @@ def zebra_rows(payload: bytes, reader: str | None, reader_clock: bool, received_
                     return None
         else:
             count = 1
+        if "channel" in data:  # MHz; validated only, like the phase: smoothing has no use for them
+            channel = data["channel"]
+            number = type(channel)
+            if not ((number is float or number is int) and MIN_FREQUENCY_KHZ <= channel * 1000 <= MAX_FREQUENCY_KHZ) \
+                    and frequency_field(data, "channel", 1000)[1] is not None:
+                return None
+        if "phase" in data:
+            phase = data["phase"]
+            number = type(phase)
+            if not ((number is float or number is int) and -MAX_PHASE_DEG <= phase <= MAX_PHASE_DEG) \
+                    and phase_field(data, "phase")[1] is not None:
+                return None
         if "eventNum" in data:  # validated only: smoothing has no use for the sequence number
             seq = data["eventNum"]
             if type(seq) is not int or seq < 0:

@@ -10,9 +10,11 @@ from rfid.payloads.fields import (
     antenna_field,
     as_float,
     as_int,
+    frequency_field,
     normalise_epc_hex,
     parse_json_elements,
     parse_timestamp,
+    phase_field,
     plausible_rssi,
 )
 from rfid.reads import ParseResult, ReaderEvent, ReaderEventKind, TagRead
@@ -90,4 +92,10 @@ def _tag_read(data: dict[str, Any], raw: bytes, reader: str | None, at: datetime
         seq = as_int(data["eventNum"])
         if seq is None or seq < 0:
             return f"bad eventNum: {str(data['eventNum'])[:20]!r}"
-    return TagRead(epc, reader, antenna, rssi, at, received, count, seq, SOURCE, raw)
+    frequency, problem = frequency_field(data, "channel", 1000)  # MHz
+    if problem is not None:
+        return problem
+    phase, problem = phase_field(data, "phase")
+    if problem is not None:
+        return problem
+    return TagRead(epc, reader, antenna, rssi, at, received, count, seq, SOURCE, raw, frequency, phase)

@@ -1,6 +1,6 @@
 """Serial reader emulators on pseudo-terminals, for tests, benchmarks and the demo."""
 
-from simulators.serial.base import DEFAULT_NOISE, NO_FAULTS, EmulatorLog, FaultPlan, PtyEmulator, Tag
+from simulators.serial.base import DEFAULT_NOISE, NO_FAULTS, EmulatorLog, FaultPlan, PtyEmulator, Radio, Tag
 from simulators.serial.emulators import (
     EMULATORS,
     Chafon18Emulator,
@@ -20,6 +20,7 @@ __all__ = [
     "FaultPlan",
     "PtyEmulator",
     "R2000Emulator",
+    "Radio",
     "Tag",
     "TextLineEmulator",
     "ThingMagicEmulator",

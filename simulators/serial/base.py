@@ -19,6 +19,8 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulators.reader_payloads import IMPINJ_FREQUENCIES_KHZ
+
 # Noise as a real line picks it up: a header byte buried in it, but no plausible frame start.
 DEFAULT_NOISE = bytes.fromhex("0055FF00A002")
 TICK_S = 0.005
@@ -59,6 +61,34 @@ class FaultPlan:
 
 NO_FAULTS = FaultPlan()
 
+# The channels the emulated readers hop over: the FCC plan the MQTT reader simulators use (902.75-927.25 MHz).
+HOP_CHANNELS_KHZ = IMPINJ_FREQUENCIES_KHZ
+HOP_STRIDE = 7  # channel n of the sequence is (n * 7) mod 50: every channel once per 50 hops, never twice in a row
+TAG_DISTANCE_M = (0.5, 3.5)  # tags sit this far from the antenna (fixed per tag), for their phase
+
+
+def hop_channel(step: int) -> int:
+    """The channel number (index into HOP_CHANNELS_KHZ) of hop `step`, a pseudo-random walk like a reader's."""
+    return step * HOP_STRIDE % len(HOP_CHANNELS_KHZ)
+
+
+def tag_phase_deg(tag: Tag, frequency_khz: int) -> int:
+    """The reply's phase for a tag at its (fixed, EPC-derived) distance: 2 * distance * 360 / wavelength, folded
+    into 0-180 degrees as ThingMagic modules report it; it changes with the channel, as it does on air."""
+    low, high = TAG_DISTANCE_M
+    distance_m = low + (int(tag.epc[-4:], 16) % 1000) / 1000 * (high - low)
+    wavelengths = 2 * distance_m * frequency_khz * 1000 / 299_792_458
+    return round(wavelengths * 360) % 180
+
+
+@dataclass(frozen=True, slots=True)
+class Radio:
+    """The radio metadata a tag frame was sent with (what the driver should report back)."""
+
+    frequency_khz: int | None = None
+    phase_deg: float | None = None
+    frequency_index: int | None = None
+
 
 @dataclass(slots=True)
 class EmulatorLog:
@@ -66,6 +96,7 @@ class EmulatorLog:
 
     commands: list[bytes] = field(default_factory=list)
     good_reads: list[Tag] = field(default_factory=list)  # tags inside frames sent intact
+    good_radio: list[Radio] = field(default_factory=list)  # the radio metadata of each of good_reads, in its order
     lost_reads: list[Tag] = field(default_factory=list)  # tags inside truncated or corrupted frames
     noise: int = 0
     truncated: int = 0
@@ -117,6 +148,10 @@ class PtyEmulator(abc.ABC):
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(5)
+        # Commands already on the line are still taken: a driver's last words (stop reading) written before
+        # stop() was called must reach the log, not depend on whether the thread had its next turn.
+        with self._lock:
+            self._take_commands()
         self.unplug()
 
     def __enter__(self) -> PtyEmulator:
@@ -175,8 +210,8 @@ class PtyEmulator(abc.ABC):
                 return
             view = view[written:]
 
-    def send_tag_frame(self, frame: bytes, tags: list[Tag], *, noise: bool = True) -> None:
-        """Send a frame carrying `tags`, applying the fault plan (noise=False: the caller placed the noise)."""
+    def send_tag_frame(self, frame: bytes, tags: list[Tag], *, noise: bool = True, radio: Radio = Radio()) -> None:
+        """Send a frame carrying `tags` (reported with `radio`), applying the fault plan (noise=False: the caller placed the noise)."""
         fault = self.faults.fault(self.log.tag_frames)
         self.log.tag_frames += 1
         if fault == "noise" and noise:
@@ -192,6 +227,7 @@ class PtyEmulator(abc.ABC):
             self._send(frame[:-1] + bytes([frame[-1] ^ 0xFF]))
         else:
             self.log.good_reads.extend(tags)
+            self.log.good_radio.extend([radio] * len(tags))
             self._send(frame)
 
     def _run(self) -> None:
@@ -201,19 +237,27 @@ class PtyEmulator(abc.ABC):
                 if master is not None:
                     readable, _, _ = select.select([master], [], [], TICK_S)
                     if readable:
-                        try:
-                            self._inbox += os.read(master, 4096)
-                        except OSError:
-                            pass  # no slave open right now
-                    for command in self.split_commands(self._inbox):
-                        self.log.commands.append(command)
-                        self.on_command(command)
+                        self._take_commands()
                     now = time.monotonic()
                     if now >= self._next_tick:
                         self._next_tick = now + self.interval_s
                         self.on_tick()
             if master is None:
                 self._stopping.wait(TICK_S)
+
+    def _take_commands(self) -> None:
+        """Read what the host has written (without waiting) and answer each complete command."""
+        while self._master is not None:
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:  # nothing more to read (non-blocking), or no slave open right now
+                break
+            if not data:
+                break
+            self._inbox += data
+        for command in self.split_commands(self._inbox):
+            self.log.commands.append(command)
+            self.on_command(command)
 
     @abc.abstractmethod
     def split_commands(self, inbox: bytearray) -> list[bytes]:

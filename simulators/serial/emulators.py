@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from hardware.serial import chafon, r2000, thingmagic
 from hardware.serial.crc import chafon_crc, thingmagic_crc
-from simulators.serial.base import PtyEmulator, Tag
+from simulators.serial.base import HOP_CHANNELS_KHZ, PtyEmulator, Radio, Tag, hop_channel, tag_phase_deg
 
 
 def _take_frames(inbox: bytearray, start: Callable[[bytearray], int | None], valid: Callable[[bytes], bool]) -> list[bytes]:
@@ -62,9 +62,12 @@ class ThingMagicEmulator(PtyEmulator):
             self._send(thingmagic.encode_response(thingmagic.OP_READ_TAG_ID_MULTIPLE, thingmagic.STATUS_KEEPALIVE))
         if self.tags and not self.exhausted:
             tag = self.tags[self.log.tag_frames % len(self.tags)]
+            khz = HOP_CHANNELS_KHZ[hop_channel(self.log.tag_frames)]  # the module hops channel every read here
+            phase = tag_phase_deg(tag, khz)
             data = thingmagic.encode_tag_data(tag.epc_bytes, antenna=tag.antenna, rssi_dbm=tag.rssi_dbm,
-                                              timestamp_ms=self._ticks * 10)
-            self.send_tag_frame(thingmagic.encode_response(thingmagic.OP_READ_TAG_ID_MULTIPLE, 0, data), [tag])
+                                              frequency_khz=khz, timestamp_ms=self._ticks * 10, phase_deg=phase)
+            self.send_tag_frame(thingmagic.encode_response(thingmagic.OP_READ_TAG_ID_MULTIPLE, 0, data), [tag],
+                                radio=Radio(khz, float(phase)))
 
     def on_unplug(self) -> None:
         """A power-cycled module is idle."""
@@ -182,8 +185,10 @@ class R2000Emulator(_PolledEmulator):
             self.log.noise += 1
             self._send(self.faults.noise_bytes)
         for tag in tags:
-            record = r2000.encode_tag_record(tag.epc_bytes, antenna=tag.antenna, rssi_dbm=tag.rssi_dbm)
-            self.send_tag_frame(r2000.encode_frame(r2000.CMD_REAL_TIME_INVENTORY, record), [tag], noise=False)
+            channel = hop_channel(self.log.tag_frames)  # the record's FreqAnt carries the channel number only
+            record = r2000.encode_tag_record(tag.epc_bytes, antenna=tag.antenna, rssi_dbm=tag.rssi_dbm, frequency_index=channel)
+            self.send_tag_frame(r2000.encode_frame(r2000.CMD_REAL_TIME_INVENTORY, record), [tag], noise=False,
+                                radio=Radio(frequency_index=channel))
         summary = r2000.encode_end_of_round(antenna=1, read_rate=len(tags) * 10, total_reads=len(tags))
         self._send(r2000.encode_frame(r2000.CMD_REAL_TIME_INVENTORY, summary))
 
@@ -217,6 +222,7 @@ class TextLineEmulator(PtyEmulator):
                 self._send(b"\x15garbage\r\n")
             self.log.tag_frames += 1
             self.log.good_reads.append(tag)
+            self.log.good_radio.append(Radio())
             self._send(line)
 
 

@@ -10,7 +10,7 @@ import pytest
 from hardware.errors import PortUnavailable, opening
 from hardware.serial import ReadQueue, SerialReaderDriver, make_protocol, open_driver, thingmagic
 from rfid.reads import ReaderEvent, ReaderEventKind, TagRead
-from simulators.serial import EMULATORS, FaultPlan, PtyEmulator, Tag, TextLineEmulator, ThingMagicEmulator
+from simulators.serial import EMULATORS, FaultPlan, PtyEmulator, Radio, Tag, TextLineEmulator, ThingMagicEmulator
 
 from tests.hardware.conftest import TAGS, wait_until
 
@@ -28,10 +28,17 @@ class Collector:
         return [e.kind for e in self.events if e.kind in (ReaderEventKind.READER_ONLINE, ReaderEventKind.READER_OFFLINE)]
 
 
-def expected_key(name: str, tag: Tag) -> tuple[str, int | None, float | None]:
+Key = tuple[str, int | None, float | None, int | None, float | None, int | None]
+
+
+def expected_key(name: str, tag: Tag, radio: Radio) -> Key:
     antenna = None if name == "chafon18" else tag.antenna
     rssi = None if name.startswith("chafon") else float(tag.rssi_dbm)
-    return tag.epc, antenna, rssi
+    return tag.epc, antenna, rssi, radio.frequency_khz, radio.phase_deg, radio.frequency_index
+
+
+def read_key(read: TagRead) -> Key:
+    return read.epc, read.antenna, read.rssi_dbm, read.frequency_khz, read.phase_deg, read.frequency_index
 
 
 @pytest.mark.parametrize("name", sorted(EMULATORS))
@@ -47,8 +54,14 @@ def test_each_protocol_end_to_end_with_faults_counted_and_skipped(name: str, fas
             wait_until(lambda: emulator.exhausted and len(got.reads) >= len(emulator.log.good_reads), what="all good reads")
         finally:
             driver.stop()
-    assert Counter((r.epc, r.antenna, r.rssi_dbm) for r in got.reads) == Counter(
-        expected_key(name, t) for t in emulator.log.good_reads)
+    log = emulator.log
+    assert len(log.good_radio) == len(log.good_reads)
+    assert Counter(map(read_key, got.reads)) == Counter(map(expected_key, [name] * len(log.good_reads), log.good_reads, log.good_radio))
+    # The readers that report radio metadata hop channels: the reads carry more than one frequency (or channel).
+    if name == "thingmagic":
+        assert len({r.frequency_khz for r in got.reads}) > 10 and len({r.phase_deg for r in got.reads}) > 10
+    if name == "r2000":
+        assert len({r.frequency_index for r in got.reads}) > 10 and {r.frequency_khz for r in got.reads} == {None}
     assert {r.reader for r in got.reads} == {"rd-1"} and {r.source for r in got.reads} == {name}
     stats = driver.protocol.stats
     if name == "text":

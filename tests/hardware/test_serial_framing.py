@@ -160,7 +160,9 @@ def test_cli_decodes_a_binary_capture(capsys: pytest.CaptureFixture[str]) -> Non
         "reader_info", "keepalive", "3074257BF7194E4000001A85", "noise", "E2801190A5021F80055817CA",
         "bad_crc", "temperature_throttled", "truncated"]
     assert out[2] == {"epc": "3074257BF7194E4000001A85", "reader": "nano", "antenna": 1, "rssi_dbm": -55.0,
-                      "seen_at": None, "count": 1, "seq": None}
+                      "seen_at": None, "count": 1, "seq": None, "frequency_khz": 915250, "phase_deg": 87.0,
+                      "frequency_index": None}
+    assert (out[4]["frequency_khz"], out[4]["phase_deg"], out[4]["antenna"]) == (902750, 153.0, 2)
 
 
 def test_cli_decodes_hex_and_names_the_reader_by_its_serial(capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,6 +173,8 @@ def test_cli_decodes_hex_and_names_the_reader_by_its_serial(capsys: pytest.Captu
     assert {o["reader"] for o in out} == {"chafon18:1A2B3C4D"}
     status, out = run(capsys, "--protocol", "r2000", "--hex", str(SERIAL / "r2000-capture.hex"))
     assert status == 0 and out[1]["antenna"] == 2 and out[1]["rssi_dbm"] == -58.0
+    # FreqAnt 0x1D: antenna bits 01, channel 7; no kHz without the module's channel plan.
+    assert (out[1]["frequency_index"], out[1]["frequency_khz"], out[1]["phase_deg"]) == (7, None, None)
     assert out[2] == {"event": "end_of_round", "reader": "r2000:00000000000000001A2B3C4D", "antenna": 2,
                       "detail": "rate=12 total=1", "at": None}
 

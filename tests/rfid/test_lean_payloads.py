@@ -118,6 +118,9 @@ epc_values = st.one_of(
 )
 numbers = st.one_of(st.integers(-10**5, 10**5), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
                     st.text("0123456789.-e ", max_size=8), st.none(), st.just(10**400), st.just(-4550), st.just(-6150.5))
+# Frequencies (kHz, MHz) and phases as readers send them, around the bounds, and garbage.
+radio_numbers = st.one_of(numbers, st.sampled_from([902750, 927.25, 865.7, 0.0, 0.001, 1, 10_000, 10_000.0001, 10**7, 10**7 + 1,
+                                                    360, -360, 360.5, -180.0, 153.0, "915250", "927.25"]))
 ports = st.one_of(st.integers(-2, 70000), st.sampled_from([1, 2, "2", 2.0, 2.5, True, None, "x", 65535, 65536, 0]))
 
 
@@ -133,6 +136,9 @@ def tag_events(draw: st.DrawFn) -> object:
         body["antennaPort"] = draw(ports)
     if draw(st.integers(0, 3)):
         body["peakRssiCdbm"] = draw(numbers)
+    for key in ("frequency", "phaseAngle"):
+        if draw(st.integers(0, 3)) == 0:
+            body[key] = draw(radio_numbers)
     if draw(st.integers(0, 4)) == 0:
         body["lastSeenTime"] = draw(st.one_of(timestamps, st.none(), st.integers()))
     element: dict[str, object] = {"eventType": draw(st.sampled_from(["tagInventory", "tagInventory", "tagInventory", "antennaConnected", "", None, 3]))}
@@ -175,7 +181,8 @@ def zebra_reports(draw: st.DrawFn) -> object:
         data["idHex"] = draw(epc_values)
     if draw(st.integers(0, 2)) == 0:
         data["format"] = draw(st.sampled_from(["epc", "EPC", "Epc", "tid", "", None, 3, "ＥＰＣ"]))
-    for key, values in (("antenna", ports), ("peakRssi", numbers), ("reads", counts), ("eventNum", counts)):
+    for key, values in (("antenna", ports), ("peakRssi", numbers), ("reads", counts), ("eventNum", counts),
+                        ("channel", radio_numbers), ("phase", radio_numbers)):
         if draw(st.integers(0, 3)):
             data[key] = draw(values)
     element: dict[str, object] = {}

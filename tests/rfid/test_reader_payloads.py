@@ -46,6 +46,8 @@ def test_zebra_vendor_sample_parses_exactly(payload: Load, received: datetime) -
         count=9,
         seq=194,
         source="zebra",
+        frequency_khz=927_250,  # channel 927.25 MHz
+        phase_deg=0.0,
     )
     assert read.raw == raw
 
@@ -125,6 +127,11 @@ def test_zebra_custom_report_with_only_eventnum_format_idhex(payload: Load, rece
         (b'{"type":"INVENTORY","data":{"idHex":"ABCD","eventNum":-1}}', "bad eventNum"),
         (b'{"type":"INVENTORY","timestamp":"2024-13-01T00:00:00Z","data":{"idHex":"ABCD"}}', "bad timestamp"),
         (b'{"type":7,"data":{"idHex":"ABCD"}}', "type is not a string"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","channel":"ch7"}}', "bad channel"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","channel":0}}', "bad channel"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","channel":1e300}}', "bad channel"),  # MHz * 1000 is inf
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","phase":720.0}}', "bad phase"),
+        (b'{"type":"INVENTORY","data":{"idHex":"ABCD","phase":null}}', "bad phase"),
     ],
 )
 def test_zebra_rejections_carry_a_reason(raw: bytes, reason: str, received: datetime) -> None:
@@ -148,12 +155,26 @@ def test_zebra_rejections_carry_a_reason(raw: bytes, reason: str, received: date
         (b'{"eventType":"tagInventory","tagInventoryEvent":[]}', "not an object"),
         (b'{"eventType":"antennaConnected","antennaConnectedEvent":{}}', "antennaPort"),
         (b'{"timestamp":17,"tagInventoryEvent":{"epcHex":"ABCD"}}', "bad timestamp"),
+        (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","frequency":-902750}}', "bad frequency"),
+        (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","frequency":true}}', "bad frequency"),
+        (b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","phaseAngle":"north"}}', "bad phaseAngle"),
     ],
 )
 def test_impinj_rejections_carry_a_reason(raw: bytes, reason: str, received: datetime) -> None:
     result = parse_impinj(raw, received_at=received)
     assert not result.reads and not result.events and len(result.rejections) == 1
     assert reason in result.rejections[0].reason
+
+
+def test_frequency_and_phase_are_carried_in_khz_and_degrees(received: datetime) -> None:
+    impinj = b'{"eventType":"tagInventory","tagInventoryEvent":{"epcHex":"ABCD","frequency":902750,"phaseAngle":123.75}}'
+    zebra = b'{"type":"INVENTORY","data":{"idHex":"ABCD","channel":865.7,"phase":-42.5}}'
+    (read,) = parse_impinj(impinj, received_at=received).reads
+    assert (read.frequency_khz, read.phase_deg, read.frequency_index) == (902_750, 123.75, None)
+    (read,) = parse_zebra(zebra, received_at=received).reads
+    assert (read.frequency_khz, read.phase_deg) == (865_700, -42.5)  # Zebra channel MHz -> kHz
+    (read,) = parse_zebra(b'{"type":"INVENTORY","data":{"idHex":"ABCD"}}', received_at=received).reads
+    assert (read.frequency_khz, read.phase_deg) == (None, None)  # not reported: unknown, not zero
 
 
 def test_one_bad_element_does_not_spoil_the_array(received: datetime) -> None:

@@ -24,14 +24,16 @@ def test_impinj_sample(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = run(capsys, str(READERS / "impinj-tagInventory.json"))
     assert status == 0
     assert out == [{"epc": "E2801190A5021F80055817CA", "reader": "impinj-13-f8-f5", "antenna": 1, "rssi_dbm": -26.5,
-                    "seen_at": "2021-07-09T23:35:59.278427Z", "count": 1, "seq": None}]
+                    "seen_at": "2021-07-09T23:35:59.278427Z", "count": 1, "seq": None,
+                    "frequency_khz": None, "phase_deg": None, "frequency_index": None}]  # the sample has neither
 
 
 def test_zebra_sample_with_explicit_format_and_reader(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = run(capsys, "--format", "zebra", "--reader", "fx9600-dock", str(READERS / "zebra-iotc-data.json"))
     assert status == 0
     assert out == [{"epc": "AD99160040AAC99525000025", "reader": "fx9600-dock", "antenna": 1, "rssi_dbm": -54.0,
-                    "seen_at": "2023-02-24T10:14:42.851000Z", "count": 9, "seq": 194}]
+                    "seen_at": "2023-02-24T10:14:42.851000Z", "count": 9, "seq": 194,
+                    "frequency_khz": 927250, "phase_deg": 0.0, "frequency_index": None}]  # channel 927.25 MHz
 
 
 def test_whole_file_array(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +126,23 @@ def test_api(case: schemathesis.Case, connection: Connection) -> None:
     """Every operation, every phase but stateful, every check; the stock invariant after every call. Each call is
     undone afterwards (a savepoint rolled back): cases stay independent, and a long run does not pile up one
     PostgreSQL subtransaction per call in the test's transaction (their locks fill the lock table)."""
-    savepoint = connection.begin_nested()
-    try:
+    with undone(connection):
         case.call_and_validate()
         drifts = check_stock(connection)
         assert drifts == [], f"stock drifted after {case.operation.label}: {[d.describe() for d in drifts[:20]]}"
+
+
+@contextmanager
+def undone(connection: Connection) -> Iterator[None]:
+    """Whatever runs inside is rolled back, and the savepoint released. SQLAlchemy's nested rollback leaves the
+    savepoint open (ROLLBACK TO keeps it), so thousands of calls would nest thousands of subtransactions, each
+    holding a lock-table entry until PostgreSQL runs out of shared memory."""
+    connection.exec_driver_sql("SAVEPOINT fuzz_undo")
+    try:
+        yield
     finally:
-        savepoint.rollback()
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT fuzz_undo")
+        connection.exec_driver_sql("RELEASE SAVEPOINT fuzz_undo")
 
 
 def test_api_stateful(app: Any, world: dict[str, Any], session: Session, connection: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,14 +156,15 @@ def test_api_stateful(app: Any, world: dict[str, Any], session: Session, connect
 
     class Machine(loaded.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
-            self.savepoint = connection.begin_nested()
+            self.sequence = undone(connection)
+            self.sequence.__enter__()
 
         def teardown(self) -> None:
             try:
                 drifts = check_stock(connection)  # on the connection: no session may hold a savepoint inside this one
                 assert drifts == [], f"stock drifted after a sequence: {[d.describe() for d in drifts[:20]]}"
             finally:
-                self.savepoint.rollback()
+                self.sequence.__exit__(None, None, None)
 
     Machine.run(
         settings=hypothesis.settings(

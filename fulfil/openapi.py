@@ -8,7 +8,7 @@ Rules, per operation (`document_errors`):
 - it has a body: 400 (a body that cannot be read), 413 (too large), 422;
 - it has any parameter or a body: 422, as `InvalidRequest` (each bad field named), replacing FastAPI's
   `HTTPValidationError`;
-- strings without a pattern of their own get one refusing the NUL character (as the service does);
+- request strings without a pattern of their own get one refusing the NUL character (as the service does);
 - anything more a route can answer (409 on a conflict, 404 for a record its body names) it declares itself
   with `responses=errors(409, 404)`; the document gives those the `Error` schema too.
 """
@@ -93,21 +93,45 @@ def document_errors(document: dict[str, Any]) -> None:
         definition = model.model_json_schema(ref_template=REF)
         schemas.update(definition.pop("$defs", {}))
         schemas[model.__name__] = definition
+    requests: list[Any] = []
     for path_item in document.get("paths", {}).values():
         for method, operation in path_item.items():
             if method in HTTP_METHODS:
                 _document_operation(operation)
-                for parameter in operation.get("parameters", []):
-                    _no_nul_in_strings(parameter.get("schema"))
-    _no_nul_in_strings(schemas)
+                requests.extend(parameter.get("schema") for parameter in operation.get("parameters", []))
+                requests.append(operation.get("requestBody"))
+    for node in requests:
+        _no_nul_in_strings(node)
+    for name in _referenced(requests, schemas):
+        _no_nul_in_strings(schemas[name])
     for unused in ("HTTPValidationError", "ValidationError"):
         if not _mentions(document, REF.format(model=unused)):
             schemas.pop(unused, None)
 
 
-# Text never carries a NUL character (PostgreSQL cannot hold one; fulfil.api_types refuses it): strings without a
-# pattern of their own say so, so a schema-valid request is never refused for it.
+# Text sent to the service never carries a NUL character (PostgreSQL cannot hold one; fulfil.api_types refuses
+# it): request strings without a pattern of their own say so, so a schema-valid request is never refused for it.
+# Responses are left alone: an error may quote what was sent, NUL included.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _referenced(nodes: list[Any], schemas: dict[str, Any]) -> set[str]:
+    """Names of the component schemas the nodes use, directly or through other components."""
+    seen: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen and name in schemas:
+                    seen.add(name)
+                    stack.append(schemas[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return seen
 
 
 def _no_nul_in_strings(node: Any) -> None:

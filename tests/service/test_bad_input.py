@@ -213,3 +213,11 @@ def test_an_idempotency_key_is_short_printable_ascii(client: TestClient, ops: di
     body = {"location_id": store, "gtin": make_product().gtin, "delta": 1, "reason": "count"}
     response = client.post("/api/v1/stock/adjustments", headers={**ops, "Idempotency-Key": key}, json=body)
     assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "header.Idempotency-Key"
+
+
+def test_an_error_may_quote_a_nul_it_refused(client: TestClient, ops: dict[str, str]) -> None:
+    """Errors quote the bad field's name as sent: the response shape allows any text there (only requests refuse NUL)."""
+    response = client.post("/api/v1/locations", headers=ops, json={"x\u0000": 1, "id": "NUL-1", "name": "n", "kind": "store", "lat": 1.0, "lon": 1.0})
+    assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "body.x\u0000"
+    spec = client.get("/openapi.json").json()
+    assert "pattern" not in spec["components"]["schemas"]["FieldError"]["properties"]["field"]

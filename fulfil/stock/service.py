@@ -177,14 +177,9 @@ def adjust(
             repository.ensure_level(session, location_id, gtin)
     assert delta is not None
     kind = StockEventKind.RECEIPT if cause.reason == AdjustmentReason.RECEIPT else StockEventKind.ADJUSTMENT
-    if idempotency_key is not None:
-        earlier = repository.find_event_by_key(session, idempotency_key)
-        if earlier is not None:
-            _same_adjustment(earlier, request_hash)
-            return Moved(earlier, created=False)
     try:
         moved = move(session, location_id, gtin, kind, cause, on_hand_delta=delta, idempotency_key=idempotency_key, request_hash=request_hash)
-        if not moved.created:  # a concurrent request with the key won the race
+        if not moved.created:  # the key was used before (or by a concurrent request that won the race)
             _same_adjustment(moved.event, request_hash)
         return moved
     except InsufficientStock as exc:

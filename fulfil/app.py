@@ -35,6 +35,7 @@ from fulfil.routing_runs.scheduler import BatchScheduler
 from fulfil.shipments.endpoints import router as shipments_router
 from fulfil.stock.endpoints import router as stock_router
 from fulfil.tags.endpoints import router as tags_router
+from fulfil.tasks.endpoints import router as tasks_router
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -29,7 +29,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     """Same as upgrade() on an existing engine (tests use it to share one connection pool)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with engine.connect() as connection:  # the migration environment manages its transaction
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -5,6 +5,7 @@ so it lives here, in a module imported under one name only."""
 from __future__ import annotations
 
 from itertools import count
+from typing import Any
 
 from rfid.epc.gs1 import gtin_check_digit
 
@@ -20,3 +21,33 @@ def make_gtin(item: int | None = None, prefix: str = "0614141") -> str:
     """A valid GTIN-14 (unique per call unless `item` is given)."""
     body = "0" + prefix + f"{(item if item is not None else next_number()) % 100000:05d}"
     return body + str(gtin_check_digit(body))
+
+
+def delete_orders(session: Any, order_ids: list[int]) -> None:
+    """Delete committed orders with everything that refers to them (tests that commit clean up after themselves)."""
+    from sqlalchemy import delete, or_, select
+
+    from fulfil.models import (
+        DomainEvent, Handover, Order, OrderCancellation, OrderLine, Parcel, ParcelVerification, Return, ReturnLine,
+        RoutingDecision, Shipment, ShipmentLine, ShortPick, StockEvent, StoreTask,
+    )
+
+    if not order_ids:
+        return
+    shipments = select(Shipment.id).where(Shipment.order_id.in_(order_ids))
+    returns = select(Return.id).where(Return.order_id.in_(order_ids))
+    session.execute(delete(DomainEvent).where(or_(DomainEvent.order_id.in_(order_ids), DomainEvent.shipment_id.in_(shipments))))
+    session.execute(delete(StoreTask).where(or_(StoreTask.order_id.in_(order_ids), StoreTask.shipment_id.in_(shipments))))
+    session.execute(delete(Handover).where(Handover.order_id.in_(order_ids)))
+    session.execute(delete(ShortPick).where(ShortPick.order_id.in_(order_ids)))
+    session.execute(delete(OrderCancellation).where(OrderCancellation.order_id.in_(order_ids)))
+    session.execute(delete(ReturnLine).where(ReturnLine.return_id.in_(returns)))
+    session.execute(delete(Return).where(Return.order_id.in_(order_ids)))
+    session.execute(delete(StockEvent).where(or_(StockEvent.order_id.in_(order_ids), StockEvent.shipment_id.in_(shipments))))
+    session.execute(delete(ParcelVerification).where(ParcelVerification.shipment_id.in_(shipments)))
+    session.execute(delete(Parcel).where(Parcel.shipment_id.in_(shipments)))
+    session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipments)))
+    session.execute(delete(Shipment).where(Shipment.order_id.in_(order_ids)))
+    session.execute(delete(RoutingDecision).where(RoutingDecision.order_id.in_(order_ids)))
+    session.execute(delete(OrderLine).where(OrderLine.order_id.in_(order_ids)))
+    session.execute(delete(Order).where(Order.id.in_(order_ids)))

@@ -145,7 +145,7 @@ def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], sit
             events.append({
                 "location_id": location, "gtin": gtin, "kind": StockEventKind.RECEIPT, "cause": StockCause.READER,
                 "on_hand_delta": 1, "reserved_delta": 0, "safety_delta": 0, "on_hand_after": first + n,
-                "reserved_after": after.reserved, "safety_after": after.safety, "reader_id": reader, "zone": row["zone"],
+                "reserved_after": after.reserved, "safety_after": after.safety, "quarantined_after": after.quarantined, "reader_id": reader, "zone": row["zone"],
                 "epc": epc, "reason": "rfid receiving", "actor": f"reader:{reader}" if reader else "reader",
                 "idempotency_key": f"tag:{epc}:v1",
             })

@@ -1,4 +1,5 @@
-"""/api/v1/locations/{id}/stream: server-sent events of stock, verification and tag-anomaly changes (pages, dashboards)."""
+"""/api/v1/locations/{id}/stream: server-sent events of stock, verification, tag-anomaly and business changes (pages,
+dashboards)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from fulfil.api_types import MAX_EVENT_ID, MAX_ID, LocationIdPath
 from fulfil.auth.service import Principal
 from fulfil.deps import check_location, require_detached
+from fulfil.journal.schemas import BusinessEventRead
 from fulfil.live import repository
 from fulfil.errors import NotFound
 from fulfil.models import Location, Role
@@ -31,12 +33,14 @@ KEEPALIVE_SECONDS = 15.0
 BATCH = 200
 
 
-Cursor = tuple[int, int, int]  # the last stock event, verification and tag anomaly sent
+Cursor = tuple[int, int, int, int]  # the last stock event, verification, tag anomaly and business event sent
+Resumed = tuple[int, int, int | None, int | None]
 
 
-def _cursor(value: str | None) -> tuple[int, int, int | None] | None:
-    """`<stock id>.<verification id>.<anomaly id>` from Last-Event-ID (an id from before anomalies were streamed has
-    two parts: its anomaly position is unknown, None); None when absent, malformed or out of range."""
+def _cursor(value: str | None) -> Resumed | None:
+    """`<stock id>.<verification id>.<anomaly id>.<business event id>` from Last-Event-ID; an id from before a kind was
+    streamed has fewer parts, and the positions it lacks are unknown (None). None when absent, malformed or out of
+    range."""
     if not value:
         return None
     try:
@@ -44,11 +48,13 @@ def _cursor(value: str | None) -> tuple[int, int, int | None] | None:
     except ValueError:
         return None
     # Ids out of range name no event (stock events have 64-bit ids, verdicts and anomalies 32-bit): start from now.
-    if not parts or not 0 <= parts[0] <= MAX_EVENT_ID or not all(0 <= part <= MAX_ID for part in parts[1:]):
+    # Business events have 64-bit ids too.
+    if not 2 <= len(parts) <= 4 or not 0 <= parts[0] <= MAX_EVENT_ID or not all(0 <= part <= MAX_ID for part in parts[1:3]):
         return None
-    if len(parts) == 3:
-        return parts[0], parts[1], parts[2]
-    return (parts[0], parts[1], None) if len(parts) == 2 else None
+    if len(parts) == 4 and not 0 <= parts[3] <= MAX_EVENT_ID:
+        return None
+    padded = parts + [None] * (4 - len(parts))
+    return padded[0], padded[1], padded[2], padded[3]  # type: ignore[return-value]
 
 
 @router.get("/locations/{location_id}/stream", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
@@ -56,14 +62,16 @@ async def stream(
     location_id: LocationIdPath,
     request: Request,
     principal: Reader,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64, description="`<stock event id>.<verdict id>` of the last event seen.")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=96, description="`<stock event id>.<verdict id>.<anomaly id>.<business event id>` of the last event seen.")] = None,
     from_start: Annotated[bool, Query(description="Replay the location's whole history first.")] = False,
     max_events: Annotated[int | None, Query(ge=1, le=100_000, description="Close the stream after this many events.")] = None,
     max_seconds: Annotated[float | None, Query(gt=0, le=86_400, description="Close the stream after this long.")] = None,
 ) -> StreamingResponse:
-    """`event: stock` for every stock movement, `event: verification` for every parcel verdict and `event: anomaly`
-    for every sold or shipped tag seen at the location, as they are committed (by the API, ingest workers or another
-    process). Resume with Last-Event-ID."""
+    """`event: stock` for every stock movement, `event: verification` for every parcel verdict, `event: anomaly`
+    for every sold or shipped tag seen at the location, and the location's business events named by their family:
+    `event: shipment` (a shipment there entered a status), `event: order`, `event: pickup` (a customer checked in at
+    the curb, a pickup reminder or expiry), `event: task` (a put back or cycle count opened or done) and
+    `event: return`, as they are committed (by the API, ingest workers or another process). Resume with Last-Event-ID."""
     check_location(principal, location_id)
     factory = request.app.state.session_factory
 
@@ -77,17 +85,21 @@ async def stream(
     def load(cursor: Cursor) -> tuple[list[tuple[str, dict[str, Any], Cursor]], Cursor]:
         with factory() as session:
             out: list[tuple[str, dict[str, Any], Cursor]] = []
-            s_id, v_id, a_id = cursor
+            s_id, v_id, a_id, b_id = cursor
             for ev in repository.stock_after(session, location_id, s_id, BATCH):
                 s_id = ev.id
-                out.append(("stock", StockEventRead.model_validate(ev).model_dump(mode="json"), (s_id, v_id, a_id)))
+                out.append(("stock", StockEventRead.model_validate(ev).model_dump(mode="json"), (s_id, v_id, a_id, b_id)))
             for vf in repository.verifications_after(session, location_id, v_id, BATCH):
                 v_id = vf.id
-                out.append(("verification", VerificationRead.model_validate(vf).model_dump(mode="json"), (s_id, v_id, a_id)))
+                out.append(("verification", VerificationRead.model_validate(vf).model_dump(mode="json"), (s_id, v_id, a_id, b_id)))
             for an in repository.anomalies_after(session, location_id, a_id, BATCH):
                 a_id = an.id
-                out.append(("anomaly", TagAnomalyRead.model_validate(an).model_dump(mode="json"), (s_id, v_id, a_id)))
-            return out, (s_id, v_id, a_id)
+                out.append(("anomaly", TagAnomalyRead.model_validate(an).model_dump(mode="json"), (s_id, v_id, a_id, b_id)))
+            for be in repository.business_after(session, location_id, b_id, BATCH):
+                b_id = be.id
+                data = BusinessEventRead.model_validate(be).model_dump(mode="json")
+                out.append((be.kind.split(".", 1)[0], data, (s_id, v_id, a_id, b_id)))
+            return out, (s_id, v_id, a_id, b_id)
 
     def start() -> Cursor:
         with factory() as session:
@@ -95,11 +107,10 @@ async def stream(
 
     resumed = _cursor(last_event_id)
     if resumed is None:
-        cursor = (0, 0, 0) if from_start else await run_in_threadpool(start)
-    elif resumed[2] is None:  # a two-part id: resume stock and verdicts there, anomalies from now on
-        cursor = (resumed[0], resumed[1], (await run_in_threadpool(start))[2])
-    else:
-        cursor = (resumed[0], resumed[1], resumed[2])
+        cursor = (0, 0, 0, 0) if from_start else await run_in_threadpool(start)
+    else:  # an id with fewer parts: resume the kinds it names there, the others from now on
+        now = await run_in_threadpool(start) if None in resumed else (0, 0, 0, 0)
+        cursor = (resumed[0], resumed[1], now[2] if resumed[2] is None else resumed[2], now[3] if resumed[3] is None else resumed[3])
 
     async def events() -> AsyncIterator[str]:
         nonlocal cursor
@@ -109,7 +120,7 @@ async def stream(
         while not await request.is_disconnected() and (max_seconds is None or time.monotonic() - opened < max_seconds):
             batch, cursor = await run_in_threadpool(load, cursor)
             for kind, data, at in batch:
-                yield f"id: {at[0]}.{at[1]}.{at[2]}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+                yield f"id: {at[0]}.{at[1]}.{at[2]}.{at[3]}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
                 sent += 1
                 if max_events is not None and sent >= max_events:
                     return

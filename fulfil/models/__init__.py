@@ -3,14 +3,19 @@
 from fulfil.models.auth import ApiToken, Role
 from fulfil.models.base import Base
 from fulfil.models.location import Location, LocationKind
-from fulfil.models.order import Channel, Order, OrderLine, OrderStatus
+from fulfil.models.order import Channel, Order, OrderCancellation, OrderLine, OrderStatus, Return, ReturnGrade, ReturnLine
 from fulfil.models.product import Product
 from fulfil.models.routing import RoutingDecision, RoutingRun
-from fulfil.models.shipment import Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus
+from fulfil.models.shipment import (
+    Handover, Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus, ShortPick, ShortReason,
+)
+from fulfil.models.store import DomainEvent, StoreTask, TaskKind, TaskStatus
 from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, StockEventKind, StockLevel
 from fulfil.models.tag import RfidTag, TagAnomaly, TagState
 
 __all__ = [
+    "DomainEvent", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortReason",
+    "StoreTask", "TaskKind", "TaskStatus",
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
     "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
     "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagAnomaly", "TagState",

@@ -27,6 +27,7 @@ class Location(Base):
         CheckConstraint("capacity_per_day IS NULL OR capacity_per_day >= 0", name="capacity_nonneg"),
         CheckConstraint("pick_cost_per_unit >= 0", name="pick_cost_nonneg"),
         CheckConstraint("handling_days >= 0", name="handling_days_nonneg"),
+        CheckConstraint("pickup_hold_days >= 1", name="pickup_hold_days_positive"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -39,6 +40,7 @@ class Location(Base):
     pick_cost_per_unit: Mapped[float] = mapped_column(Float, default=0.0)
     handling_days: Mapped[int] = mapped_column(Integer, default=0)
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    pickup_hold_days: Mapped[int] = mapped_column(Integer, default=7)  # an uncollected pickup expires after this
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -21,7 +21,13 @@ class ShipmentStatus(enum.StrEnum):
     PICKED = "picked"
     PACKED = "packed"
     VERIFIED = "verified"
-    SHIPPED = "shipped"
+    SHIPPED = "shipped"  # home delivery: the parcel left for the customer
+    IN_TRANSIT = "in_transit"  # ship-to-store: the parcel left for the pickup store
+    RECEIVED = "received"  # ship-to-store: the pickup store has the parcel
+    READY_FOR_PICKUP = "ready_for_pickup"  # click and collect: staged, the customer is told
+    COLLECTED = "collected"  # click and collect: handed to the customer
+    EXPIRED = "expired"  # click and collect: not collected within the store's hold period
+    CANCELLED = "cancelled"  # the order (or these units) was cancelled before the parcel left
     REJECTED = "rejected"
     SUPERSEDED = "superseded"  # re-routed before any work started: replaced by another shipment
 
@@ -30,14 +36,25 @@ class Shipment(Base):
     """The part of an order a location fulfils in one parcel. Status moves by fulfil.shipments.states."""
 
     __tablename__ = "shipments"
-    __table_args__ = (Index("ix_shipments_location_status", "location_id", "status"), Index("ix_shipments_order", "order_id"))
+    __table_args__ = (
+        Index("ix_shipments_location_status", "location_id", "status"),
+        Index("ix_shipments_order", "order_id"),
+        Index("ix_shipments_pickup_status", "pickup_location_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
-    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))  # the location that picks and packs it
+    # Where the shipment's units are held now (their reservation lives in this location's stock): the serving
+    # location, then the pickup store once a ship-to-store parcel is received there.
+    held_at: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    pickup_location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"), default=None)  # click and collect
     status: Mapped[ShipmentStatus] = mapped_column(str_enum(ShipmentStatus, "shipment_status"), default=ShipmentStatus.ASSIGNED)
     rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
     pack_station: Mapped[str | None] = mapped_column(String(64), default=None)  # zone where it is being packed
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # ready for pickup since
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # uncollected pickup expires then
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # pickup reminder recorded
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -72,6 +89,8 @@ class ParcelStatus(enum.StrEnum):
     SEALED = "sealed"
     VERIFIED = "verified"
     SHIPPED = "shipped"
+    RECEIVED = "received"  # ship-to-store: arrived at the pickup store
+    COLLECTED = "collected"  # handed to the customer
 
 
 class Parcel(Base):
@@ -103,4 +122,43 @@ class ParcelVerification(Base):
     station: Mapped[str] = mapped_column(String(64))
     complete: Mapped[bool] = mapped_column(Boolean)
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Handover(Base):
+    """A click-and-collect parcel handed to the customer: once per shipment (a second handover is the same one or a
+    conflict), with what the customer refused and how the handover was authorised."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    override_reason: Mapped[str | None] = mapped_column(Text, default=None)  # ops handed over without the code
+    refused: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{gtin, qty, damaged, reason}]
+    actor: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShortReason(enum.StrEnum):
+    NOT_FOUND = "not_found"  # not on the shelf: on-hand is counted down and a cycle count raised
+    DAMAGED = "damaged"  # found damaged: moved to quarantine
+
+
+class ShortPick(Base):
+    """Units a location could not pick for a shipment: split off and routed elsewhere, never back here for that product."""
+
+    __tablename__ = "short_picks"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"), Index("ix_short_picks_order", "order_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    gtin: Mapped[str] = mapped_column(ForeignKey("products.gtin"))
+    qty: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[ShortReason] = mapped_column(str_enum(ShortReason, "short_reason"))
+    actor: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,7 @@ class StockLevel(Base):
         CheckConstraint("reserved >= 0", name="reserved_nonneg"),
         CheckConstraint("safety >= 0", name="safety_nonneg"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("quarantined >= 0", name="quarantined_nonneg"),
         Index("ix_stock_levels_gtin", "gtin"),
     )
 
@@ -29,6 +30,8 @@ class StockLevel(Base):
     on_hand: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     safety: Mapped[int] = mapped_column(Integer, default=0)
+    # Units at the location that may not be sold (damaged returns, damaged short picks): outside on_hand.
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -43,6 +46,8 @@ class StockEventKind(enum.StrEnum):
     LOSS = "loss"
     RETURN = "return"
     SAFETY = "safety"
+    QUARANTINE = "quarantine"  # units moved out of sellable stock into quarantine (or quarantine disposed of)
+    COLLECTION = "collection"  # a click-and-collect parcel handed to the customer
 
 
 class StockCause(enum.StrEnum):
@@ -70,9 +75,11 @@ class StockEvent(Base):
     on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
     safety_delta: Mapped[int] = mapped_column(Integer, default=0)
+    quarantine_delta: Mapped[int] = mapped_column(Integer, default=0)
     on_hand_after: Mapped[int] = mapped_column(Integer)
     reserved_after: Mapped[int] = mapped_column(Integer)
     safety_after: Mapped[int] = mapped_column(Integer)
+    quarantined_after: Mapped[int] = mapped_column(Integer, default=0)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), default=None)
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), default=None)
     reader_id: Mapped[str | None] = mapped_column(String(128), default=None)

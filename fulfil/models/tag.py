@@ -17,8 +17,9 @@ class TagState(enum.StrEnum):
     PICKED = "picked"
     PACKED = "packed"
     SHIPPED = "shipped"
-    SOLD = "sold"
+    SOLD = "sold"  # left with a customer (a till sale, a collected pickup)
     MISSING = "missing"
+    QUARANTINED = "quarantined"  # at the location, not sellable (a damaged return)
 
 
 class RfidTag(Base):

@@ -8,26 +8,24 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 import routing
+from fulfil.journal import service as journal
 from fulfil.models import Order, OrderStatus, Shipment, ShipmentLine, ShipmentStatus, StockCause, StockEventKind
-from fulfil.shipments.states import HOLDS_RESERVATION, MOVABLE, advance
+from fulfil.shipments.states import AT_PICKUP, DROPPED, HOLDS_RESERVATION, LEFT, MOVABLE, STARTED, advance
 from fulfil.stock import service as stock
 
-STARTED = frozenset({ShipmentStatus.PICKING, ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.VERIFIED})
-
-
-ENDED = frozenset({ShipmentStatus.REJECTED, ShipmentStatus.SUPERSEDED})
+S = ShipmentStatus
 
 
 def live_shipments(order: Order) -> list[Shipment]:
-    """Shipments of an order that still count (not rejected or superseded)."""
-    return [s for s in order.shipments if s.status not in ENDED]
+    """Shipments of an order that still count (not rejected, superseded, cancelled or expired)."""
+    return [s for s in order.shipments if s.status not in DROPPED]
 
 
 def remaining_units(order: Order, keep: Iterable[Shipment]) -> dict[str, int]:
-    """Units per GTIN of the order that the shipments in `keep` do not cover."""
+    """Units per GTIN of the order (less those cancelled) that the shipments in `keep` do not cover."""
     wanted: dict[str, int] = defaultdict(int)
     for line in order.lines:
-        wanted[line.gtin] += line.qty
+        wanted[line.gtin] += line.qty - line.cancelled_qty
     for shipment in keep:
         for sl in shipment.lines:
             wanted[sl.gtin] -= sl.qty
@@ -47,7 +45,10 @@ def create_shipments(session: Session, order: Order, planned: Iterable[routing.S
             taken[sl.order_line_id] += sl.qty
     created = []
     for parcel in planned:
-        shipment = Shipment(order_id=order.id, location_id=parcel.location, status=ShipmentStatus.ASSIGNED)
+        shipment = Shipment(
+            order_id=order.id, location_id=parcel.location, held_at=parcel.location, pickup_location_id=order.pickup_location_id,
+            status=ShipmentStatus.ASSIGNED,
+        )
         for pl in parcel.lines:
             need = pl.qty
             for line in order.lines:  # spread over the order's lines of that GTIN, in line order
@@ -55,7 +56,7 @@ def create_shipments(session: Session, order: Order, planned: Iterable[routing.S
                     break
                 if line.gtin != pl.sku:
                     continue
-                take = min(need, line.qty - taken[line.id])
+                take = min(need, line.qty - line.cancelled_qty - taken[line.id])
                 if take > 0:
                     shipment.lines.append(ShipmentLine(order_line_id=line.id, gtin=line.gtin, qty=take))
                     taken[line.id] += take
@@ -64,6 +65,7 @@ def create_shipments(session: Session, order: Order, planned: Iterable[routing.S
                 raise ValueError(f"plan ships {pl.qty} of {pl.sku} for {order.external_id}, more than the order has left")
         session.add(shipment)
         session.flush()
+        journal.shipment_entered(shipment, None)
         for sl in shipment.lines:
             cause = stock.Cause(StockCause.ORDER, actor=actor, order_id=order.id, shipment_id=shipment.id, reason="routing")
             stock.reserve(session, shipment.location_id, sl.gtin, sl.qty, cause)
@@ -80,12 +82,12 @@ def release_shipment(session: Session, shipment: Shipment, actor: str, reason: s
     for sl in shipment.lines:
         written_off = sl.picked_qty if write_off_picked else 0
         if sl.qty - written_off > 0:
-            stock.release(session, shipment.location_id, sl.gtin, sl.qty - written_off, cause)
+            stock.release(session, shipment.held_at, sl.gtin, sl.qty - written_off, cause)
         if written_off:
             loss = stock.Cause(
                 StockCause.ORDER, actor=actor, order_id=shipment.order_id, shipment_id=shipment.id, reason="written off", note=reason
             )
-            stock.consume_reserved(session, shipment.location_id, sl.gtin, written_off, StockEventKind.LOSS, loss)
+            stock.consume_reserved(session, shipment.held_at, sl.gtin, written_off, StockEventKind.LOSS, loss)
 
 
 def supersede_movable(session: Session, order: Order, actor: str, reason: str) -> list[Shipment]:
@@ -99,14 +101,27 @@ def supersede_movable(session: Session, order: Order, actor: str, reason: str) -
 
 
 def refresh_status(order: Order, shipments: list[Shipment]) -> OrderStatus:
-    """Derive the order status from its live shipments and what is left unassigned."""
-    live = [s for s in shipments if s.status not in ENDED]
+    """Derive the order status from its live shipments and what is left unassigned (a cancelled order stays so)."""
     if order.status is OrderStatus.CANCELLED:
         return order.status
+    previous = order.status
+    _derive(order, shipments)
+    if order.status is not previous:
+        journal.order_changed(order, previous)
+    return order.status
+
+
+def _derive(order: Order, shipments: list[Shipment]) -> None:
+    live = [s for s in shipments if s.status not in DROPPED]
     left = remaining_units(order, live)
-    if live and all(s.status is ShipmentStatus.SHIPPED for s in live) and not left:
-        order.status = OrderStatus.SHIPPED
-    elif any(s.status in STARTED or s.status is ShipmentStatus.SHIPPED for s in live):
+    statuses = {s.status for s in live}
+    if not live and not left:  # nothing left to fulfil: every unit was cancelled
+        order.status = OrderStatus.CANCELLED
+    elif live and not left and statuses <= {S.SHIPPED, S.COLLECTED}:
+        order.status = OrderStatus.COLLECTED if S.COLLECTED in statuses else OrderStatus.SHIPPED
+    elif live and not left and statuses <= {S.READY_FOR_PICKUP, S.COLLECTED}:
+        order.status = OrderStatus.READY_FOR_PICKUP
+    elif statuses & (STARTED | LEFT | AT_PICKUP):
         order.status = OrderStatus.FULFILLING
     elif not live:
         order.status = OrderStatus.UNFILLABLE
@@ -114,4 +129,3 @@ def refresh_status(order: Order, shipments: list[Shipment]) -> OrderStatus:
         order.status = OrderStatus.PARTIALLY_ROUTED
     else:
         order.status = OrderStatus.ROUTED
-    return order.status

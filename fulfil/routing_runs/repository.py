@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, selectinload
 import routing
 from fulfil.models import Location, Order, OrderStatus, RoutingDecision, RoutingRun, Shipment, ShipmentStatus, StockLevel
 from fulfil.models.base import utcnow
-from fulfil.shipments.states import HOLDS_RESERVATION, MOVABLE
+from fulfil.shipments.states import DROPPED, HOLDS_RESERVATION, MOVABLE
 
-ENDED = (ShipmentStatus.REJECTED, ShipmentStatus.SUPERSEDED)
+ENDED = tuple(DROPPED)  # shipments that no longer count against a location's capacity or an order
 OPEN_ORDER_STATUSES = (OrderStatus.RECEIVED, OrderStatus.ROUTED, OrderStatus.PARTIALLY_ROUTED, OrderStatus.UNFILLABLE, OrderStatus.FULFILLING)
 
 

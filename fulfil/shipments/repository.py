@@ -35,7 +35,7 @@ def holding(session: Session, location_id: str, gtin: str) -> Sequence[Shipment]
     session.flush()
     stmt = (
         select(Shipment)
-        .where(Shipment.location_id == location_id, Shipment.status.in_(list(HOLDS_RESERVATION)))
+        .where(Shipment.held_at == location_id, Shipment.status.in_(list(HOLDS_RESERVATION)))
         .where(Shipment.id.in_(select(ShipmentLine.shipment_id).where(ShipmentLine.gtin == gtin)))
         .options(selectinload(Shipment.lines), selectinload(Shipment.parcels))
         .order_by(Shipment.id)

@@ -69,7 +69,7 @@ def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
     advance(shipment, ShipmentStatus.SHIPPED)
     for line in shipment.lines:
         cause = stock.Cause(StockCause.ORDER, actor=principal.label, order_id=shipment.order_id, shipment_id=shipment.id, reason="shipped")
-        stock.consume_reserved(session, shipment.location_id, line.gtin, line.qty, StockEventKind.SHIPMENT, cause, idempotency_key=f"ship:{shipment.id}:{line.id}")
+        stock.consume_reserved(session, shipment.held_at, line.gtin, line.qty, StockEventKind.SHIPMENT, cause, idempotency_key=f"ship:{shipment.id}:{line.id}")
     session.execute(update(RfidTag).where(RfidTag.shipment_id == shipment.id).values(state=TagState.SHIPPED, version=RfidTag.version + 1, zone=None)
                     .execution_options(synchronize_session=False))
     for parcel in session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id)):

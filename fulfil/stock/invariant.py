@@ -1,9 +1,9 @@
-"""The stock invariant: every reserved unit is held by an open shipment, and the event log explains every row.
+"""The stock invariant: every reserved unit is held by an open shipment or task, and the event log explains every row.
 
 For every (location, GTIN):
-- `reserved` equals the units of the shipments there whose status holds a reservation
-  (fulfil.shipments.states.HOLDS_RESERVATION);
-- the sums of the stock events' deltas equal `on_hand`, `reserved` and `safety`;
+- `reserved` equals the units of the shipments held there (Shipment.held_at) whose status holds a reservation
+  (fulfil.shipments.states.HOLDS_RESERVATION), plus the units of open put-back tasks there;
+- the sums of the stock events' deltas equal `on_hand`, `reserved`, `safety` and `quarantined`;
 - a (location, GTIN) with events has a row, and no row or shipment claims units of a pair without one.
 
 `check()` returns every drift found (empty when the books are right). It runs after every database test of the
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from fulfil.models import Shipment, ShipmentLine, StockEvent, StockLevel
+from fulfil.models import Shipment, ShipmentLine, StockEvent, StockLevel, StoreTask, TaskKind, TaskStatus
 from fulfil.shipments.states import HOLDS_RESERVATION
 
 Key = tuple[str, str]
@@ -30,10 +30,10 @@ class Drift:
 
     location_id: str
     gtin: str
-    quantity: str  # on_hand | reserved | safety
+    quantity: str  # on_hand | reserved | safety | quarantined
     recorded: int  # what stock_levels says
-    expected: int  # what the shipments (reserved) or the event log (every quantity) say
-    source: str  # "shipments" or "events"
+    expected: int  # what the shipments and tasks (reserved) or the event log (every quantity) say
+    source: str  # "shipments" (and put-back tasks) or "events"
 
     def describe(self) -> str:
         """One line for people: where, what, and by how much."""
@@ -45,34 +45,45 @@ class Drift:
 
 def check(bind: Session | Connection) -> list[Drift]:
     """Every drift between stock levels, the open shipments' reservations and the event log (none: the books are right)."""
-    levels: dict[Key, tuple[int, int, int]] = {
-        (row.location_id, row.gtin): (row.on_hand, row.reserved, row.safety)
-        for row in bind.execute(select(StockLevel.location_id, StockLevel.gtin, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety))
+    levels: dict[Key, tuple[int, int, int, int]] = {
+        (row.location_id, row.gtin): (row.on_hand, row.reserved, row.safety, row.quarantined)
+        for row in bind.execute(
+            select(StockLevel.location_id, StockLevel.gtin, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety, StockLevel.quarantined)
+        )
     }
     held: dict[Key, int] = defaultdict(int)
     holding = (
-        select(Shipment.location_id, ShipmentLine.gtin, func.sum(ShipmentLine.qty))
+        select(Shipment.held_at, ShipmentLine.gtin, func.sum(ShipmentLine.qty))
         .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
         .where(Shipment.status.in_([s.value for s in HOLDS_RESERVATION]))
-        .group_by(Shipment.location_id, ShipmentLine.gtin)
+        .group_by(Shipment.held_at, ShipmentLine.gtin)
     )
     for location_id, gtin, units in bind.execute(holding):
-        held[(location_id, gtin)] = int(units)
-    logged: dict[Key, tuple[int, int, int]] = {
-        (row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]))
+        held[(location_id, gtin)] += int(units)
+    put_back = (
+        select(StoreTask.location_id, StoreTask.gtin, func.sum(StoreTask.qty))
+        .where(StoreTask.kind == TaskKind.PUT_BACK.value, StoreTask.status == TaskStatus.OPEN.value)
+        .group_by(StoreTask.location_id, StoreTask.gtin)
+    )
+    for location_id, gtin, units in bind.execute(put_back):
+        held[(location_id, gtin)] += int(units)
+    logged: dict[Key, tuple[int, int, int, int]] = {
+        (row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5]))
         for row in bind.execute(
             select(
                 StockEvent.location_id, StockEvent.gtin,
                 func.sum(StockEvent.on_hand_delta), func.sum(StockEvent.reserved_delta), func.sum(StockEvent.safety_delta),
+                func.sum(StockEvent.quarantine_delta),
             ).group_by(StockEvent.location_id, StockEvent.gtin)
         )
     }
     drifts: list[Drift] = []
     for key in sorted(set(levels) | set(held) | set(logged)):
-        on_hand, reserved, safety = levels.get(key, (0, 0, 0))
+        on_hand, reserved, safety, quarantined = levels.get(key, (0, 0, 0, 0))
         if reserved != held.get(key, 0):
             drifts.append(Drift(key[0], key[1], "reserved", reserved, held.get(key, 0), "shipments"))
-        for name, recorded, expected in zip(("on_hand", "reserved", "safety"), (on_hand, reserved, safety), logged.get(key, (0, 0, 0))):
+        names = ("on_hand", "reserved", "safety", "quarantined")
+        for name, recorded, expected in zip(names, (on_hand, reserved, safety, quarantined), logged.get(key, (0, 0, 0, 0))):
             if recorded != expected:
                 drifts.append(Drift(key[0], key[1], name, recorded, expected, "events"))
     return drifts

@@ -21,6 +21,7 @@ class LevelAfter:
     on_hand: int
     reserved: int
     safety: int
+    quarantined: int = 0
 
 
 def get_level(session: Session, location_id: str, gtin: str) -> StockLevel | None:
@@ -43,7 +44,7 @@ def list_levels(
 def ensure_level(session: Session, location_id: str, gtin: str) -> None:
     """Create an empty level row if there is none; safe when two writers race to create it."""
     dialect = session.get_bind().dialect.name
-    values = {"location_id": location_id, "gtin": gtin, "on_hand": 0, "reserved": 0, "safety": 0}
+    values = {"location_id": location_id, "gtin": gtin, "on_hand": 0, "reserved": 0, "safety": 0, "quarantined": 0}
     if dialect == "postgresql":
         session.execute(postgresql.insert(StockLevel).values(**values).on_conflict_do_nothing())
     elif dialect == "sqlite":
@@ -61,23 +62,26 @@ def apply_change(
     on_hand_delta: int = 0,
     reserved_delta: int = 0,
     safety_delta: int = 0,
+    quarantine_delta: int = 0,
     min_available_after: int | None = None,
 ) -> LevelAfter | None:
     """Apply deltas atomically, only if the result stays valid; None when the guard refused it.
 
     Guards, evaluated by the database on the current row (PostgreSQL re-checks them after
     waiting for a concurrent writer's lock): every quantity stays >= 0, reserved <= on_hand,
+    quarantined >= 0,
     and, when asked, available (on_hand - reserved - safety) after the change >= min_available_after.
     """
     new_on_hand = StockLevel.on_hand + on_hand_delta
     new_reserved = StockLevel.reserved + reserved_delta
     new_safety = StockLevel.safety + safety_delta
+    new_quarantined = StockLevel.quarantined + quarantine_delta
     stmt = (
         update(StockLevel)
         .where(StockLevel.location_id == location_id, StockLevel.gtin == gtin)
-        .where(new_on_hand >= 0, new_reserved >= 0, new_safety >= 0, new_reserved <= new_on_hand)
-        .values(on_hand=new_on_hand, reserved=new_reserved, safety=new_safety)
-        .returning(StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+        .where(new_on_hand >= 0, new_reserved >= 0, new_safety >= 0, new_reserved <= new_on_hand, new_quarantined >= 0)
+        .values(on_hand=new_on_hand, reserved=new_reserved, safety=new_safety, quarantined=new_quarantined)
+        .returning(StockLevel.on_hand, StockLevel.reserved, StockLevel.safety, StockLevel.quarantined)
         .execution_options(synchronize_session=False)
     )
     if min_available_after is not None:
@@ -88,7 +92,7 @@ def apply_change(
     cached = session.identity_map.get(identity_key(StockLevel, (location_id, gtin)))
     if cached is not None:  # the UPDATE bypassed the ORM: make the loaded object reload on next access
         session.expire(cached)
-    return LevelAfter(on_hand=row.on_hand, reserved=row.reserved, safety=row.safety)
+    return LevelAfter(on_hand=row.on_hand, reserved=row.reserved, safety=row.safety, quarantined=row.quarantined)
 
 
 def find_event_by_key(session: Session, key: str) -> StockEvent | None:

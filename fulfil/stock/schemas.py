@@ -36,6 +36,7 @@ class StockLevelRead(BaseModel):
         description="Units of safety stock that are not on the shelf: safety is set above what is on hand and unreserved. "
         "Safety may be set before stock arrives; this says how much of it is not there yet."
     )
+    quarantined: int = Field(description="Units here that may not be sold (damaged returns and picks): outside on_hand.")
     updated_at: datetime
 
     @classmethod
@@ -49,6 +50,7 @@ class StockLevelRead(BaseModel):
             safety=level.safety,
             available=available(level.on_hand, level.reserved, level.safety),
             safety_uncovered=safety_uncovered(level.on_hand, level.reserved, level.safety),
+            quarantined=level.quarantined,
             updated_at=level.updated_at,
         )
 
@@ -91,9 +93,11 @@ class StockEventRead(BaseModel):
     on_hand_delta: int
     reserved_delta: int
     safety_delta: int
+    quarantine_delta: int
     on_hand_after: int
     reserved_after: int
     safety_after: int
+    quarantined_after: int
     order_id: int | None
     shipment_id: int | None
     reader_id: str | None

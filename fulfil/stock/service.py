@@ -47,6 +47,7 @@ def move(
     on_hand_delta: int = 0,
     reserved_delta: int = 0,
     safety_delta: int = 0,
+    quarantine_delta: int = 0,
     require_available: bool = False,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
@@ -56,7 +57,7 @@ def move(
         existing = repository.find_event_by_key(session, idempotency_key)
         if existing is not None:
             return Moved(existing, created=False)
-    if on_hand_delta > 0 or safety_delta > 0:
+    if on_hand_delta > 0 or safety_delta > 0 or quarantine_delta > 0:
         repository.ensure_level(session, location_id, gtin)
     try:
         # A savepoint, so that losing a race on the idempotency key also undoes the UPDATE.
@@ -68,6 +69,7 @@ def move(
                 on_hand_delta=on_hand_delta,
                 reserved_delta=reserved_delta,
                 safety_delta=safety_delta,
+                quarantine_delta=quarantine_delta,
                 min_available_after=0 if require_available else None,
             )
             if after is None:
@@ -80,9 +82,11 @@ def move(
                 on_hand_delta=on_hand_delta,
                 reserved_delta=reserved_delta,
                 safety_delta=safety_delta,
+                quarantine_delta=quarantine_delta,
                 on_hand_after=after.on_hand,
                 reserved_after=after.reserved,
                 safety_after=after.safety,
+                quarantined_after=after.quarantined,
                 order_id=cause.order_id,
                 shipment_id=cause.shipment_id,
                 reader_id=cause.reader_id,

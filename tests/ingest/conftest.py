@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.models import (
-    Location, LocationKind, Order, OrderLine, Parcel, ParcelVerification, Product, RfidTag, RoutingDecision, Shipment, ShipmentLine,
-    StockEvent, StockLevel, TagAnomaly,
+    DomainEvent, Location, LocationKind, ParcelVerification, Product, RfidTag, Shipment, StockEvent, StockLevel, StoreTask, TagAnomaly,
 )
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
 from tests.conftest import assert_stock_consistent, make_gtin
+from tests.factories import delete_orders
 
 
 @pytest.fixture(scope="session")
@@ -51,18 +51,14 @@ def site(engine: Engine, request: pytest.FixtureRequest) -> Iterator[dict[str, A
 
 def _clean_up(factory: sessionmaker[Session], store: str, gtin: str, epcs: list[str]) -> None:
     with unit_of_work(factory) as s:
-        shipments = select(Shipment.id).where(Shipment.location_id == store)
         orders = list(s.scalars(select(Shipment.order_id).where(Shipment.location_id == store)))
         s.execute(delete(StockEvent).where(StockEvent.location_id == store))
         s.execute(delete(ParcelVerification).where(ParcelVerification.location_id == store))
         s.execute(delete(TagAnomaly).where(TagAnomaly.location_id == store))
+        s.execute(delete(DomainEvent).where(DomainEvent.location_id == store))
+        s.execute(delete(StoreTask).where(StoreTask.location_id == store))
         s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
-        s.execute(delete(Parcel).where(Parcel.shipment_id.in_(shipments)))
-        s.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipments)))
-        s.execute(delete(Shipment).where(Shipment.order_id.in_(orders)))
-        s.execute(delete(RoutingDecision).where(RoutingDecision.order_id.in_(orders)))
-        s.execute(delete(OrderLine).where(OrderLine.order_id.in_(orders)))
-        s.execute(delete(Order).where(Order.id.in_(orders)))
+        delete_orders(s, orders)
         s.execute(delete(RfidTag).where(RfidTag.location_id == store))
         s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
         s.execute(delete(StockLevel).where(StockLevel.location_id == store))

@@ -132,7 +132,7 @@ def test_anomalies_stream_to_the_location_and_show_on_the_tag(
     # An id from before anomalies were streamed (two parts) resumes stock and verdicts there, anomalies from now on.
     stock_of(there, gtin, 1)
     legacy = read_events(client, f"/api/v1/locations/{there}/stream?max_events=3&max_seconds=2", {**ops, "Last-Event-ID": "0.0"})
-    assert [e["event"] for e in legacy] == ["stock"] and legacy[0]["id"].count(".") == 2
+    assert [e["event"] for e in legacy] == ["stock"] and legacy[0]["id"].count(".") == 3
     tag = client.get(f"/api/v1/tags/{epc}", headers=ops).json()
     assert tag["state"] == "shipped" and tag["location_id"] == home and tag["zone"] is None and tag["version"] == 4
     assert [(a["location_id"], a["zone"], a["reader_id"]) for a in tag["anomalies"]] == [(there, "backroom", "r-there")]

@@ -21,10 +21,11 @@ from fulfil.config import Settings
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.errors import InsufficientStock
 from fulfil.models import (
-    ApiToken, Location, LocationKind, Order, OrderLine, Product, Role, RoutingDecision, Shipment, ShipmentLine, StockCause, StockEvent, StockLevel,
+    ApiToken, Location, LocationKind, Order, OrderLine, Product, Role, StockCause, StockEvent, StockLevel,
 )
 from fulfil.stock import service
 from tests.conftest import assert_stock_consistent, make_gtin
+from tests.factories import delete_orders
 
 THREADS = 24
 
@@ -52,13 +53,7 @@ def _clean_up(factory: sessionmaker[Session], loc: str, gtin: str) -> None:
         s.execute(delete(StockLevel).where(StockLevel.location_id == loc))
         s.execute(delete(ApiToken).where(ApiToken.name == f"race-{loc}"))
         ids = list(s.scalars(order_ids))
-        shipment_ids = select(Shipment.id).where(Shipment.order_id.in_(ids))
-        s.execute(delete(StockEvent).where(StockEvent.order_id.in_(ids)))
-        s.execute(delete(RoutingDecision).where(RoutingDecision.order_id.in_(ids)))
-        s.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipment_ids)))
-        s.execute(delete(Shipment).where(Shipment.order_id.in_(ids)))
-        s.execute(delete(OrderLine).where(OrderLine.order_id.in_(ids)))
-        s.execute(delete(Order).where(Order.id.in_(ids)))
+        delete_orders(s, ids)
         s.execute(delete(Product).where(Product.gtin == gtin))
         s.execute(delete(Location).where(Location.id == loc))
 

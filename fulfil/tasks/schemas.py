@@ -1,0 +1,44 @@
+"""API shapes of a store's task queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fulfil.models import TaskKind, TaskStatus
+
+
+class TaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: TaskKind
+    ref: str = Field(description="Stable reference: `task:<id>` (put back, cycle count), `shipment:<id>` (pick, receive), `order:<id>` (curbside).")
+    task_id: int | None = Field(description="Put backs and cycle counts: confirm with POST /stores/{id}/tasks/{task_id}/done.")
+    location_id: str
+    status: TaskStatus
+    since: datetime
+    order_id: int | None
+    shipment_id: int | None
+    gtin: str | None
+    qty: int | None
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class StoredTaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: TaskKind
+    status: TaskStatus
+    location_id: str
+    order_id: int | None
+    shipment_id: int | None
+    gtin: str | None
+    qty: int | None
+    reason: str | None
+    created_at: datetime
+    done_at: datetime | None
+    done_by: str | None

@@ -1,0 +1,138 @@
+"""The task queue of a location. Put backs and cycle counts are rows (a put back holds the reservation of its units
+until it is confirmed); picks, parcels to receive and curbside arrivals are derived from shipments and orders, so a
+task can never disagree with the state it stands for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fulfil.auth.service import Principal
+from fulfil.deps import check_location
+from fulfil.errors import Conflict, NotFound
+from fulfil.journal import service as journal
+from fulfil.models import Order, Shipment, ShipmentStatus, StockCause, StoreTask, TaskKind, TaskStatus
+from fulfil.models.base import utcnow
+from fulfil.stock import service as stock
+
+S = ShipmentStatus
+# A pick task lasts until the parcel is verified (then it is a pack-station, pickup or carrier matter).
+PICK_STATUSES = (S.ASSIGNED, S.PICKING, S.PICKED, S.PACKED)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of a location's queue, stored or derived."""
+
+    kind: TaskKind
+    ref: str  # stable: "task:12" (stored), "shipment:7" (pick, receive), "order:3" (curbside)
+    location_id: str
+    since: datetime
+    status: TaskStatus = TaskStatus.OPEN
+    task_id: int | None = None  # stored tasks: confirm with POST /stores/{id}/tasks/{task_id}/done
+    order_id: int | None = None
+    shipment_id: int | None = None
+    gtin: str | None = None
+    qty: int | None = None
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def open_put_back(session: Session, shipment: Shipment, gtin: str, qty: int, reason: str) -> StoreTask:
+    """Units of a cancelled shipment that were picked or packed must go back on the shelf: the task takes over
+    their reservation (no stock moves now) and releases it when confirmed."""
+    task = StoreTask(
+        location_id=shipment.held_at, kind=TaskKind.PUT_BACK, order_id=shipment.order_id, shipment_id=shipment.id,
+        gtin=gtin, qty=qty, reason=reason,
+    )
+    session.add(task)
+    session.flush()
+    journal.record(session, "task.opened", locations=[task.location_id], order_id=task.order_id, shipment_id=task.shipment_id,
+                   task_id=task.id, task_kind=task.kind.value, gtin=gtin, qty=qty, reason=reason)
+    return task
+
+
+def open_cycle_count(session: Session, location_id: str, gtin: str, reason: str, *, order_id: int | None = None,
+                     shipment_id: int | None = None) -> StoreTask:
+    """Ask the store to count a product (a short pick found fewer than the books said); one open count per product."""
+    existing = session.scalars(
+        select(StoreTask).where(StoreTask.location_id == location_id, StoreTask.kind == TaskKind.CYCLE_COUNT,
+                                StoreTask.gtin == gtin, StoreTask.status == TaskStatus.OPEN)
+    ).first()
+    if existing is not None:
+        return existing
+    task = StoreTask(location_id=location_id, kind=TaskKind.CYCLE_COUNT, gtin=gtin, reason=reason, order_id=order_id, shipment_id=shipment_id)
+    session.add(task)
+    session.flush()
+    journal.record(session, "task.opened", locations=[location_id], order_id=order_id, shipment_id=shipment_id,
+                   task_id=task.id, task_kind=task.kind.value, gtin=gtin, reason=reason)
+    return task
+
+
+def close_cycle_counts(session: Session, location_id: str, gtin: str, actor: str) -> None:
+    """A count of the product was recorded (a stock adjustment by count): its open cycle count is done."""
+    for task in session.scalars(
+        select(StoreTask).where(StoreTask.location_id == location_id, StoreTask.kind == TaskKind.CYCLE_COUNT,
+                                StoreTask.gtin == gtin, StoreTask.status == TaskStatus.OPEN)
+    ):
+        _finish(session, task, actor)
+
+
+def complete(session: Session, location_id: str, task_id: int, principal: Principal) -> StoreTask:
+    """Confirm a stored task. A put back releases its units (they are on the shelf, available again). Confirming a
+    task that is done already changes nothing (a retried tap)."""
+    check_location(principal, location_id)
+    stmt = select(StoreTask).where(StoreTask.id == task_id, StoreTask.location_id == location_id).with_for_update()
+    task = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if task is None:
+        raise NotFound(f"task {task_id} not found at {location_id}", details={"task_id": task_id, "location_id": location_id})
+    if task.status is TaskStatus.DONE:
+        return task
+    if task.status is not TaskStatus.OPEN:
+        raise Conflict(f"task {task_id} is {task.status.value}", details={"task_id": task_id, "status": task.status.value}, code="task_closed")
+    if task.kind is TaskKind.PUT_BACK:
+        assert task.gtin is not None and task.qty is not None
+        cause = stock.Cause(StockCause.ORDER, actor=principal.label, order_id=task.order_id, shipment_id=task.shipment_id,
+                            reason="put back", note=task.reason)
+        stock.release(session, task.location_id, task.gtin, task.qty, cause, idempotency_key=f"put-back:{task.id}")
+    _finish(session, task, principal.label)
+    return task
+
+
+def _finish(session: Session, task: StoreTask, actor: str) -> None:
+    task.status = TaskStatus.DONE
+    task.done_at = utcnow()
+    task.done_by = actor
+    session.flush()
+    journal.record(session, "task.done", locations=[task.location_id], order_id=task.order_id, shipment_id=task.shipment_id,
+                   task_id=task.id, task_kind=task.kind.value, gtin=task.gtin, qty=task.qty)
+
+
+def queue(session: Session, location_id: str, *, kinds: set[TaskKind] | None = None) -> list[Task]:
+    """The open tasks of a location, oldest first: what the store's staff should do now."""
+    tasks: list[Task] = []
+    wanted = kinds or set(TaskKind)
+    if TaskKind.PICK in wanted:
+        for s in session.scalars(select(Shipment).where(Shipment.location_id == location_id, Shipment.status.in_(PICK_STATUSES))):
+            tasks.append(Task(TaskKind.PICK, f"shipment:{s.id}", location_id, s.created_at, order_id=s.order_id, shipment_id=s.id,
+                              detail={"shipment_status": s.status.value, "click_and_collect": s.pickup_location_id is not None}))
+    if TaskKind.RECEIVE in wanted:
+        for s in session.scalars(select(Shipment).where(Shipment.pickup_location_id == location_id, Shipment.status == S.IN_TRANSIT)):
+            tasks.append(Task(TaskKind.RECEIVE, f"shipment:{s.id}", location_id, s.status_changed_at, order_id=s.order_id,
+                              shipment_id=s.id, detail={"from": s.location_id}))
+    if TaskKind.CURBSIDE in wanted:
+        waiting = select(Shipment.order_id).where(Shipment.pickup_location_id == location_id, Shipment.status.in_([S.RECEIVED, S.READY_FOR_PICKUP]))
+        for o in session.scalars(select(Order).where(Order.checked_in_at.is_not(None), Order.id.in_(waiting))):
+            assert o.checked_in_at is not None
+            tasks.append(Task(TaskKind.CURBSIDE, f"order:{o.id}", location_id, o.checked_in_at, order_id=o.id, detail=dict(o.checkin or {})))
+    stored = {TaskKind.PUT_BACK, TaskKind.CYCLE_COUNT} & wanted
+    if stored:
+        for t in session.scalars(select(StoreTask).where(StoreTask.location_id == location_id, StoreTask.status == TaskStatus.OPEN,
+                                                         StoreTask.kind.in_(stored))):
+            tasks.append(Task(t.kind, f"task:{t.id}", location_id, t.created_at, task_id=t.id, order_id=t.order_id,
+                              shipment_id=t.shipment_id, gtin=t.gtin, qty=t.qty, reason=t.reason))
+    return sorted(tasks, key=lambda t: (t.since, t.ref))

@@ -70,7 +70,9 @@ def give_up_a_unit(session: Session, location_id: str, gtin: str, reason: str, a
     a reservation that no stock stands behind. Nothing started on it: it is superseded; started: it is rejected
     with `reason`, picked units back on the shelf. The caller books the loss, then routes its order again
     (route_again). Returns that shipment, or None when no shipment holds the product there."""
-    held = repository.holding(session, location_id, gtin)
+    # A verified parcel waiting for its customer (received, ready for pickup) is bagged and RFID-proven complete: a
+    # unit leaving the store came off a shelf, so only shipments still being served there give units back.
+    held = [s for s in repository.holding(session, location_id, gtin) if s.status in _PROGRESS]
     if not held:
         return None
     shipment = min(held, key=lambda s: (_PROGRESS.index(s.status), -s.id))

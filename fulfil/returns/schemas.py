@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
@@ -15,9 +15,7 @@ from fulfil.catalog.schemas import Gtin
 from fulfil.models import ReturnGrade
 from fulfil.money import Amount
 from fulfil.orders.schemas import MAX_LINE_QTY, MAX_LINES
-
-EPC_PATTERN = r"^[0-9A-Fa-f]{8,64}$"
-Epc = Annotated[str, Field(pattern=EPC_PATTERN, description="An item's EPC (hex), as read from its RFID tag.")]
+from fulfil.tags.schemas import Epc
 
 
 class ReturnReason(enum.StrEnum):

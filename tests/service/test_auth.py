@@ -38,6 +38,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/stock"): {OPS, PICKER},
     ("GET", "/api/v1/stock/events"): {OPS, PICKER},
     ("POST", "/api/v1/stock/adjustments"): {OPS},
+    ("POST", "/api/v1/stock/quarantine"): {OPS},
     ("GET", "/api/v1/stock/{location_id}/{gtin}"): {OPS, PICKER},
     ("PUT", "/api/v1/stock/{location_id}/{gtin}/safety"): {OPS},
     ("GET", "/api/v1/orders"): {OPS, PICKER},

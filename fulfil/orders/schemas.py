@@ -60,23 +60,14 @@ class OrderCreate(ExactlyOneOf, RequestModel):
     @model_validator(mode="after")
     def _one_line_per_gtin(self) -> Self:
         """Lines of the same GTIN (however it was spelled) become one line, in the order they first appear, so the
-        order, its shipments and its retries all count each product once. Their prices must agree: one line has
-        one unit price, and a return refunds by it."""
-        merged: dict[str, tuple[int, Decimal | None]] = {}
+        order, its shipments and its retries all count each product once. Lines of one product at different prices
+        are left apart, for the service to refuse (a rule the schema cannot say: fulfil.orders.service)."""
+        merged: dict[tuple[str, Decimal | None], int] = {}
         for line in self.lines:
-            if line.gtin in merged:
-                qty, price = merged[line.gtin]
-                if price != line.unit_price:
-                    raise ValueError(
-                        f"lines of GTIN {line.gtin} carry different unit prices ({price} and {line.unit_price}): "
-                        "one product has one price per order"
-                    )
-                merged[line.gtin] = (qty + line.qty, price)
-            else:
-                merged[line.gtin] = (line.qty, line.unit_price)
+            merged[(line.gtin, line.unit_price)] = merged.get((line.gtin, line.unit_price), 0) + line.qty
         if len(merged) < len(self.lines):
             # The cap is per line as sent; a merged line may exceed it (at most MAX_LINES x MAX_LINE_QTY units).
-            self.lines = [OrderLineCreate.model_construct(gtin=g, qty=q, unit_price=p) for g, (q, p) in merged.items()]
+            self.lines = [OrderLineCreate.model_construct(gtin=g, qty=q, unit_price=p) for (g, p), q in merged.items()]
         return self
 
     @model_validator(mode="after")

@@ -62,7 +62,7 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
     if existing is not None:
         return _replay(session, existing, fingerprint, principal)
     _validate_references(session, data)
-    _validate_total(data)
+    _validate_prices(data)
     order = Order(
         external_id=data.external_id,
         channel=data.channel,
@@ -142,8 +142,19 @@ def _validate_references(session: Session, data: OrderCreate) -> None:
         raise Conflict("the order names a location that cannot serve as a store", details=unsuitable, code="not_a_store")
 
 
-def _validate_total(data: OrderCreate) -> None:
-    """What the priced lines are worth fits a total (Numeric(14, 2)), so any refund of them can be recorded."""
+def _validate_prices(data: OrderCreate) -> None:
+    """One price per product (a line has one unit price, and a return refunds by it), and what the priced lines are
+    worth fits a total (Numeric(14, 2)), so any refund of them can be recorded. 422 naming the field."""
+    first: dict[str, int] = {}
+    for i, line in enumerate(data.lines):
+        earlier = first.setdefault(line.gtin, i)
+        if earlier != i:  # the schema merged lines of one price: these differ
+            raise InvalidInput(
+                f"lines of GTIN {line.gtin} carry different unit prices ({data.lines[earlier].unit_price} and {line.unit_price}): "
+                "one product has one price per order",
+                details=[{"field": "body.lines", "message": f"GTIN {line.gtin} at different unit prices: one price per product",
+                          "type": "price_conflict"}],
+            )
     worth = money.total((line.qty, line.unit_price) for line in data.lines if line.unit_price is not None)
     if worth is not None and worth > money.MAX_TOTAL:
         raise InvalidInput(

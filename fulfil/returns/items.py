@@ -115,7 +115,9 @@ def order_named(session: Session, data: ReturnCreate) -> int:
     if len(by_order) > 1:
         refused.append(_problem("several_orders", "the EPCs left with different orders: return each order's items separately",
                                 orders=[{"order_id": o, "epcs": epcs} for o, epcs in sorted(by_order.items())]))
-    if refused or not by_order:
+    if not refused and not by_order:  # every tag left with a shipment of no order: nothing names one
+        refused.append(_problem("no_order", "the EPCs name no order: give order_id or pickup_code"))
+    if refused:
         raise ReturnRefused(refused, flags)
     return next(iter(by_order))
 

@@ -74,19 +74,9 @@ class ReturnCreate(RequestModel):
         return self
 
     @model_validator(mode="after")
-    def _each_epc_once(self) -> Self:
-        """EPCs in upper case. The same EPC twice counts once; listed twice with different grades or reasons, it is a
-        contradiction."""
-        seen: dict[str, ReturnEpcItem] = {}
-        items: list[ReturnEpcItem | ReturnGtinItem] = []
-        for item in self.items:
-            if isinstance(item, ReturnEpcItem):
-                item = item.model_copy(update={"epc": item.epc.upper()})
-                earlier = seen.setdefault(item.epc, item)
-                if (earlier.grade, earlier.reason) != (item.grade, item.reason):
-                    raise ValueError(f"EPC {item.epc} is listed twice with different grades or reasons")
-            items.append(item)
-        self.items = items
+    def _epcs_in_upper_case(self) -> Self:
+        """EPCs as tags store them, so the same tag spelled twice is the same tag (and the same fingerprint)."""
+        self.items = [item.model_copy(update={"epc": item.epc.upper()}) if isinstance(item, ReturnEpcItem) else item for item in self.items]
         return self
 
     @classmethod

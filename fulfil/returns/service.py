@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from fulfil import money
 from fulfil.auth.service import Principal
 from fulfil.deps import check_location
-from fulfil.errors import Conflict, NotFound
+from fulfil.errors import Conflict, InvalidInput, NotFound
 from fulfil.journal import service as journal
 from fulfil.models import Location, Order, Return, ReturnGrade, ReturnLine, StockCause, StockEventKind, TagState
 from fulfil.models.base import utcnow
 from fulfil.returns import repository
 from fulfil.returns.items import Flag, ReturnRefused, Unit, judge, order_named
-from fulfil.returns.schemas import ReturnCreate, ReturnLineRead, ReturnRead
+from fulfil.returns.schemas import ReturnCreate, ReturnEpcItem, ReturnLineRead, ReturnRead
 from fulfil.stock import service as stock
 from fulfil.tags import repository as tags
 
@@ -53,6 +53,7 @@ def receive(session: Session, data: ReturnCreate, principal: Principal) -> Recei
     check_location(principal, data.location_id)
     if session.get(Location, data.location_id) is None:
         raise NotFound(f"location {data.location_id} not found", details={"location_id": data.location_id})
+    _each_tag_graded_once(data)
     fingerprint = request_hash(data)
     existing = repository.get_by_external_id(session, data.external_id)
     if existing is not None:
@@ -71,6 +72,20 @@ def receive(session: Session, data: ReturnCreate, principal: Principal) -> Recei
     log.info("return %s of order %s at %s: %d units, refund due %s %s", return_.external_id, order.external_id, return_.location_id,
              sum(u.qty for u in units), return_.refund_due, order.currency or "")
     return Received(return_, created=True)
+
+
+def _each_tag_graded_once(data: ReturnCreate) -> None:
+    """The same EPC listed twice counts once; listed with two grades or reasons it is a contradiction (422 naming the
+    second listing). A rule the schema cannot say, so it is checked here, on a body the schema accepted."""
+    first: dict[str, tuple[int, ReturnEpcItem]] = {}
+    for index, item in enumerate(data.items):
+        if isinstance(item, ReturnEpcItem):
+            earlier_index, earlier = first.setdefault(item.epc, (index, item))
+            if (earlier.grade, earlier.reason) != (item.grade, item.reason):
+                raise InvalidInput(
+                    f"EPC {item.epc} is listed twice with different grades or reasons",
+                    details=[{"field": f"body.items.{index}", "message": f"contradicts body.items.{earlier_index} (the same EPC)", "type": "contradiction"}],
+                )
 
 
 def _replay(existing: Return, fingerprint: str, principal: Principal) -> Received:

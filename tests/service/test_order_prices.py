@@ -110,7 +110,8 @@ def test_lines_of_one_product_merge_only_at_one_price(client: TestClient, ops: d
     different = client.post(URL, headers=ops, json=order(gtin, {"qty": 1, "unit_price": "5.00"}, {"qty": 1, "unit_price": "4.00"},
                                                          currency="EUR", external_id="PRICED-2"))
     assert different.status_code == 422, different.text
-    assert "different unit prices" in different.json()["error"]["details"][0]["message"]
+    assert different.json()["error"]["details"][0] == {"field": "body.lines", "message": f"GTIN {gtin} at different unit prices: one price per product",
+                                                       "type": "price_conflict"}
     half_priced = client.post(URL, headers=ops, json=order(gtin, {"qty": 1, "unit_price": "5.00"}, {"qty": 1},
                                                            currency="EUR", external_id="PRICED-3"))
     assert half_priced.status_code == 422, half_priced.text

@@ -141,3 +141,12 @@ def test_units_refused_at_the_handover_were_never_delivered(client: TestClient, 
     assert answer.json()["refund_due"] == "20.00"
     tag = session.get(RfidTag, picked_up.epcs[gtin][2], populate_existing=True)
     assert tag is not None and (tag.state.value, tag.location_id, tag.shipment_id) == ("in_stock", store, None)
+
+
+def test_tags_alone_that_name_no_order_are_refused_and_flagged(client: TestClient, ops: dict[str, str], world: dict[str, Any], session: Session) -> None:
+    walk_in, gtin = world["walk_in"], world["gtin"]
+    unknown = encode_sgtin96(gtin, 424242, 7)
+    answer = client.post(URL, headers=ops, json={"external_id": "RET-ORPHAN", "location_id": walk_in,
+                                                 "items": [{"epc": unknown, "grade": "resellable", "reason": "other"}] * 2})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (409, "not_sold"), answer.text
+    assert [(f["epc"], f["tag_state"]) for f in _flags(session, walk_in)] == [(unknown, None)]  # listed twice, flagged once

@@ -18,6 +18,7 @@ from fulfil.app import create_app
 from fulfil.config import Settings
 from fulfil.models import DomainEvent, LocationKind
 from tests.delivery import Delivered, deliver
+from tests.service.test_live_stream import read_events
 
 URL = "/api/v1/returns"
 
@@ -120,6 +121,7 @@ def test_the_same_tag_counts_once(client: TestClient, ops: dict[str, str], world
         {"epc": order.epcs[shirt][1], "grade": "resellable", "reason": "too_small"}, {"epc": order.epcs[shirt][1], "grade": "damaged", "reason": "too_small"},
     ], "RET-3"))
     assert contradiction.status_code == 422, contradiction.text
+    assert contradiction.json()["error"]["details"][0]["field"] == "body.items.1"
     assert level(client, ops, walk_in, shirt)["on_hand"] == 1
 
 
@@ -204,3 +206,14 @@ def test_the_order_reference_rule_is_the_schema(client: TestClient, ops: dict[st
     assert schema.is_valid(payload) is schema_valid
     answer = client.post(URL, headers=ops, json=payload)
     assert (answer.status_code != 422) is schema_valid, answer.text
+
+
+def test_the_store_hears_of_the_return_on_its_live_stream(client: TestClient, world: dict[str, Any]) -> None:
+    order, walk_in, shirt = world["order"], world["walk_in"], world["shirt"]
+    taken = client.post(URL, headers=world["picker"], json=body(order, walk_in, [{"epc": order.epcs[shirt][0], "grade": "resellable", "reason": "too_small"}]))
+    assert taken.status_code == 201, taken.text
+    stream = read_events(client, f"/api/v1/locations/{walk_in}/stream?from_start=true&max_seconds=1", world["picker"])
+    assert [e["event"] for e in stream] == ["stock", "return"]
+    told = stream[1]["data"]
+    assert (told["kind"], told["order_id"], told["data"]["return_id"], told["data"]["refund_due"]) == ("return.received", order.order_id, taken.json()["id"], "19.90")
+    assert told["data"]["items"] == [{"gtin": shirt, "epc": order.epcs[shirt][0], "qty": 1, "grade": "resellable", "reason": "too_small"}]

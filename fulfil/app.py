@@ -30,6 +30,7 @@ from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.openapi import install as install_openapi
 from fulfil.orders.endpoints import router as orders_router
+from fulfil.returns.endpoints import router as returns_router
 from fulfil.routing_runs.endpoints import router as routing_router
 from fulfil.routing_runs.scheduler import BatchScheduler
 from fulfil.shipments.endpoints import router as shipments_router
@@ -137,6 +138,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

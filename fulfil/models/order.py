@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
 
@@ -93,6 +93,8 @@ class OrderLine(Base):
     qty: Mapped[int] = mapped_column(Integer)
     cancelled_qty: Mapped[int] = mapped_column(Integer, default=0)  # units cancelled: no longer to fulfil
     unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=None)  # in the order's currency
+    if TYPE_CHECKING:
+        returned_qty: Mapped[int]  # units returned, any grade: the sum of its return lines (set below ReturnLine)
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
@@ -159,3 +161,9 @@ class ReturnLine(Base):
     unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=None)
 
     return_: Mapped[Return] = relationship(back_populates="lines", lazy="raise")
+
+
+# Read with every order line, so no read model can show a line without what came back of it.
+OrderLine.returned_qty = column_property(
+    select(func.coalesce(func.sum(ReturnLine.qty), 0)).where(ReturnLine.order_line_id == OrderLine.id).correlate_except(ReturnLine).scalar_subquery()
+)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fulfil import money
 from fulfil.auth.service import Principal
 from fulfil.catalog import repository as catalog
 from fulfil.config import Settings
@@ -28,8 +29,15 @@ class Intake:
 
 
 def request_hash(data: OrderCreate) -> str:
-    """A fingerprint of the order as posted, to tell a retry from a reused id."""
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """A fingerprint of the order as posted, to tell a retry from a reused id. A currency or unit price not given
+    is left out, so an order without prices has the fingerprint it had before prices existed (its retries replay)."""
+    body = data.model_dump(mode="json")
+    if body.get("currency") is None:
+        body.pop("currency", None)
+    for line in body["lines"]:
+        if line.get("unit_price") is None:
+            line.pop("unit_price", None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -54,6 +62,7 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
     if existing is not None:
         return _replay(session, existing, fingerprint, principal)
     _validate_references(session, data)
+    _validate_prices(data)
     order = Order(
         external_id=data.external_id,
         channel=data.channel,
@@ -64,8 +73,9 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
         pickup_location_id=data.pickup_location_id,
         origin_location_id=data.origin_location_id,
         promise_days=data.promise_days,
+        currency=data.currency,
         request_hash=fingerprint,
-        lines=[OrderLine(line_no=i + 1, gtin=line.gtin, qty=line.qty) for i, line in enumerate(data.lines)],
+        lines=[OrderLine(line_no=i + 1, gtin=line.gtin, qty=line.qty, unit_price=line.unit_price) for i, line in enumerate(data.lines)],
     )
     try:
         with session.begin_nested():  # a concurrent retry of the same id loses the race here, not the transaction
@@ -130,6 +140,27 @@ def _validate_references(session: Session, data: OrderCreate) -> None:
         raise NotFound("the order refers to records that do not exist", details=unknown)
     if unsuitable:
         raise Conflict("the order names a location that cannot serve as a store", details=unsuitable, code="not_a_store")
+
+
+def _validate_prices(data: OrderCreate) -> None:
+    """One price per product (a line has one unit price, and a return refunds by it), and what the priced lines are
+    worth fits a total (Numeric(14, 2)), so any refund of them can be recorded. 422 naming the field."""
+    first: dict[str, int] = {}
+    for i, line in enumerate(data.lines):
+        earlier = first.setdefault(line.gtin, i)
+        if earlier != i:  # the schema merged lines of one price: these differ
+            raise InvalidInput(
+                f"lines of GTIN {line.gtin} carry different unit prices ({data.lines[earlier].unit_price} and {line.unit_price}): "
+                "one product has one price per order",
+                details=[{"field": "body.lines", "message": f"GTIN {line.gtin} at different unit prices: one price per product",
+                          "type": "price_conflict"}],
+            )
+    worth = money.total((line.qty, line.unit_price) for line in data.lines if line.unit_price is not None)
+    if worth is not None and worth > money.MAX_TOTAL:
+        raise InvalidInput(
+            f"the order's priced lines are worth {worth} {data.currency}, more than {money.MAX_TOTAL}",
+            details=[{"field": "body.lines", "message": f"sum of qty x unit_price may not exceed {money.MAX_TOTAL}", "type": "total_too_large"}],
+        )
 
 
 def get_order(session: Session, order_id: int, principal: Principal) -> Order:

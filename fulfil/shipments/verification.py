@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -11,7 +12,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from fulfil.models import Parcel, ParcelStatus, ParcelVerification, RfidTag, Shipment, ShipmentStatus, TagState
 from fulfil.shipments.states import advance
-from rfid.verification import Verdict, verify_parcel
+from rfid.verification import ForeignTag, Verdict, verify_parcel
+
+# Why a quarantined unit on the pack table cannot complete a parcel (it is damaged, not sellable stock).
+QUARANTINED_REASON = "quarantined (damaged, not sellable): take it out of the parcel"
 
 
 def verdict_dict(verdict: Verdict) -> dict[str, Any]:
@@ -50,8 +54,12 @@ def verify_station(session: Session, location: str, station: str, epcs: Iterable
     expected: dict[str, int] = defaultdict(int)
     for sl in shipment.lines:
         expected[sl.gtin] += sl.qty
-    seen = sorted(set(epcs))
-    verdict = verify_parcel(dict(expected), seen, parcel_sscc=parcel.sscc if parcel else None)
+    seen = sorted({e.strip().upper() for e in epcs})
+    # A quarantined unit is no item of any parcel: it is not counted, and the parcel is incomplete until it is taken out.
+    quarantined = sorted(session.scalars(select(RfidTag.epc).where(RfidTag.epc.in_(seen), RfidTag.state == TagState.QUARANTINED))) if seen else []
+    verdict = verify_parcel(dict(expected), [e for e in seen if e not in quarantined], parcel_sscc=parcel.sscc if parcel else None)
+    if quarantined:
+        verdict = replace(verdict, foreign=verdict.foreign + tuple(ForeignTag(epc, QUARANTINED_REASON) for epc in quarantined))
     body = verdict_dict(verdict)
     last = session.scalars(select(ParcelVerification).where(ParcelVerification.shipment_id == shipment.id).order_by(ParcelVerification.id.desc()).limit(1)).first()
     if last is not None and last.verdict == body:

@@ -13,8 +13,10 @@ from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check
 from fulfil.errors import NotFound
 from fulfil.models import StockCause
 from fulfil.openapi import errors
-from fulfil.stock import repository, service
-from fulfil.stock.schemas import SafetyUpdate, StockAdjustmentCreate, StockAdjustmentResult, StockEventRead, StockLevelRead
+from fulfil.stock import quarantine, repository, service
+from fulfil.stock.schemas import (
+    QuarantineExit, QuarantineResult, SafetyUpdate, StockAdjustmentCreate, StockAdjustmentResult, StockEventRead, StockLevelRead,
+)
 
 router = APIRouter(prefix="/stock", tags=["stock"], route_class=CommittingRoute)
 
@@ -85,6 +87,31 @@ def adjust_stock(
     assert level is not None
     session.refresh(level)
     return StockAdjustmentResult(event=StockEventRead.model_validate(moved.event), level=StockLevelRead.of(level), replayed=not moved.created)
+
+
+@router.post(
+    "/quarantine",
+    response_model=QuarantineResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": QuarantineResult, "description": "This Idempotency-Key was applied before: nothing changed now (`replayed`)."},
+        **errors(404, 409),
+    },
+)
+def leave_quarantine(
+    data: QuarantineExit, session: SessionDep, principal: OpsOnly, response: Response, idempotency_key: IdempotencyKey = None
+) -> QuarantineResult:
+    """Quarantined units after inspection: `dispose` writes them off, `restore` puts them back on hand (sellable at once).
+    By quantity, or by the tagged units' EPCs (their tags move with them); retry-safe with Idempotency-Key."""
+    key = f"quarantine:{idempotency_key}" if idempotency_key else None
+    fingerprint = hashlib.sha256(data.model_dump_json().encode()).hexdigest() if key else None
+    moved, epcs = quarantine.leave(session, data, principal, idempotency_key=key, request_hash=fingerprint)
+    if not moved.created:
+        response.status_code = status.HTTP_200_OK
+    level = repository.get_level(session, moved.event.location_id, moved.event.gtin)
+    assert level is not None
+    session.refresh(level)
+    return QuarantineResult(event=StockEventRead.model_validate(moved.event), level=StockLevelRead.of(level), epcs=epcs, replayed=not moved.created)
 
 
 @router.get("/{location_id}/{gtin}", response_model=StockLevelRead)

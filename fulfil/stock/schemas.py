@@ -13,6 +13,7 @@ from fulfil.catalog.schemas import Gtin
 from fulfil.exactly_one import ExactlyOneOf
 from fulfil.models import StockCause, StockEventKind, StockLevel
 from fulfil.stock.rules import available, safety_uncovered
+from fulfil.tags.schemas import Epc
 
 
 class AdjustmentReason(enum.StrEnum):
@@ -111,4 +112,34 @@ class StockEventRead(BaseModel):
 class StockAdjustmentResult(BaseModel):
     event: StockEventRead
     level: StockLevelRead
+    replayed: bool = Field(description="True when this Idempotency-Key was already applied: nothing changed now.")
+
+
+class QuarantineAction(enum.StrEnum):
+    """How quarantined units leave quarantine."""
+
+    DISPOSE = "dispose"  # written off after inspection: they leave the books
+    RESTORE = "restore"  # inspected and fit to sell: back on hand, available at once
+
+
+class QuarantineExit(ExactlyOneOf, RequestModel):
+    exactly_one_of: ClassVar[tuple[str, ...]] = ("qty", "epcs")
+    exactly_one_message: ClassVar[str] = "give exactly one of qty (a number of units) or epcs (the tagged units themselves)"
+
+    location_id: str = Field(min_length=1, max_length=64)
+    gtin: Gtin
+    action: QuarantineAction
+    qty: int | None = Field(default=None, ge=1, le=1_000_000, description="Units leaving quarantine.")
+    epcs: list[Epc] | None = Field(
+        default=None, min_length=1, max_length=1000,
+        description="Or the tagged units themselves (each quarantined here): restored, a tag is in stock again; disposed, it "
+        "belongs to no location any more.",
+    )
+    note: str | None = Field(default=None, max_length=2000, description="What the inspection found.")
+
+
+class QuarantineResult(BaseModel):
+    event: StockEventRead
+    level: StockLevelRead
+    epcs: list[str] = Field(description="The tags that left quarantine with the units (upper case).")
     replayed: bool = Field(description="True when this Idempotency-Key was already applied: nothing changed now.")

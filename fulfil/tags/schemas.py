@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fulfil.models import TagState
+
+# An EPC as the API takes it: hex, as read from a tag (any case; stored upper case).
+EPC_PATTERN = r"^[0-9A-Fa-f]{8,64}$"
+Epc = Annotated[str, Field(pattern=EPC_PATTERN, description="An item's EPC (hex), as read from its RFID tag.")]
 
 
 class TagAnomalyRead(BaseModel):

@@ -38,6 +38,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/stock"): {OPS, PICKER},
     ("GET", "/api/v1/stock/events"): {OPS, PICKER},
     ("POST", "/api/v1/stock/adjustments"): {OPS},
+    ("POST", "/api/v1/stock/quarantine"): {OPS},
     ("GET", "/api/v1/stock/{location_id}/{gtin}"): {OPS, PICKER},
     ("PUT", "/api/v1/stock/{location_id}/{gtin}/safety"): {OPS},
     ("GET", "/api/v1/orders"): {OPS, PICKER},
@@ -64,6 +65,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/tags/{epc}"): {OPS, PICKER},
     ("GET", "/api/v1/stores/{location_id}/tasks"): {OPS, PICKER},
     ("POST", "/api/v1/stores/{location_id}/tasks/{task_id}/done"): {OPS, PICKER},
+    ("POST", "/api/v1/returns"): {OPS, PICKER},
+    ("GET", "/api/v1/returns"): {OPS, PICKER},
+    ("GET", "/api/v1/returns/{return_id}"): {OPS, PICKER},
 }
 
 
@@ -79,7 +83,7 @@ ROUTES = api_routes()
 
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
-    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "epc": "3074257BF7194E4000001A85"}
+    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85"}
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     return url + "?max_seconds=0.2" if url.endswith("/stream") else url
 

@@ -53,7 +53,12 @@ def verify_station(session: Session, location: str, station: str, epcs: Iterable
     seen = sorted(set(epcs))
     verdict = verify_parcel(dict(expected), seen, parcel_sscc=parcel.sscc if parcel else None)
     body = verdict_dict(verdict)
-    last = session.scalars(select(ParcelVerification).where(ParcelVerification.shipment_id == shipment.id).order_by(ParcelVerification.id.desc()).limit(1)).first()
+    # Unchanged since the last verdict on this parcel: nothing to record. A shipment packed again (units taken out of
+    # it) has a new parcel, whose verdict counts even when it reads like the old one's.
+    last = session.scalars(
+        select(ParcelVerification).where(ParcelVerification.shipment_id == shipment.id, ParcelVerification.parcel_id == (parcel.id if parcel else None))
+        .order_by(ParcelVerification.id.desc()).limit(1)
+    ).first()
     if last is not None and last.verdict == body:
         return None
     row = ParcelVerification(shipment_id=shipment.id, parcel_id=parcel.id if parcel else None, location_id=location, station=station, complete=verdict.complete, verdict=body)

@@ -6,7 +6,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
-from fulfil.deps import check_location
 from fulfil.errors import InvalidInput
 from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
 from fulfil.routing_runs import assign
@@ -20,9 +19,7 @@ from rfid.epc.gs1 import gtin_check_digit
 
 
 def _mine(session: Session, shipment_id: int, principal: Principal) -> Shipment:
-    shipment = service.get(session, shipment_id, principal, lock=True)
-    check_location(principal, shipment.location_id)
-    return shipment
+    return service.get_to_work(session, shipment_id, principal)
 
 
 def start_picking(session: Session, shipment_id: int, principal: Principal) -> Shipment:
@@ -40,6 +37,19 @@ def mark_picked(session: Session, shipment_id: int, principal: Principal) -> Shi
     for line in shipment.lines:
         line.picked_qty = line.qty
     return shipment
+
+
+def unpack(session: Session, shipment: Shipment, reason: str) -> None:
+    """Units were taken out of a packed or verified shipment (cancelled, short-picked): its parcel's RFID verdict no
+    longer holds. It goes back to picked, to be packed and verified again; its tags leave it until the new verdict
+    and its parcel is open again. Nothing happens to a shipment not packed yet."""
+    if shipment.status not in (ShipmentStatus.PACKED, ShipmentStatus.VERIFIED):
+        return
+    service.free_tags(session, shipment)
+    for parcel in shipment.parcels:
+        if parcel.status in (ParcelStatus.SEALED, ParcelStatus.VERIFIED):
+            parcel.status = ParcelStatus.OPEN
+    advance(shipment, ShipmentStatus.PICKED, reason=reason)
 
 
 def sscc_for(company_prefix: str, shipment_id: int, parcel_number: int) -> str:

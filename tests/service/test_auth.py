@@ -45,6 +45,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/orders/{order_id}"): {OPS, PICKER},
     ("GET", "/api/v1/orders/{order_id}/routing"): {OPS, PICKER},
     ("POST", "/api/v1/orders/{order_id}/reroute"): {OPS},
+    ("POST", "/api/v1/orders/{order_id}/cancel"): {OPS, PICKER},
     ("GET", "/api/v1/shipments"): {OPS, PICKER},
     ("GET", "/api/v1/shipments/{shipment_id}"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/reject"): {OPS, PICKER},

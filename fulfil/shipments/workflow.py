@@ -31,7 +31,7 @@ def start_picking(session: Session, shipment_id: int, principal: Principal) -> S
 
 
 def mark_picked(session: Session, shipment_id: int, principal: Principal) -> Shipment:
-    """Everything is off the shelf (a short pick is a rejection instead)."""
+    """Everything is off the shelf (units that could not be were split off first: fulfil.shipments.short_picks)."""
     shipment = _mine(session, shipment_id, principal)
     advance(shipment, ShipmentStatus.PICKED)
     for line in shipment.lines:

@@ -49,6 +49,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/shipments"): {OPS, PICKER},
     ("GET", "/api/v1/shipments/{shipment_id}"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/reject"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/short"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/start"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/picked"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/pack"): {OPS, PICKER},

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fulfil.models import LocationKind, RfidTag, TagState
+from fulfil.models import LocationKind, RfidTag, Shipment, ShipmentStatus, TagState
+from fulfil.shipments.states import advance
 from rfid.epc import encode_sgtin96
 from tests.service.flows import act, journal, level, order, pack_and_verify, place, shipment_at, stock_events, tasks
 
@@ -282,3 +283,55 @@ def test_who_may_cancel(client: TestClient, ops: dict[str, str], world: dict[str
     assert cancel(client, world["picker"], mine["id"]).status_code == 200
     assert cancel(client, ops, served["id"]).status_code == 200
     assert cancel(client, ops, 2_000_000_000).status_code == 404
+
+
+def test_a_partly_shipped_order_cancels_what_has_not_left(
+    client: TestClient, ops: dict[str, str], world: dict[str, Any], make_product: Callable[..., Any], stock_of: Callable[..., None],
+    session: Session,
+) -> None:
+    gtin = make_product().gtin
+    stock_of(world["store"], gtin, 2)
+    stock_of(world["dc"], gtin, 2)
+    placed = place(client, ops, {gtin: 4})
+    at_store, at_dc = shipment_at(placed, world["store"])["id"], shipment_at(placed, world["dc"])["id"]
+    act(client, world["picker"], at_store, "start")
+    act(client, world["picker"], at_store, "picked")
+    pack_and_verify(client, world["picker"], session, world["store"], at_store, {gtin: 2})
+    act(client, world["picker"], at_store, "ship")
+
+    answer = cancel(client, ops, placed["id"], reason="the rest is too late")
+    assert answer.status_code == 200, answer.text
+    after = answer.json()["order"]
+    assert answer.json()["cancelled"] == [{"gtin": gtin, "qty": 2, "put_back_task_ids": []}]
+    assert (after["status"], after["cancel_reason"], after["lines"][0]["cancelled_qty"]) == ("shipped", None, 2)
+    assert {s["id"]: s["status"] for s in after["shipments"]} == {at_store: "shipped", at_dc: "cancelled"}
+    assert level(client, ops, world["dc"], gtin)["reserved"] == 0
+    assert cancel(client, ops, placed["id"]).json()["replayed"] is True  # nothing left to cancel: unchanged
+    late = cancel(client, ops, placed["id"], lines={gtin: 1}, key="late")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "already_left", late.text
+
+
+def test_units_waiting_at_the_pickup_store_are_put_back_there(
+    client: TestClient, ops: dict[str, str], world: dict[str, Any], session: Session
+) -> None:
+    """A click-and-collect parcel ready for the customer: the units taken out of the bag are put back by that store."""
+    placed = place(client, world["picker"], {world["g1"]: 3}, store=world["store"])
+    shipment = shipment_at(placed, world["store"])["id"]
+    act(client, world["picker"], shipment, "start")
+    act(client, world["picker"], shipment, "picked")
+    pack_and_verify(client, world["picker"], session, world["store"], shipment, {world["g1"]: 3})
+    ready = session.get(Shipment, shipment)
+    assert ready is not None
+    advance(ready, ShipmentStatus.READY_FOR_PICKUP)  # what the click-and-collect flow does once the parcel is staged
+    session.commit()
+
+    some = cancel(client, world["picker"], placed["id"], lines={world["g1"]: 1}, key="bag-1")
+    assert some.status_code == 200, some.text
+    [after] = some.json()["order"]["shipments"]
+    assert (after["status"], after["lines"][0]["qty"]) == ("ready_for_pickup", 2)
+    assert [(t["location_id"], t["qty"]) for t in tasks(client, ops, world["store"], "put_back")] == [(world["store"], 1)]
+    whole = cancel(client, world["picker"], placed["id"], reason="never came")
+    assert whole.status_code == 200, whole.text
+    assert (whole.json()["order"]["status"], whole.json()["order"]["shipments"][0]["status"]) == ("cancelled", "cancelled")
+    assert sorted(t["qty"] for t in tasks(client, ops, world["store"], "put_back")) == [1, 2]
+    assert level(client, ops, world["store"], world["g1"])["reserved"] == 3

@@ -16,6 +16,7 @@ from fulfil.models import LocationKind, RfidTag, Shipment, ShipmentStatus, TagSt
 from fulfil.shipments.states import advance
 from rfid.epc import encode_sgtin96
 from tests.service.flows import act, journal, level, order, pack_and_verify, place, shipment_at, stock_events, tasks
+from tests.service.test_live_stream import read_events
 
 
 @pytest.fixture()
@@ -335,3 +336,15 @@ def test_units_waiting_at_the_pickup_store_are_put_back_there(
     assert (whole.json()["order"]["status"], whole.json()["order"]["shipments"][0]["status"]) == ("cancelled", "cancelled")
     assert sorted(t["qty"] for t in tasks(client, ops, world["store"], "put_back")) == [1, 2]
     assert level(client, ops, world["store"], world["g1"])["reserved"] == 3
+
+
+def test_the_store_hears_of_it_on_its_live_stream(client: TestClient, ops: dict[str, str], world: dict[str, Any]) -> None:
+    placed = place(client, world["picker"], {world["g1"]: 2}, store=world["store"])
+    act(client, world["picker"], shipment_at(placed, world["store"])["id"], "start")
+    assert cancel(client, world["picker"], placed["id"], reason="wrong size").status_code == 200
+    events = read_events(client, f"/api/v1/locations/{world['store']}/stream?from_start=true&max_seconds=0.3", world["picker"])
+    business = [(e["event"], e["data"]["kind"]) for e in events if e["event"] in ("order", "task", "shipment")]
+    assert ("order", "order.cancellation") in business and ("task", "task.opened") in business, business
+    assert ("shipment", "shipment.cancelled") in business and ("order", "order.cancelled") in business
+    [notice] = [e["data"] for e in events if e["event"] == "order" and e["data"]["kind"] == "order.cancellation"]
+    assert (notice["order_id"], notice["data"]["reason"], notice["data"]["lines"][0]["qty"]) == (placed["id"], "wrong size", 2)

@@ -82,7 +82,8 @@ def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
         stock.consume_reserved(session, shipment.held_at, line.gtin, line.qty, StockEventKind.SHIPMENT, cause, idempotency_key=f"ship:{shipment.id}:{line.id}")
     session.execute(update(RfidTag).where(RfidTag.shipment_id == shipment.id).values(state=TagState.SHIPPED, version=RfidTag.version + 1, zone=None)
                     .execution_options(synchronize_session=False))
-    for parcel in session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id)):
+    # The verified parcel leaves; one opened again when units were taken out of it (unpack) was replaced and stays.
+    for parcel in session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id, Parcel.status == ParcelStatus.VERIFIED)):
         parcel.status = ParcelStatus.SHIPPED
     _refresh_order(session, shipment)
     return shipment

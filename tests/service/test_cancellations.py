@@ -191,7 +191,8 @@ def test_a_verified_parcel_losing_units_is_packed_again(
     # Packed again with what is left (one g1 tag went back to the shelf), it is verified and ships.
     packed_again = {world["g1"]: epcs[world["g1"]][:2], world["g2"]: epcs[world["g2"]]}
     pack_and_verify(client, world["picker"], session, world["store"], shipment, {g: len(t) for g, t in packed_again.items()}, epcs=packed_again)
-    act(client, world["picker"], shipment, "ship")
+    shipped = act(client, world["picker"], shipment, "ship")
+    assert [p["status"] for p in shipped["parcels"]] == ["open", "shipped"]  # the parcel opened again never left
     assert order(client, ops, placed["id"])["status"] == "shipped"
     assert level(client, ops, world["store"], world["g1"])["on_hand"] == 3  # 5 less the 2 shipped
     states = tag_states(session, epcs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, ClassVar, get_args
 
-from fastapi import Path, Query
+from fastapi import Header, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_INT64 = 2**63 - 1
@@ -144,3 +144,17 @@ LocationIdPath = Annotated[str, Path(min_length=1, max_length=64, description="A
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id (1 .. 2^31-1).")]
 OptionalRecordId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Records to skip (paging).")]
+
+# The Idempotency-Key header of retry-safe writes: printable ASCII (it is stored, and quoted in errors).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=IDEMPOTENCY_KEY_PATTERN,
+           description="Retry-safe key (printable ASCII): the same key never applies twice; reused for another body, 409."),
+]
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=IDEMPOTENCY_KEY_PATTERN,
+           description="Required retry-safe key (printable ASCII): a retry with the same key and body answers what the first "
+           "call did and changes nothing; the key reused for another body is 409."),
+]

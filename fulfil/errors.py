@@ -58,6 +58,14 @@ class InvalidInput(FulfilError):
     code = "invalid"
 
 
+class PreconditionRequired(FulfilError):
+    """A header the request must carry for this operation is missing (e.g. Idempotency-Key where a blind retry
+    would apply twice); the schema cannot require it, since other requests to the same route do without."""
+
+    status_code = 428
+    code = "precondition_required"
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
 

@@ -29,6 +29,7 @@ DESCRIPTIONS: dict[int, str] = {
     409: "Conflicts with the current state (a duplicate, a status that does not allow it, not enough stock).",
     413: "The request body is too large.",
     422: "Invalid input: each bad field is named in `details`.",
+    428: "A header this request needs is missing (e.g. Idempotency-Key), named in `details`.",
 }
 
 REF = "#/components/schemas/{model}"

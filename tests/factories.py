@@ -29,7 +29,7 @@ def delete_orders(session: Any, order_ids: list[int]) -> None:
 
     from fulfil.models import (
         DomainEvent, Handover, Order, OrderCancellation, OrderLine, Parcel, ParcelVerification, Return, ReturnLine,
-        RoutingDecision, Shipment, ShipmentLine, ShortPick, StockEvent, StoreTask,
+        RoutingDecision, Shipment, ShipmentLine, ShortPick, ShortPickRequest, StockEvent, StoreTask,
     )
 
     if not order_ids:
@@ -40,6 +40,7 @@ def delete_orders(session: Any, order_ids: list[int]) -> None:
     session.execute(delete(StoreTask).where(or_(StoreTask.order_id.in_(order_ids), StoreTask.shipment_id.in_(shipments))))
     session.execute(delete(Handover).where(Handover.order_id.in_(order_ids)))
     session.execute(delete(ShortPick).where(ShortPick.order_id.in_(order_ids)))
+    session.execute(delete(ShortPickRequest).where(ShortPickRequest.shipment_id.in_(shipments)))
     session.execute(delete(OrderCancellation).where(OrderCancellation.order_id.in_(order_ids)))
     session.execute(delete(ReturnLine).where(ReturnLine.return_id.in_(returns)))
     session.execute(delete(Return).where(Return.order_id.in_(order_ids)))

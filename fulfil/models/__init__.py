@@ -7,14 +7,14 @@ from fulfil.models.order import Channel, Order, OrderCancellation, OrderLine, Or
 from fulfil.models.product import Product
 from fulfil.models.routing import RoutingDecision, RoutingRun
 from fulfil.models.shipment import (
-    Handover, Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus, ShortPick, ShortReason,
+    Handover, Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus, ShortPick, ShortPickRequest, ShortReason,
 )
 from fulfil.models.store import DomainEvent, StoreTask, TaskKind, TaskStatus
 from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, StockEventKind, StockLevel
 from fulfil.models.tag import RfidTag, TagAnomaly, TagState
 
 __all__ = [
-    "DomainEvent", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortReason",
+    "DomainEvent", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason",
     "StoreTask", "TaskKind", "TaskStatus",
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
     "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",

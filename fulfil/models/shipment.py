@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -160,5 +160,22 @@ class ShortPick(Base):
     gtin: Mapped[str] = mapped_column(ForeignKey("products.gtin"))
     qty: Mapped[int] = mapped_column(Integer)
     reason: Mapped[ShortReason] = mapped_column(str_enum(ShortReason, "short_reason"))
+    actor: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShortPickRequest(Base):
+    """A short pick as asked, once per shipment and Idempotency-Key: a retry answers what the first one did (the
+    units shorted, the re-routing it caused) and changes nothing."""
+
+    __tablename__ = "short_pick_requests"
+    __table_args__ = (UniqueConstraint("shipment_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    routing_decision_id: Mapped[int | None] = mapped_column(ForeignKey("routing_decisions.id"), default=None)
+    new_shipment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # shipments the re-routing created
     actor: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

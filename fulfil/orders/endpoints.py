@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from fulfil.api_types import Offset, RecordId
+from fulfil.api_types import IdempotencyKey, Offset, RecordId
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import Channel, OrderStatus
 from fulfil.openapi import errors
-from fulfil.orders import repository, service
-from fulfil.orders.schemas import OrderCreate, OrderRead, OrderSummary
+from fulfil.orders import cancel, repository, service
+from fulfil.orders.schemas import CancellationResult, CancelRequest, OrderCreate, OrderRead, OrderSummary
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRoute)
 
@@ -59,3 +59,30 @@ def list_orders(
 def get_order(order_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> OrderRead:
     """An order with its lines, shipments and parcels."""
     return OrderRead.model_validate(service.get_order(session, order_id, principal))
+
+
+@router.post("/{order_id}/cancel", response_model=CancellationResult, responses=errors(409, 428))
+def cancel_order(
+    order_id: RecordId, data: CancelRequest, session: SessionDep, principal: OpsOrPicker, idempotency_key: IdempotencyKey = None
+) -> CancellationResult:
+    """Cancel the whole order (no `lines`) or some of its units, with a reason (ops: any order; a picker: store orders
+    its store took). Unstarted shipments are released at once; units being picked, packed or waiting at a pickup
+    store get a put-back task in that store's queue and are released when it is confirmed. Units that have left
+    (shipped, in transit, collected) cannot be cancelled: they can be returned. Lines are all or nothing (409
+    `already_left` or `too_many_units` naming the units) and need an Idempotency-Key (428 without); the same key
+    and body again answer the first result (`replayed`), the key with another body is 409. A whole order asked
+    again changes nothing. Every cancellation is journalled (`order.cancellation`) for the customer's notices."""
+    outcome = cancel.cancel(session, order_id, data.reason, data.wanted(), principal, idempotency_key)
+    order = repository.get_full(session, outcome.order.id)
+    assert order is not None
+    cancelled = [
+        {"gtin": line["gtin"], "qty": line["qty"], "put_back_task_ids": line.get("put_back_task_ids", [])} for line in outcome.lines
+    ]
+    return CancellationResult.model_validate({
+        "order": OrderRead.model_validate(order),
+        "cancellation_id": outcome.record.id if outcome.record is not None else None,
+        "whole": outcome.whole,
+        "cancelled": cancelled,
+        "put_back_task_ids": [task for line in cancelled for task in line["put_back_task_ids"]],
+        "replayed": outcome.replayed,
+    })

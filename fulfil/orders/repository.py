@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from fulfil.models import Channel, Order, OrderStatus, Shipment
+from fulfil.models import Channel, Order, OrderCancellation, OrderStatus, Shipment
 
 
 def _with_children(stmt: Select[tuple[Order]]) -> Select[tuple[Order]]:
@@ -36,6 +36,12 @@ def touches_location(session: Session, order_id: int, location_id: str) -> bool:
         or_(Order.origin_location_id == location_id, Order.pickup_location_id == location_id, shipment_there),
     )
     return session.scalars(stmt).first() is not None
+
+
+def cancellation_by_key(session: Session, order_id: int, idempotency_key: str) -> OrderCancellation | None:
+    """The cancellation of an order made with an Idempotency-Key, if any."""
+    stmt = select(OrderCancellation).where(OrderCancellation.order_id == order_id, OrderCancellation.idempotency_key == idempotency_key)
+    return session.scalars(stmt).one_or_none()
 
 
 def list_(

@@ -96,7 +96,7 @@ class OrderLineRead(BaseModel):
     gtin: str
     qty: int
     unit_price: Amount | None = Field(description="Price of one unit in the order's currency; null when none was given.")
-    cancelled_qty: int = Field(description="Units cancelled: no longer to fulfil.")
+    cancelled_qty: int = Field(description="Units of the line cancelled: no longer to fulfil.")
     returned_qty: int = Field(description="Units the customer returned (any grade).")
 
 
@@ -142,6 +142,8 @@ class OrderRead(BaseModel):
     promise_days: int | None
     customer_ref: str | None
     currency: str | None = Field(description="ISO 4217 currency of the lines' unit prices.")
+    cancel_reason: str | None = Field(description="Why the order was cancelled (a cancelled order only).")
+    cancelled_at: datetime | None
     created_at: datetime
     updated_at: datetime
     lines: list[OrderLineRead]
@@ -158,3 +160,47 @@ class OrderSummary(BaseModel):
     pickup_location_id: str | None
     origin_location_id: str | None
     created_at: datetime
+
+
+class ProductUnits(RequestModel):
+    gtin: Gtin
+    qty: int = Field(ge=1, le=MAX_LINE_QTY, description="Units of this product.")
+
+
+class CancelRequest(RequestModel):
+    reason: str = Field(min_length=1, max_length=500, description="Why: told to the stores concerned and kept for the customer's notice.")
+    lines: list[ProductUnits] | None = Field(
+        default=None, min_length=1, max_length=MAX_LINES,
+        description="The units to cancel; leave out to cancel the whole order (every part that has not left). "
+        "Cancelling lines needs an Idempotency-Key header (428 without one).",
+    )
+
+    def wanted(self) -> dict[str, int] | None:
+        """Units to cancel per GTIN; None: the whole order."""
+        return None if self.lines is None else units_per_gtin(self.lines)
+
+
+def units_per_gtin(lines: list[ProductUnits]) -> dict[str, int]:
+    """Units per GTIN, in first-seen order: lines of the same GTIN (however it was spelled) add up."""
+    merged: dict[str, int] = {}
+    for line in lines:
+        merged[line.gtin] = merged.get(line.gtin, 0) + line.qty
+    return merged
+
+
+class CancelledLine(BaseModel):
+    gtin: str
+    qty: int = Field(description="Units of this product cancelled by this request.")
+    put_back_task_ids: list[int] = Field(description="Put-back tasks opened for units already picked or packed (confirm at the store).")
+
+
+class CancellationResult(BaseModel):
+    order: OrderRead
+    cancellation_id: int | None = Field(description="The cancellation kept (None: nothing was cancelled and no Idempotency-Key was sent).")
+    whole: bool = Field(description="The whole order was asked to be cancelled (no lines given).")
+    cancelled: list[CancelledLine] = Field(description="What this request cancelled (empty: nothing was left to cancel).")
+    put_back_task_ids: list[int]
+    replayed: bool = Field(
+        description="Nothing changed now: this Idempotency-Key was applied before (its result is returned), or the whole "
+        "order had nothing left to cancel."
+    )

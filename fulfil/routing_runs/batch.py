@@ -36,6 +36,7 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     session.add(run)
     session.flush()
     orders = list(repository.reoptimisable_orders(session))
+    seen = {o.id: _state(o) for o in orders}  # what the plan is made for
     live = {o.id: assign.live_shipments(o) for o in orders}
     all_live = [s for ss in live.values() for s in ss]
     movable_ids = [s.id for s in all_live if s.status in assign.MOVABLE]
@@ -60,10 +61,21 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
         new_by_order[ps.order].append(ps)
     applied = skipped = 0
     explanations = plan.explanations or {}
+    shorted = repository.shorted(session, seen)
     for move in moves:
         order = by_external[move.order]
+        if any((ps.location, line.sku) in shorted[order.id] for ps in new_by_order[move.order] for line in ps.lines):
+            skipped += 1  # a location that short-picked a product of the order is not asked for it again
+            continue
         try:
             with session.begin_nested():
+                # The order's lock, then a check that nothing changed since the snapshot (a cancellation, a pick
+                # started): the plan was made for the order as it was.
+                repository.lock_order(session, order.id)
+                repository.lock_shipments(session, order.id)
+                now = repository.order_with_shipments(session, order.id)
+                if now is None or _state(now) != seen[order.id]:
+                    raise _Changed
                 kept = [s for s in live[order.id] if s.status not in assign.MOVABLE]
                 kept_keys = {(move.order, s.location_id) for s in kept}
                 assign.supersede_movable(session, order, actor, f"batch run {run.id}")
@@ -75,9 +87,9 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
                 assign.refresh_status(reloaded, reloaded.shipments)
                 session.flush()
             applied += 1
-        except InsufficientStock:
-            skipped += 1  # stock changed since the snapshot: the order keeps its current shipments
-            log.info("batch run %s: order %s kept its shipments (stock changed meanwhile)", run.id, move.order)
+        except (InsufficientStock, _Changed):
+            skipped += 1  # stock or the order changed since the snapshot: the order keeps its current shipments
+            log.info("batch run %s: order %s kept its shipments (stock or the order changed meanwhile)", run.id, move.order)
     splits = sum(1 for ships in new_by_order.values() if len(ships) > 1)
     run.status = "done"
     run.solver = plan.solver.name if plan.solver else None
@@ -97,6 +109,19 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     session.flush()
     return run
 
+
+
+class _Changed(Exception):
+    """The order changed between the batch's snapshot and its move (cancelled, a pick started, re-routed)."""
+
+
+def _state(order: Order) -> tuple[object, ...]:
+    """What a batch move depends on: the order's status, cancelled units and shipments with their lines."""
+    return (
+        order.status,
+        tuple((line.id, line.cancelled_qty) for line in order.lines),
+        tuple((s.id, s.status, tuple((sl.gtin, sl.qty) for sl in s.lines)) for s in order.shipments),
+    )
 
 
 def _record(session: Session, order: Order, run: RoutingRun, fresh: list[routing.Shipment], explanation: dict[str, object], move: routing.Move, actor: str) -> None:

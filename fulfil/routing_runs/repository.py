@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 import routing
-from fulfil.models import Location, Order, OrderStatus, RoutingDecision, RoutingRun, Shipment, ShipmentStatus, StockLevel
+from fulfil.models import Location, Order, OrderStatus, RoutingDecision, RoutingRun, Shipment, ShipmentStatus, ShortPick, StockLevel
 from fulfil.models.base import utcnow
 from fulfil.shipments.states import DROPPED, HOLDS_RESERVATION, MOVABLE
 
@@ -85,6 +85,32 @@ def order_with_shipments(session: Session, order_id: int, *, lock: bool = False)
     if lock:
         stmt = stmt.with_for_update(of=Order)
     return session.scalars(stmt).one_or_none()
+
+
+def lock_order(session: Session, order_id: int) -> None:
+    """Take an order's row lock (PostgreSQL; SQLite writers are serialised already). Every writer that changes an
+    order's shipments locks the order first, then its shipments: two of them never wait on each other in opposite
+    orders (a deadlock)."""
+    session.flush()
+    session.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+
+
+def lock_shipments(session: Session, order_id: int) -> None:
+    """Take the row locks of an order's shipments, in id order (after the order's own lock): writers that change a
+    shipment without its order (RFID verification) finish first, and what is read next is what they committed."""
+    session.execute(select(Shipment.id).where(Shipment.order_id == order_id).order_by(Shipment.id).with_for_update())
+
+
+def shorted(session: Session, order_ids: Iterable[int]) -> dict[int, set[tuple[str, str]]]:
+    """Per order, the (location, GTIN) pairs a location short-picked: that product of that order never goes back there."""
+    ids = list(order_ids)
+    out: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    if ids:
+        for order_id, location_id, gtin in session.execute(
+            select(ShortPick.order_id, ShortPick.location_id, ShortPick.gtin).where(ShortPick.order_id.in_(ids)).distinct()
+        ):
+            out[order_id].add((location_id, gtin))
+    return out
 
 
 def reoptimisable_orders(session: Session) -> Sequence[Order]:

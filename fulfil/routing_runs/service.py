@@ -102,10 +102,13 @@ def _route_once(session: Session, order: Order, settings: Settings, *, actor: st
         if only not in {loc.id for loc in locations}:
             raise NotFound(f"location {only} not found or inactive", details={"location_id": only})
         excluded |= {loc.id for loc in locations if loc.id != only}
+    # A location that short-picked a product of this order is not asked for it again (its other products may be).
+    shorted = repository.shorted(session, [order.id])[order.id]
+    stock = [item for item in repository.stock(session, set(remaining), held_by=movable) if (item.location, item.sku) not in shorted]
     instance = build_instance(
         settings,
         locations,
-        repository.stock(session, set(remaining), held_by=movable),
+        stock,
         [repository.order_for_routing(order, remaining, excluded, existing_shipments=len(kept))],
     )
     state = routing.RoutingState(instance)
@@ -126,7 +129,10 @@ def _route_once(session: Session, order: Order, settings: Settings, *, actor: st
         cost=round(decision.cost, 6),
         alternatives=[explanation["alternative"]] if explanation.get("alternative") else [],
         reason=_reason_text(reason, decision, excluded, before),
-        explanation={**explanation, "unfilled": decision.unfilled, "excluded": sorted(excluded), "previous_locations": before},
+        explanation={
+            **explanation, "unfilled": decision.unfilled, "excluded": sorted(excluded), "previous_locations": before,
+            **({"short_picked": [{"location_id": loc, "gtin": gtin} for loc, gtin in sorted(shorted)]} if shorted else {}),
+        },
         solver=solver,
         decided_by=actor,
     )

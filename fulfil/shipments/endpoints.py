@@ -6,15 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from fulfil.api_types import Offset, RecordId
+from fulfil.api_types import Offset, RecordId, RequiredIdempotencyKey
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import ShipmentStatus
 from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 from fulfil.errors import NotFound
 from fulfil.openapi import errors
-from fulfil.shipments import repository, service, verification, workflow
-from fulfil.shipments.schemas import PackRequest, PackResult, RejectRequest, RejectResult, VerificationRead
+from fulfil.shipments import repository, service, short_picks, verification, workflow
+from fulfil.shipments.schemas import (
+    PackRequest, PackResult, RejectRequest, RejectResult, ShortPickCreate, ShortPickResult, UnitsRead, VerificationRead,
+)
 
 router = APIRouter(prefix="/shipments", tags=["shipments"], route_class=CommittingRoute)
 
@@ -52,6 +54,30 @@ def reject_shipment(shipment_id: RecordId, data: RejectRequest, request: Request
     )
 
 
+@router.post("/{shipment_id}/short", response_model=ShortPickResult, responses=errors(409))
+def short_pick(
+    shipment_id: RecordId, data: ShortPickCreate, request: Request, session: SessionDep, principal: OpsOrPicker,
+    idempotency_key: RequiredIdempotencyKey,
+) -> ShortPickResult:
+    """Some units could not be picked (ops, or the serving store's picker; while picking, picked or packed). The found
+    units continue (a packed parcel is packed again; a shipment with none left is rejected); the short units are
+    split off and routed elsewhere, never back to this location for those products. Stock follows the reason:
+    `not_found` counts on-hand down here and raises a cycle count of the product; `damaged` moves the units to
+    quarantine (not sellable). More units than the shipment carries is 409 `exceeds_shipment`. Exactly once per
+    Idempotency-Key: a retry answers the first result (`replayed`); the key with another body is 409."""
+    done = short_picks.short_pick(
+        session, shipment_id, data.reason, data.wanted(), principal, request.app.state.settings, idempotency_key
+    )
+    return ShortPickResult(
+        shipment=ShipmentRead.model_validate(done.shipment),
+        reason=done.reason,
+        short=[UnitsRead(gtin=g, qty=q) for g, q in done.units.items()],
+        rerouted=RoutingDecisionRead.model_validate(done.decision),
+        new_shipments=[ShipmentRead.model_validate(s) for s in done.new_shipments],
+        replayed=done.replayed,
+    )
+
+
 @router.post("/{shipment_id}/start", response_model=ShipmentRead, responses=errors(409))
 def start_picking(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """A picker takes the shipment (it can no longer be moved by re-optimisation)."""
@@ -61,7 +87,7 @@ def start_picking(shipment_id: RecordId, session: SessionDep, principal: OpsOrPi
 
 @router.post("/{shipment_id}/picked", response_model=ShipmentRead, responses=errors(409))
 def mark_picked(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
-    """Everything is picked (a short pick is a rejection instead)."""
+    """Everything is picked (units that could not be: POST /shipments/{id}/short first)."""
     workflow.mark_picked(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 

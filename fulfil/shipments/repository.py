@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from fulfil.models import Shipment, ShipmentLine, ShipmentStatus
+from fulfil.models import Shipment, ShipmentLine, ShipmentStatus, ShortPickRequest
 from fulfil.shipments.states import HOLDS_RESERVATION
 
 
@@ -42,3 +42,9 @@ def holding(session: Session, location_id: str, gtin: str) -> Sequence[Shipment]
         .with_for_update(of=Shipment)
     )
     return session.scalars(stmt.execution_options(populate_existing=True)).all()
+
+
+def short_request(session: Session, shipment_id: int, idempotency_key: str) -> ShortPickRequest | None:
+    """The short pick of a shipment made with an Idempotency-Key, if any."""
+    stmt = select(ShortPickRequest).where(ShortPickRequest.shipment_id == shipment_id, ShortPickRequest.idempotency_key == idempotency_key)
+    return session.scalars(stmt).one_or_none()

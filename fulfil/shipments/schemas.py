@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fulfil.api_types import RequestModel
-from fulfil.orders.schemas import ShipmentRead
+from fulfil.models import ShortReason
+from fulfil.orders.schemas import MAX_LINES, ProductUnits, ShipmentRead, units_per_gtin
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 
 
@@ -35,6 +36,32 @@ class RejectResult(BaseModel):
     rejected: ShipmentRead
     rerouted: RoutingDecisionRead
     new_shipments: list[ShipmentRead]
+
+
+class ShortPickCreate(RequestModel):
+    reason: ShortReason = Field(
+        description="`not_found`: not on the shelf (on-hand is counted down, a cycle count is raised); `damaged`: found damaged "
+        "(moved to quarantine, not sellable)."
+    )
+    lines: list[ProductUnits] = Field(min_length=1, max_length=MAX_LINES, description="The units that could not be picked, per product.")
+
+    def wanted(self) -> dict[str, int]:
+        """Units short per GTIN."""
+        return units_per_gtin(self.lines)
+
+
+class UnitsRead(BaseModel):
+    gtin: str
+    qty: int
+
+
+class ShortPickResult(BaseModel):
+    shipment: ShipmentRead = Field(description="The shipment after the short: the found units continue (rejected when none are left).")
+    reason: ShortReason
+    short: list[UnitsRead] = Field(description="The units split off, per product.")
+    rerouted: RoutingDecisionRead = Field(description="Where the order's uncovered units go now (never back here for those products).")
+    new_shipments: list[ShipmentRead]
+    replayed: bool = Field(description="True when this Idempotency-Key was applied before: nothing changed now.")
 
 
 # A pack-station zone of the readers file (fulfil.ingest.config.zone_kind): `pack-station`, `pack-station-2`.

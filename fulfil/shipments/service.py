@@ -26,13 +26,21 @@ def get(session: Session, shipment_id: int, principal: Principal, *, lock: bool 
     return shipment
 
 
+def get_to_work(session: Session, shipment_id: int, principal: Principal) -> Shipment:
+    """A shipment of the caller's location (ops: any), locked for a change: its order's row lock first, then its own
+    (the lock order of every writer: fulfil.routing_runs.repository.lock_order), and read as committed then."""
+    shipment = get(session, shipment_id, principal)
+    check_location(principal, shipment.location_id)
+    routing_repository.lock_order(session, shipment.order_id)
+    return get(session, shipment_id, principal, lock=True)
+
+
 def reject(
     session: Session, shipment_id: int, reason: str, principal: Principal, settings: Settings, picked_units: PickedUnits | None = None
 ) -> tuple[Shipment, Routed]:
     """The location cannot fulfil the shipment: give back every unit it holds (picked ones restocked or written off)
     and route the units elsewhere, never back to it."""
-    shipment = get(session, shipment_id, principal, lock=True)
-    check_location(principal, shipment.location_id)
+    shipment = get_to_work(session, shipment_id, principal)
     if not can_move(shipment.status, ShipmentStatus.REJECTED):
         advance(shipment, ShipmentStatus.REJECTED, reason=reason)  # raises, naming the allowed statuses
     picked = sum(line.picked_qty for line in shipment.lines)
@@ -52,9 +60,27 @@ def _give_back(session: Session, shipment: Shipment, reason: str, actor: str, *,
     tags leave it; its order will not be routed back to this location."""
     # Release while the shipment still holds its reservation: every unit it holds, picked or not.
     assign.release_shipment(session, shipment, actor, f"rejected: {reason}", write_off_picked=write_off)
-    _free_tags(session, shipment, written_off=write_off)
+    free_tags(session, shipment, written_off=write_off)
     advance(shipment, ShipmentStatus.REJECTED, reason=reason)
     session.flush()
+
+
+def take_units(shipment: Shipment, gtin: str, qty: int) -> dict[int, int]:
+    """Take up to `qty` units of a GTIN off a shipment's lines, its last lines first (cancelled or short-picked
+    units): a line left with none is removed (a line holds at least one unit) and picked units never exceed a
+    line's. Returns the units taken per order line. Stock is the caller's to move."""
+    taken: dict[int, int] = {}
+    for sl in [sl for sl in reversed(shipment.lines) if sl.gtin == gtin]:
+        take = min(qty - sum(taken.values()), sl.qty)
+        if take == 0:
+            break
+        if take == sl.qty:
+            shipment.lines.remove(sl)  # deleted on flush
+        else:
+            sl.qty -= take
+            sl.picked_qty = min(sl.picked_qty, sl.qty)
+        taken[sl.order_line_id] = taken.get(sl.order_line_id, 0) + take
+    return taken
 
 
 def route_again(session: Session, shipment: Shipment, reason: str, actor: str, settings: Settings) -> Routed:
@@ -89,8 +115,9 @@ def give_up_a_unit(session: Session, location_id: str, gtin: str, reason: str, a
 _PROGRESS = [ShipmentStatus.ASSIGNED, ShipmentStatus.PICKING, ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.VERIFIED]
 
 
-def _free_tags(session: Session, shipment: Shipment, *, written_off: bool) -> None:
-    """Tags packed into a rejected shipment leave it: back in stock, or missing when its units were written off."""
+def free_tags(session: Session, shipment: Shipment, *, written_off: bool = False) -> None:
+    """Tags picked or packed into a shipment leave it (rejected, cancelled, its parcel to be packed again): back in
+    stock, or missing when its units were written off."""
     state = TagState.MISSING if written_off else TagState.IN_STOCK
     session.execute(
         update(RfidTag).where(RfidTag.shipment_id == shipment.id, RfidTag.state.in_([TagState.PICKED, TagState.PACKED]))

@@ -61,7 +61,12 @@ def verify_station(session: Session, location: str, station: str, epcs: Iterable
     if quarantined:
         verdict = replace(verdict, foreign=verdict.foreign + tuple(ForeignTag(epc, QUARANTINED_REASON) for epc in quarantined))
     body = verdict_dict(verdict)
-    last = session.scalars(select(ParcelVerification).where(ParcelVerification.shipment_id == shipment.id).order_by(ParcelVerification.id.desc()).limit(1)).first()
+    # Unchanged since the last verdict on this parcel: nothing to record. A shipment packed again (units taken out of
+    # it) has a new parcel, whose verdict counts even when it reads like the old one's.
+    last = session.scalars(
+        select(ParcelVerification).where(ParcelVerification.shipment_id == shipment.id, ParcelVerification.parcel_id == (parcel.id if parcel else None))
+        .order_by(ParcelVerification.id.desc()).limit(1)
+    ).first()
     if last is not None and last.verdict == body:
         return None
     row = ParcelVerification(shipment_id=shipment.id, parcel_id=parcel.id if parcel else None, location_id=location, station=station, complete=verdict.complete, verdict=body)

@@ -6,7 +6,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
-from fulfil.deps import check_location
 from fulfil.errors import InvalidInput
 from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
 from fulfil.routing_runs import assign
@@ -20,9 +19,7 @@ from rfid.epc.gs1 import gtin_check_digit
 
 
 def _mine(session: Session, shipment_id: int, principal: Principal) -> Shipment:
-    shipment = service.get(session, shipment_id, principal, lock=True)
-    check_location(principal, shipment.location_id)
-    return shipment
+    return service.get_to_work(session, shipment_id, principal)
 
 
 def start_picking(session: Session, shipment_id: int, principal: Principal) -> Shipment:
@@ -34,12 +31,25 @@ def start_picking(session: Session, shipment_id: int, principal: Principal) -> S
 
 
 def mark_picked(session: Session, shipment_id: int, principal: Principal) -> Shipment:
-    """Everything is off the shelf (a short pick is a rejection instead)."""
+    """Everything is off the shelf (units that could not be were split off first: fulfil.shipments.short_picks)."""
     shipment = _mine(session, shipment_id, principal)
     advance(shipment, ShipmentStatus.PICKED)
     for line in shipment.lines:
         line.picked_qty = line.qty
     return shipment
+
+
+def unpack(session: Session, shipment: Shipment, reason: str) -> None:
+    """Units were taken out of a packed or verified shipment (cancelled, short-picked): its parcel's RFID verdict no
+    longer holds. It goes back to picked, to be packed and verified again; its tags leave it until the new verdict
+    and its parcel is open again. Nothing happens to a shipment not packed yet."""
+    if shipment.status not in (ShipmentStatus.PACKED, ShipmentStatus.VERIFIED):
+        return
+    service.free_tags(session, shipment)
+    for parcel in shipment.parcels:
+        if parcel.status in (ParcelStatus.SEALED, ParcelStatus.VERIFIED):
+            parcel.status = ParcelStatus.OPEN
+    advance(shipment, ShipmentStatus.PICKED, reason=reason)
 
 
 def sscc_for(company_prefix: str, shipment_id: int, parcel_number: int) -> str:
@@ -72,7 +82,8 @@ def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
         stock.consume_reserved(session, shipment.held_at, line.gtin, line.qty, StockEventKind.SHIPMENT, cause, idempotency_key=f"ship:{shipment.id}:{line.id}")
     session.execute(update(RfidTag).where(RfidTag.shipment_id == shipment.id).values(state=TagState.SHIPPED, version=RfidTag.version + 1, zone=None)
                     .execution_options(synchronize_session=False))
-    for parcel in session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id)):
+    # The verified parcel leaves; one opened again when units were taken out of it (unpack) was replaced and stays.
+    for parcel in session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id, Parcel.status == ParcelStatus.VERIFIED)):
         parcel.status = ParcelStatus.SHIPPED
     _refresh_order(session, shipment)
     return shipment

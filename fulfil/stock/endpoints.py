@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from fulfil.api_types import MAX_EVENT_ID, Offset, OptionalRecordId
+from fulfil.api_types import MAX_EVENT_ID, IdempotencyKey, Offset, OptionalRecordId
 from fulfil.catalog.schemas import Gtin
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
@@ -19,12 +19,6 @@ from fulfil.stock.schemas import (
 )
 
 router = APIRouter(prefix="/stock", tags=["stock"], route_class=CommittingRoute)
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7E]+$",
-           description="Retry-safe key (printable ASCII): the same key never applies twice; reused for another body, 409."),
-]
 
 
 @router.get("", response_model=list[StockLevelRead])

@@ -115,7 +115,7 @@ class UnknownCode(Exception):
 
 def checkin(session: Session, typed_code: str, data: CheckinRequest, now: datetime | None = None) -> CheckedIn:
     """The customer says "I'm here" (curbside). The first check-in time is kept (the curbside task's age); a new
-    bay or car updates it and alerts the store again; a repeat of the same check-in changes nothing."""
+    bay, car or note updates it (the others are kept) and alerts the store again; a repeat changes nothing."""
     order = repository.order_by_code(session, codes.normalise(typed_code))
     if order is None or order.pickup_location_id is None or order.status not in CHECKIN_OPEN:
         raise UnknownCode()
@@ -126,7 +126,7 @@ def checkin(session: Session, typed_code: str, data: CheckinRequest, now: dateti
     store = session.get(Location, order.pickup_location_id)
     assert store is not None
     ready = order.status is OrderStatus.READY_FOR_PICKUP
-    details = data.model_dump(exclude_none=True)
+    details = {**(order.checkin or {}), **data.model_dump(exclude_none=True)}  # what is not said again is kept
     if order.checked_in_at is None or order.checkin != details:
         first = order.checked_in_at is None
         if first:

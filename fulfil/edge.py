@@ -28,13 +28,14 @@ log = logging.getLogger(__name__)
 
 PROTECTED_PREFIX = "/api/"
 PRINCIPAL_KEY = "principal"  # request.state.principal
-# Routes under /api/ that take no token: (method, exact path shape). The body cap still applies to them.
-PUBLIC_API: tuple[tuple[str, re.Pattern[str]], ...] = (("POST", re.compile(r"/api/v1/pickups/[^/]+/checkin")),)
+# Paths under /api/ that take no token (exact shapes; any method: the router answers 405 for the ones a path does
+# not serve). The body cap still applies to them.
+PUBLIC_API: tuple[re.Pattern[str], ...] = (re.compile(r"/api/v1/pickups/[^/]+/checkin"),)
 
 
 def _public(scope: Scope) -> bool:
-    """Whether the request is for one of the public routes under /api/."""
-    return any(scope.get("method") == method and path.fullmatch(scope["path"]) for method, path in PUBLIC_API)
+    """Whether the request is for one of the public paths under /api/."""
+    return any(path.fullmatch(scope["path"]) for path in PUBLIC_API)
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -116,9 +116,11 @@ def test_bad_codes_and_bodies_are_refused_before_any_look_up(app: Any, client: T
     assert checkin(client, "ABCD2345").status_code == 429
 
 
-def test_other_methods_on_the_check_in_still_need_a_token(client: TestClient, pickup: dict[str, Any]) -> None:
-    assert client.get(f"/api/v1/pickups/{pickup['code']}/checkin").status_code == 401
+def test_only_the_check_in_is_public(client: TestClient, pickup: dict[str, Any]) -> None:
+    other_method = client.get(f"/api/v1/pickups/{pickup['code']}/checkin")
+    assert other_method.status_code == 405 and other_method.headers["allow"] == "POST"
     assert client.post(f"/api/v1/pickups/{pickup['code']}/checkout").status_code == 401
+    assert client.get("/api/v1/pickups").status_code == 401
 
 
 def test_failed_attempts_slide_out_of_the_window() -> None:

@@ -104,7 +104,7 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
             if received:
                 return received[0]
             decoded = decode_epc(epc)
-            if decoded.scheme == SSCC_96:  # a parcel's own tag: a ship-to-store parcel arriving at its pickup store?
+            if decoded.scheme == SSCC_96 and decoded.sscc:  # a parcel's own tag: a ship-to-store parcel arriving at its pickup store?
                 parcel = _ship_to_store(session, arrival.parcel_shipment(session, decoded.sscc), epc, None, location, zone, reader)
                 if parcel is not None:
                     return parcel

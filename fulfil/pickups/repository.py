@@ -86,7 +86,7 @@ def mark_reminded(session: Session, shipment_id: int, now: datetime) -> bool:
         update(Shipment).where(Shipment.id == shipment_id, Shipment.status == S.READY_FOR_PICKUP, Shipment.reminded_at.is_(None))
         .values(reminded_at=now).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def due_expiry(session: Session, now: datetime) -> list[tuple[int, int]]:

@@ -49,6 +49,11 @@ def test_the_hold_period_is_the_pickup_store_s(client: TestClient, ops: dict[str
     assert patched.status_code == 200 and patched.json()["pickup_hold_days"] == 10
     for bad in (0, 91, None):
         assert client.patch(f"/api/v1/locations/{world['store']}", headers=ops, json={"pickup_hold_days": bad}).status_code == 422
+    created = client.post("/api/v1/locations", headers=ops, json={"id": "ST-HOLD-14", "name": "x", "kind": "store", "lat": 45.0, "lon": 5.0,
+                                                                  "pickup_hold_days": 14})
+    assert created.status_code == 201 and created.json()["pickup_hold_days"] == 14
+    default = client.post("/api/v1/locations", headers=ops, json={"id": "ST-HOLD-7", "name": "x", "kind": "store", "lat": 45.0, "lon": 5.0})
+    assert default.json()["pickup_hold_days"] == 7
     # A pickup made ready before keeps its deadline.
     assert datetime.fromisoformat(client.get(f"/api/v1/shipments/{world['shipment']}", headers=ops).json()["expires_at"]) == expires
 

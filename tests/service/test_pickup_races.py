@@ -226,3 +226,25 @@ def test_a_handover_racing_the_expiry_is_one_or_the_other(places: dict[str, Any]
     else:
         assert final is ShipmentStatus.EXPIRED and expired == [sid] and handed == []
         assert level(places, places["store"]) == (3, 0, 0)
+
+
+def test_the_service_sweeps_by_itself(engine: Engine, database_url: str, places: dict[str, Any]) -> None:
+    """`serve` runs the sweep on its interval (the app's lifespan starts it): a pickup past its hold period expires
+    without anyone asking, and the sweeper stops with the app."""
+    import time
+
+    from sqlalchemy import update
+
+    from fulfil.models.base import utcnow
+
+    stock_at(places, places["store"], 1)
+    _order_id, sid, _code = ready_pickup(places, 1)
+    with unit_of_work(places["factory"]) as s:  # its hold period ended a minute ago
+        s.execute(update(Shipment).where(Shipment.id == sid).values(expires_at=utcnow() - timedelta(minutes=1)))
+    app = create_app(Settings(database_url=database_url, routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0.05), engine=engine)
+    with TestClient(app):
+        deadline = time.monotonic() + 20
+        while status(places, sid) is not ShipmentStatus.EXPIRED:
+            assert time.monotonic() < deadline, "the service never expired the pickup"
+            time.sleep(0.05)
+    assert level(places, places["store"]) == (1, 0, 0)

@@ -239,3 +239,17 @@ def test_every_pickup_order_gets_its_own_code(client: TestClient, ops: dict[str,
     gtin = make_product().gtin
     codes = {place(client, ops, store, {gtin: 1})["pickup"]["code"] for _ in range(20)}
     assert len(codes) == 20
+
+
+def test_a_code_already_taken_is_drawn_again(
+    client: TestClient, ops: dict[str, str], make_location: Callable[..., Any], make_product: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fulfil.pickups import codes
+
+    store = make_location(kind=LocationKind.STORE).id
+    gtin = make_product().gtin
+    drawn = iter(["KKKK2222", "KKKK2222", "KKKK2222", "MMMM3333"])
+    monkeypatch.setattr(codes, "new_code", lambda: next(drawn))
+    first = place(client, ops, store, {gtin: 1})
+    second = place(client, ops, store, {gtin: 1})  # collides twice, then gets a free code
+    assert (first["pickup"]["code"], second["pickup"]["code"]) == ("KKKK2222", "MMMM3333")

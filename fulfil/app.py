@@ -31,6 +31,9 @@ from fulfil.locations.endpoints import router as locations_router
 from fulfil.openapi import install as install_openapi
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.returns.endpoints import router as returns_router
+from fulfil.pickups.endpoints import router as pickups_router
+from fulfil.pickups.guard import FailedAttempts
+from fulfil.pickups.scheduler import PickupSweeper
 from fulfil.routing_runs.endpoints import router as routing_router
 from fulfil.routing_runs.scheduler import BatchScheduler
 from fulfil.shipments.endpoints import router as shipments_router
@@ -55,7 +58,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FulfilError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers
     return _error(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
@@ -104,9 +107,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if settings.routing_batch_interval_seconds > 0:
             scheduler = BatchScheduler(app.state.session_factory, settings)
             scheduler.start()
+        sweeper = PickupSweeper(app.state.session_factory, settings) if settings.pickup_sweep_interval_seconds > 0 else None
+        if sweeper is not None:
+            sweeper.start()
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.stop()
             if scheduler is not None:
                 scheduler.stop()
             if app.state.ingest is not None:
@@ -117,7 +125,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = FastAPI(
         title=settings.api_title,
         version=__version__,
-        description="Ship-from-store fulfilment and RFID service. Every route but /healthz and /readyz needs a bearer token.",
+        description="Ship-from-store fulfilment and RFID service. Every route but /healthz, /readyz and the customer's curbside "
+        "check-in (POST /api/v1/pickups/{code}/checkin, guarded by the pickup code) needs a bearer token.",
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc: add_api_docs, with vendored assets (no CDN)
         redoc_url=None,
@@ -127,6 +136,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.pickup_guard = FailedAttempts(settings.pickup_checkin_max_failures, settings.pickup_checkin_window_seconds)
     app.state.ingest = (
         IngestRuntime(load_config(settings.readers_config), app.state.session_factory, settings.mqtt_url) if settings.readers_config else None
     )
@@ -138,6 +148,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

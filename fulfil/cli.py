@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "fulfil.commands.epc",
     "fulfil.commands.rfid",
     "fulfil.commands.routing",
+    "fulfil.commands.pickups",
 )
 
 

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     routing_batch_time_limit_seconds: float = Field(default=10.0, gt=0, le=600)
     routing_realtime_retries: int = Field(default=3, ge=1, le=20, description="Re-routes when racing orders take the same stock.")
 
+    # Click and collect (docs/flows/click-and-collect.md). The hold period is per store (Location.pickup_hold_days).
+    pickup_reminder_hours: float = Field(
+        default=24.0, ge=0, le=24 * 90, description="A ready pickup's customer is reminded this long before its hold period ends; 0: no reminders."
+    )
+    pickup_sweep_interval_seconds: float = Field(
+        default=300.0, ge=0, description="How often `serve` sends due pickup reminders and expires uncollected pickups; 0 turns it off."
+    )
+    pickup_checkin_max_failures: int = Field(
+        default=10, ge=1, le=10_000, description="Curbside check-ins with an unknown code a client address may make per window before 429."
+    )
+    pickup_checkin_window_seconds: float = Field(default=900.0, gt=0, le=86_400, description="The window of pickup_checkin_max_failures.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,7 +1,8 @@
 """The request edge: what is refused before the service reads a byte of a request body.
 
 1. Every `/api/` request is authenticated first (401 without reading the body); the principal is handed to the
-   route, which does not look the token up again.
+   route, which does not look the token up again. The one exception is the customer's curbside check-in
+   (PUBLIC_API), which the pickup code and a limit of failed attempts guard instead of a token.
 2. A NUL character in the path (404) or the query string (422) is refused: PostgreSQL cannot hold one.
 3. Bodies are capped while they stream: a declared Content-Length over the cap is 413 at once, and a body that
    streams past it (chunked, or lying about its length) is cut off with 413 as soon as the cap is crossed.
@@ -12,6 +13,8 @@ So a large body costs the server at most the cap in memory, and nothing at all w
 from __future__ import annotations
 
 import logging
+import re
+
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,6 +28,14 @@ log = logging.getLogger(__name__)
 
 PROTECTED_PREFIX = "/api/"
 PRINCIPAL_KEY = "principal"  # request.state.principal
+# Paths under /api/ that take no token (exact shapes; any method: the router answers 405 for the ones a path does
+# not serve). The body cap still applies to them.
+PUBLIC_API: tuple[re.Pattern[str], ...] = (re.compile(r"/api/v1/pickups/[^/]+/checkin"),)
+
+
+def _public(scope: Scope) -> bool:
+    """Whether the request is for one of the public paths under /api/."""
+    return any(path.fullmatch(scope["path"]) for path in PUBLIC_API)
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -79,7 +90,7 @@ class RequestEdge:
         if nul is not None:
             await self._refuse(scope, receive, send, nul)
             return
-        if scope["path"].startswith(PROTECTED_PREFIX):
+        if scope["path"].startswith(PROTECTED_PREFIX) and not _public(scope):
             try:
                 principal = await self._authenticate(scope)
             except FulfilError as exc:

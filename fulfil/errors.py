@@ -10,6 +10,7 @@ class FulfilError(Exception):
 
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None  # response headers the error needs (Retry-After)
 
     def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -64,6 +65,15 @@ class PreconditionRequired(FulfilError):
 
     status_code = 428
     code = "precondition_required"
+
+
+class TooManyRequests(FulfilError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class InsufficientStock(Conflict):

@@ -30,6 +30,7 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is too large.",
     422: "Invalid input: each bad field is named in `details`.",
     428: "A header this request needs is missing (e.g. Idempotency-Key), named in `details`.",
+    429: "Too many failed attempts from this client: try again after `Retry-After` seconds.",
 }
 
 REF = "#/components/schemas/{model}"
@@ -180,6 +181,10 @@ def _document_operation(operation: dict[str, Any]) -> None:
         if status == 401:
             response["headers"] = {
                 "WWW-Authenticate": {"description": "`Bearer`: how to authenticate.", "required": True, "schema": {"type": "string"}}
+            }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {"description": "Seconds to wait before trying again.", "required": True, "schema": {"type": "integer", "minimum": 1}}
             }
     operation["responses"] = dict(sorted(responses.items()))
 

@@ -18,6 +18,7 @@ from fulfil.errors import InsufficientStock
 from fulfil.ingest.bulk import receive_new_tags
 from fulfil.ingest.outcomes import Effect, Outcome, Site
 from fulfil.models import Parcel, Product, RfidTag, StockCause, StockEventKind, TagState
+from fulfil.pickups import arrival
 from fulfil.shipments.service import give_up_a_unit, route_again
 from fulfil.shipments.verification import packing_at, verify_station
 from fulfil.stock import service as stock
@@ -102,6 +103,11 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
             received, _handled = receive_new_tags(session, [(TagArrived(epc, key, at), reader)], site)
             if received:
                 return received[0]
+            decoded = decode_epc(epc)
+            if decoded.scheme == SSCC_96 and decoded.sscc:  # a parcel's own tag: a ship-to-store parcel arriving at its pickup store?
+                parcel = _ship_to_store(session, arrival.parcel_shipment(session, decoded.sscc), epc, None, location, zone, reader)
+                if parcel is not None:
+                    return parcel
         what = _unregistered(session, epc, key, site)
         if what is not None:
             return what
@@ -111,6 +117,11 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     gtin = tag.gtin
     if gtin is None:
         return Effect(Outcome.FOREIGN, epc, location, zone, detail="tag without a product")
+    if tag.state is TagState.SHIPPED and kind == "receiving":
+        # Shipped to this store for a customer to collect here: the parcel arrived (anywhere else it is an anomaly).
+        item = _ship_to_store(session, tag.shipment_id, epc, gtin, location, zone, reader)
+        if item is not None:
+            return item
     if tag.state in LEFT_STOCK:
         return _anomaly(session, tag, location, zone, at, reader)
     if tag.state is TagState.IN_STOCK and tag.location_id == location:
@@ -141,6 +152,17 @@ def _arrived(session: Session, epc: str, key: str, at: datetime, site: Site, rea
     kind_of = StockEventKind.RECEIPT if outcome is not Outcome.FOUND else StockEventKind.ADJUSTMENT
     stock.move(session, location, gtin, kind_of, _cause(epc, reader, f"rfid {outcome.value}", zone), on_hand_delta=1, idempotency_key=key_base)
     return Effect(outcome, epc, location, zone, gtin)
+
+
+def _ship_to_store(session: Session, shipment_id: int | None, epc: str, gtin: str | None, location: str, zone: str,
+                   reader: str | None) -> Effect | None:
+    """A tag of a ship-to-store parcel read in receiving at its pickup store: the parcel is received there
+    (fulfil.pickups.arrival). None when the tag is of no parcel on its way to this store."""
+    arrived = arrival.read_at(session, shipment_id, location, zone, epc=epc, reader=reader)
+    if arrived is None:
+        return None
+    outcome = Outcome.ARRIVED if arrived else Outcome.DUPLICATE
+    return Effect(outcome, epc, location, zone, gtin, detail=f"ship-to-store shipment {shipment_id} received", shipment_id=shipment_id)
 
 
 def _anomaly(session: Session, tag: RfidTag, location: str, zone: str, at: datetime, reader: str | None) -> Effect:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 class Outcome(enum.StrEnum):
     RECEIVED = "received"
+    ARRIVED = "arrived"  # a ship-to-store parcel (its SSCC or an item tag) read in receiving at its pickup store: received there
     TRANSFERRED = "transferred"
     FOUND = "found"
     LOST = "lost"

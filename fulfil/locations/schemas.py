@@ -12,6 +12,7 @@ from fulfil.models import LocationKind
 
 LOCATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_CAPACITY = 1_000_000  # parcels per day
+MAX_HOLD_DAYS = 90  # published pickup hold periods run from 2 to 14 days
 MAX_PICK_COST = 10_000.0  # per unit: anything above is a typo, and routing would have to treat it as infinite
 
 
@@ -26,6 +27,7 @@ class LocationCreate(RequestModel):
     pick_cost_per_unit: float = Field(default=0.0, ge=0, le=MAX_PICK_COST, description="Cost of picking one unit here (currency units).")
     handling_days: int = Field(default=0, ge=0, le=30)
     opening_hours: FreeJson | None = Field(default=None, description='e.g. {"mon": [["09:00", "19:00"]]}')
+    pickup_hold_days: int = Field(default=7, ge=1, le=MAX_HOLD_DAYS, description="Click and collect: days a ready pickup waits for the customer before it expires.")
     active: bool = True
 
 
@@ -40,6 +42,7 @@ class LocationUpdate(PatchModel):
     pick_cost_per_unit: float | None = Field(default=None, ge=0, le=MAX_PICK_COST)
     handling_days: int | None = Field(default=None, ge=0, le=30)
     opening_hours: FreeJson | None = Field(default=None, description="null clears them.")
+    pickup_hold_days: int | None = Field(default=None, ge=1, le=MAX_HOLD_DAYS, description="Applies to pickups made ready from now on.")
     active: bool | None = None
 
 
@@ -56,6 +59,7 @@ class LocationRead(BaseModel):
     pick_cost_per_unit: float
     handling_days: int
     opening_hours: dict[str, Any] | None
+    pickup_hold_days: int
     active: bool
     created_at: datetime
     updated_at: datetime

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from fulfil.api_types import IdempotencyKey, Offset, RecordId
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
-from fulfil.models import Channel, OrderStatus
+from fulfil.auth.service import Principal
+from fulfil.models import Channel, Order, OrderStatus, Role
 from fulfil.openapi import errors
 from fulfil.orders import cancel, repository, service
-from fulfil.orders.schemas import CancellationResult, CancelRequest, OrderCreate, OrderRead, OrderSummary
+from fulfil.orders.schemas import CancellationResult, CancelRequest, OrderCreate, OrderRead, OrderSummary, PickupCodeRead
+from fulfil.pickups import codes
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRoute)
 
@@ -31,7 +33,7 @@ def create_order(data: OrderCreate, request: Request, session: SessionDep, princ
     intake = service.take_in(session, data, principal, request.app.state.settings)
     if not intake.created:
         response.status_code = status.HTTP_200_OK
-    return OrderRead.model_validate(intake.order)
+    return _read(intake.order, principal)
 
 
 @router.get("", response_model=list[OrderSummary])
@@ -57,8 +59,17 @@ def list_orders(
 
 @router.get("/{order_id}", response_model=OrderRead)
 def get_order(order_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> OrderRead:
-    """An order with its lines, shipments and parcels."""
-    return OrderRead.model_validate(service.get_order(session, order_id, principal))
+    """An order with its lines, shipments and parcels (and, for ops tokens, a click-and-collect order's pickup code)."""
+    return _read(service.get_order(session, order_id, principal), principal)
+
+
+def _read(order: Order, principal: Principal) -> OrderRead:
+    """The order as the caller may see it: the pickup code goes to ops tokens only (the channel that tells the
+    customer); a store reading it off its own screen would make the code's check at handover meaningless."""
+    read = OrderRead.model_validate(order)
+    if principal.role is Role.OPS and order.pickup_code is not None:
+        read.pickup = PickupCodeRead(code=order.pickup_code, display=codes.display(order.pickup_code), qr_payload=codes.qr_payload(order.id, order.pickup_code))
+    return read
 
 
 @router.post("/{order_id}/cancel", response_model=CancellationResult, responses=errors(409, 428))
@@ -79,7 +90,7 @@ def cancel_order(
         {"gtin": line["gtin"], "qty": line["qty"], "put_back_task_ids": line.get("put_back_task_ids", [])} for line in outcome.lines
     ]
     return CancellationResult.model_validate({
-        "order": OrderRead.model_validate(order),
+        "order": _read(order, principal),
         "cancellation_id": outcome.record.id if outcome.record is not None else None,
         "whole": outcome.whole,
         "cancelled": cancelled,

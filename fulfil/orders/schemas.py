@@ -127,6 +127,20 @@ class ShipmentRead(BaseModel):
     status_changed_at: datetime
     lines: list[ShipmentLineRead]
     parcels: list[ParcelRead]
+    # Click and collect: where the customer collects it, where its units are held now, and its pickup window.
+    pickup_location_id: str | None = None
+    held_at: str | None = None
+    ready_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class PickupCodeRead(BaseModel):
+    """The customer's pickup code: in answers to ops tokens only (the channel sends it to the customer; a store
+    reading it off its own screen would make the check at handover meaningless)."""
+
+    code: str = Field(description="What the customer shows at handover and checks in with at the curb.")
+    display: str = Field(description="The code as printed for people, e.g. `ABCD-EFGH` (case, spaces and dashes are ignored when typed).")
+    qr_payload: str = Field(description="What to encode in the QR code of the customer's message: `FULFIL:PICKUP:<order id>:<code>`.")
 
 
 class OrderRead(BaseModel):
@@ -148,6 +162,9 @@ class OrderRead(BaseModel):
     updated_at: datetime
     lines: list[OrderLineRead]
     shipments: list[ShipmentRead]
+    pickup: PickupCodeRead | None = Field(default=None, description="Click and collect, ops tokens only: the customer's pickup code.")
+    checked_in_at: datetime | None = Field(default=None, description="Curbside: when the customer said they were here.")
+    checkin: dict[str, Any] | None = Field(default=None, description="Curbside: bay, car, note.")
 
 
 class OrderSummary(BaseModel):

@@ -17,6 +17,7 @@ from fulfil.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fulfil.models import Channel, Location, LocationKind, Order, OrderLine, Role
 from fulfil.orders import repository
 from fulfil.orders.schemas import OrderCreate
+from fulfil.pickups import codes
 from fulfil.routing_runs import service as routing_service
 
 
@@ -63,7 +64,28 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
         return _replay(session, existing, fingerprint, principal)
     _validate_references(session, data)
     _validate_prices(data)
-    order = Order(
+    for attempt in range(1, codes.ATTEMPTS + 1):
+        order = _new_order(data, fingerprint)
+        try:
+            with session.begin_nested():  # a concurrent retry of the same id loses the race here, not the transaction
+                session.add(order)
+                session.flush()
+            break
+        except IntegrityError:
+            winner = repository.get_by_external_id(session, data.external_id)
+            if winner is not None:
+                return _replay(session, winner, fingerprint, principal)
+            if order.pickup_code is None or attempt == codes.ATTEMPTS:
+                raise
+            # Another order holds this pickup code: draw another.
+    loaded = repository.get_full(session, order.id)
+    assert loaded is not None
+    return Intake(loaded, created=True)
+
+
+def _new_order(data: OrderCreate, fingerprint: str) -> Order:
+    """The order row for a request; a click-and-collect order gets a fresh pickup code."""
+    return Order(
         external_id=data.external_id,
         channel=data.channel,
         customer_ref=data.customer_ref,
@@ -74,21 +96,10 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
         origin_location_id=data.origin_location_id,
         promise_days=data.promise_days,
         currency=data.currency,
+        pickup_code=codes.new_code() if data.pickup_location_id else None,
         request_hash=fingerprint,
         lines=[OrderLine(line_no=i + 1, gtin=line.gtin, qty=line.qty, unit_price=line.unit_price) for i, line in enumerate(data.lines)],
     )
-    try:
-        with session.begin_nested():  # a concurrent retry of the same id loses the race here, not the transaction
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        winner = repository.get_by_external_id(session, data.external_id)
-        if winner is None:
-            raise
-        return _replay(session, winner, fingerprint, principal)
-    loaded = repository.get_full(session, order.id)
-    assert loaded is not None
-    return Intake(loaded, created=True)
 
 
 def _replay(session: Session, existing: Order, fingerprint: str, principal: Principal) -> Intake:

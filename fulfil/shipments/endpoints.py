@@ -13,6 +13,9 @@ from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 from fulfil.errors import NotFound
 from fulfil.openapi import errors
+from fulfil.pickups import arrival, handover
+from fulfil.pickups import service as pickups
+from fulfil.pickups.schemas import HandoverRequest, HandoverResult, RefusedRead
 from fulfil.shipments import repository, service, short_picks, verification, workflow
 from fulfil.shipments.schemas import (
     PackRequest, PackResult, RejectRequest, RejectResult, ShortPickCreate, ShortPickResult, UnitsRead, VerificationRead,
@@ -111,6 +114,37 @@ def get_verification(shipment_id: RecordId, session: SessionDep, principal: OpsO
 
 @router.post("/{shipment_id}/ship", response_model=ShipmentRead, responses=errors(409))
 def ship(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
-    """The verified parcel leaves: stock is consumed, tags and parcel become shipped."""
+    """The verified parcel leaves: stock is consumed, tags and parcel become shipped. A ship-to-store parcel goes
+    in transit to its pickup store; one collected where it was packed does not ship (409: mark it ready)."""
     workflow.ship(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
+
+
+@router.post("/{shipment_id}/receive", response_model=ShipmentRead, responses=errors(409))
+def receive(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """A ship-to-store parcel arrived at its pickup store (in_transit -> received): its units enter that store's stock
+    reserved for the order. Receiving it again changes nothing. (Scanning the label: POST /pickups/receive.)"""
+    return ShipmentRead.model_validate(arrival.receive(session, shipment_id, principal))
+
+
+@router.post("/{shipment_id}/ready", response_model=ShipmentRead, responses=errors(409))
+def ready(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """Staged at the pickup store: verified there (same store) or received (ship-to-store) -> ready_for_pickup. The
+    customer is told (with the pickup code); the units stay reserved until the handover or the store's hold period
+    ends (then they return to stock and the order is cancelled as not collected). Again: changes nothing."""
+    return ShipmentRead.model_validate(pickups.ready(session, shipment_id, principal))
+
+
+@router.post("/{shipment_id}/handover", response_model=HandoverResult, responses=errors(409))
+def hand_over(shipment_id: RecordId, data: HandoverRequest, session: SessionDep, principal: OpsOrPicker) -> HandoverResult:
+    """The customer collects it (ready_for_pickup -> collected) on showing the pickup code (403 when it does not
+    match; ops only: `override_reason` instead). Refused units go back into the store's stock, or into quarantine
+    when damaged. A retry with the same body answers the same; another body is 409."""
+    done = handover.hand_over(session, shipment_id, data, principal)
+    row = done.handover
+    return HandoverResult(
+        shipment=ShipmentRead.model_validate(done.shipment), order_id=done.order.id, order_status=done.order.status,
+        delivered=[UnitsRead(**u) for u in done.delivered], refused=[RefusedRead(**r) for r in row.refused],
+        authorised_by="override" if row.override_reason is not None else "pickup_code", override_reason=row.override_reason,
+        handed_over_at=row.created_at, handed_over_by=row.actor,
+    )

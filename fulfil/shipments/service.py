@@ -19,9 +19,10 @@ from fulfil.shipments.states import MOVABLE, advance, can_move
 
 
 def get(session: Session, shipment_id: int, principal: Principal, *, lock: bool = False) -> Shipment:
-    """A shipment the caller may see (a picker: its store's only; others look missing)."""
+    """A shipment the caller may see (a picker: those its store serves or, click and collect, hands over; others
+    look missing). Acting on it is checked by each workflow (a pickup store only receives, readies and hands over)."""
     shipment = repository.get(session, shipment_id, lock=lock)
-    if shipment is None or (principal.location_id is not None and shipment.location_id != principal.location_id):
+    if shipment is None or (principal.location_id is not None and principal.location_id not in (shipment.location_id, shipment.pickup_location_id)):
         raise NotFound(f"shipment {shipment_id} not found", details={"shipment_id": shipment_id})
     return shipment
 

@@ -6,7 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
-from fulfil.errors import InvalidInput
+from fulfil.deps import check_location
+from fulfil.errors import Conflict, InvalidInput
 from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
 from fulfil.routing_runs import assign
 from fulfil.routing_runs import repository as routing_repository
@@ -74,9 +75,17 @@ def pack(session: Session, shipment_id: int, station: str, principal: Principal,
 
 
 def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
-    """The verified parcel leaves: reserved stock is consumed, its tags and parcel become shipped."""
+    """The verified parcel leaves: reserved stock is consumed, its tags and parcel become shipped. A ship-to-store
+    parcel goes in transit to its pickup store (received there: fulfil.pickups.arrival); a parcel collected where
+    it was packed never ships (it is made ready for pickup)."""
     shipment = _mine(session, shipment_id, principal)
-    advance(shipment, ShipmentStatus.SHIPPED)
+    if shipment.pickup_location_id is not None and shipment.pickup_location_id == shipment.location_id:
+        raise Conflict(
+            f"shipment {shipment.id} is collected at {shipment.location_id}, where it was packed: it does not ship; mark it ready "
+            f"for pickup (POST /api/v1/shipments/{shipment.id}/ready)",
+            details={"shipment_id": shipment.id, "pickup_location_id": shipment.pickup_location_id}, code="collected_here",
+        )
+    advance(shipment, ShipmentStatus.IN_TRANSIT if shipment.pickup_location_id is not None else ShipmentStatus.SHIPPED)
     for line in shipment.lines:
         cause = stock.Cause(StockCause.ORDER, actor=principal.label, order_id=shipment.order_id, shipment_id=shipment.id, reason="shipped")
         stock.consume_reserved(session, shipment.held_at, line.gtin, line.qty, StockEventKind.SHIPMENT, cause, idempotency_key=f"ship:{shipment.id}:{line.id}")

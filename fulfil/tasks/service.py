@@ -22,6 +22,8 @@ from fulfil.stock import service as stock
 S = ShipmentStatus
 # A pick task lasts until the parcel is verified (then it is a pack-station, pickup or carrier matter).
 PICK_STATUSES = (S.ASSIGNED, S.PICKING, S.PICKED, S.PACKED)
+# A receive task lasts from the parcel's departure for the pickup store until it is staged there (ready for pickup).
+RECEIVE_STATUSES = (S.IN_TRANSIT, S.RECEIVED)
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,10 @@ def queue(session: Session, location_id: str, *, kinds: set[TaskKind] | None = N
             tasks.append(Task(TaskKind.PICK, f"shipment:{s.id}", location_id, s.created_at, order_id=s.order_id, shipment_id=s.id,
                               detail={"shipment_status": s.status.value, "click_and_collect": s.pickup_location_id is not None}))
     if TaskKind.RECEIVE in wanted:
-        for s in session.scalars(select(Shipment).where(Shipment.pickup_location_id == location_id, Shipment.status == S.IN_TRANSIT)):
+        # A ship-to-store parcel is the store's task until it is ready for pickup: receive it, then stage it (ready).
+        for s in session.scalars(select(Shipment).where(Shipment.pickup_location_id == location_id, Shipment.status.in_(RECEIVE_STATUSES))):
             tasks.append(Task(TaskKind.RECEIVE, f"shipment:{s.id}", location_id, s.status_changed_at, order_id=s.order_id,
-                              shipment_id=s.id, detail={"from": s.location_id}))
+                              shipment_id=s.id, detail={"from": s.location_id, "shipment_status": s.status.value}))
     if TaskKind.CURBSIDE in wanted:
         waiting = select(Shipment.order_id).where(Shipment.pickup_location_id == location_id, Shipment.status.in_([S.RECEIVED, S.READY_FOR_PICKUP]))
         for o in session.scalars(select(Order).where(Order.checked_in_at.is_not(None), Order.id.in_(waiting))):

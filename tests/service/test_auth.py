@@ -19,7 +19,9 @@ from fulfil.config import Settings
 from fulfil.models import ApiToken, Role
 
 OPS, PICKER, DEVICE = "ops", "picker", "device"
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The customer's curbside check-in takes no token: the pickup code and a limit of failed attempts guard it
+# (tests/service/test_pickup_checkin.py).
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/pickups/{code}/checkin"}
 
 # (method, path) -> roles that may call it. Everything else must be refused with 403.
 ACCESS: dict[tuple[str, str], set[str]] = {
@@ -56,6 +58,11 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/shipments/{shipment_id}/pack"): {OPS, PICKER},
     ("GET", "/api/v1/shipments/{shipment_id}/verification"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/receive"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/ready"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/handover"): {OPS, PICKER},
+    ("GET", "/api/v1/pickups"): {OPS, PICKER},
+    ("POST", "/api/v1/pickups/receive"): {OPS, PICKER},
     ("POST", "/api/v1/routing/runs"): {OPS},
     ("GET", "/api/v1/routing/runs"): {OPS},
     ("GET", "/api/v1/routing/runs/{run_id}"): {OPS},
@@ -85,7 +92,7 @@ ROUTES = api_routes()
 
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
-    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85"}
+    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345"}
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     return url + "?max_seconds=0.2" if url.endswith("/stream") else url
 

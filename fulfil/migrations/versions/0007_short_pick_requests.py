@@ -1,8 +1,8 @@
 """short picks are retry-safe: each request is kept once per shipment and Idempotency-Key, with the re-routing it caused
 
-Revision ID: 0007_cancellations
+Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-07
+Create Date: 2026-12-06
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import fulfil.models.base
 
-revision: str = '0007_cancellations'
+revision: str = '0007'
 down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

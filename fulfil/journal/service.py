@@ -6,7 +6,12 @@ Kinds, by family (the family is the live stream's event name):
   recorded at the serving location and, for click and collect, at the pickup store;
 - `order.<status>`: an order's status changed (routed, ready_for_pickup, collected, shipped, cancelled, ...);
   recorded at the pickup store (click and collect) or the store that took it, and without a location;
-- `pickup.*`, `task.*`, `return.*`: recorded by their flows (a curbside check-in, a put back opened, a return).
+- `order.cancellation` (what was cancelled and why, whole or some units), `order.items_refused` (at a handover);
+- `shipment.short_picked` (units split off a shipment, with the reason);
+- `pickup.ready`, `pickup.reminder`, `pickup.expired`, `pickup.collected` (the customer's copy carries the pickup
+  code, the store's never does), `pickup.checked_in` (a customer at the curb);
+- `task.opened`, `task.done` (put backs, cycle counts);
+- `return.received` (items and the refund due), `return.refused_item` (an EPC never sold or shipped brought back).
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ def list_(session: Session, *, location_id: str | None, status: ShipmentStatus |
 
 
 def holding(session: Session, location_id: str, gtin: str) -> Sequence[Shipment]:
-    """Shipments at a location that hold a reservation of a product (with their lines), locked on PostgreSQL."""
+    """Shipments at a location that hold a reservation of a product (with their lines), as committed now, unlocked
+    (a writer locks the one it changes, its order first)."""
     session.flush()
     stmt = (
         select(Shipment)
@@ -39,7 +40,6 @@ def holding(session: Session, location_id: str, gtin: str) -> Sequence[Shipment]
         .where(Shipment.id.in_(select(ShipmentLine.shipment_id).where(ShipmentLine.gtin == gtin)))
         .options(selectinload(Shipment.lines), selectinload(Shipment.parcels))
         .order_by(Shipment.id)
-        .with_for_update(of=Shipment)
     )
     return session.scalars(stmt.execution_options(populate_existing=True)).all()
 

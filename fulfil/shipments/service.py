@@ -99,10 +99,20 @@ def give_up_a_unit(session: Session, location_id: str, gtin: str, reason: str, a
     (route_again). Returns that shipment, or None when no shipment holds the product there."""
     # A verified parcel waiting for its customer (received, ready for pickup) is bagged and RFID-proven complete: a
     # unit leaving the store came off a shelf, so only shipments still being served there give units back.
-    held = [s for s in repository.holding(session, location_id, gtin) if s.status in _PROGRESS]
-    if not held:
+    for _attempt in range(3):
+        held = [s for s in repository.holding(session, location_id, gtin) if s.status in _PROGRESS]
+        if not held:
+            return None
+        chosen = min(held, key=lambda s: (_PROGRESS.index(s.status), -s.id))
+        # Its order's row lock first, then the shipment's: the lock order of every writer (a cancellation or short
+        # pick of the same order cannot deadlock with this); then make sure it still holds the product here.
+        routing_repository.lock_order(session, chosen.order_id)
+        shipment = repository.get(session, chosen.id, lock=True)
+        if (shipment is not None and shipment.status in _PROGRESS and shipment.held_at == location_id
+                and any(line.gtin == gtin for line in shipment.lines)):
+            break
+    else:
         return None
-    shipment = min(held, key=lambda s: (_PROGRESS.index(s.status), -s.id))
     if shipment.status in MOVABLE:
         assign.release_shipment(session, shipment, actor, reason)
         advance(shipment, ShipmentStatus.SUPERSEDED)

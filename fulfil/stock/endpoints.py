@@ -14,8 +14,9 @@ from fulfil.errors import NotFound
 from fulfil.models import StockCause
 from fulfil.openapi import errors
 from fulfil.stock import quarantine, repository, service
+from fulfil.tasks import service as tasks
 from fulfil.stock.schemas import (
-    QuarantineExit, QuarantineResult, SafetyUpdate, StockAdjustmentCreate, StockAdjustmentResult, StockEventRead, StockLevelRead,
+    AdjustmentReason, QuarantineExit, QuarantineResult, SafetyUpdate, StockAdjustmentCreate, StockAdjustmentResult, StockEventRead, StockLevelRead,
 )
 
 router = APIRouter(prefix="/stock", tags=["stock"], route_class=CommittingRoute)
@@ -77,6 +78,9 @@ def adjust_stock(
     )
     if not moved.created:
         response.status_code = status.HTTP_200_OK
+    elif data.set_on_hand is not None or data.reason is AdjustmentReason.COUNT:
+        # A count of the product here was recorded: the cycle count a short pick raised there is done.
+        tasks.close_cycle_counts(session, data.location_id, data.gtin, principal.label)
     level = repository.get_level(session, moved.event.location_id, moved.event.gtin)
     assert level is not None
     session.refresh(level)
@@ -102,6 +106,9 @@ def leave_quarantine(
     moved, epcs = quarantine.leave(session, data, principal, idempotency_key=key, request_hash=fingerprint)
     if not moved.created:
         response.status_code = status.HTTP_200_OK
+    elif data.set_on_hand is not None or data.reason is AdjustmentReason.COUNT:
+        # A count of the product here was recorded: the cycle count a short pick raised there is done.
+        tasks.close_cycle_counts(session, data.location_id, data.gtin, principal.label)
     level = repository.get_level(session, moved.event.location_id, moved.event.gtin)
     assert level is not None
     session.refresh(level)

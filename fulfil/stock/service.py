@@ -12,7 +12,6 @@ from fulfil.models import Location, Product, StockCause, StockEvent, StockEventK
 from fulfil.stock import repository
 from fulfil.stock.rules import available
 from fulfil.stock.schemas import AdjustmentReason
-from fulfil.tasks import service as tasks
 
 
 @dataclass(frozen=True)
@@ -186,9 +185,6 @@ def adjust(
         moved = move(session, location_id, gtin, kind, cause, on_hand_delta=delta, idempotency_key=idempotency_key, request_hash=request_hash)
         if not moved.created:  # the key was used before (or by a concurrent request that won the race)
             _same_adjustment(moved.event, request_hash)
-        elif set_on_hand is not None or cause.reason == AdjustmentReason.COUNT:
-            # A count of the product here was recorded: the cycle count a short pick raised is done.
-            tasks.close_cycle_counts(session, location_id, gtin, cause.actor or "system")
         return moved
     except InsufficientStock as exc:
         raise Conflict(

@@ -73,6 +73,13 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"description": DESCRIPTIONS[status]} for status in statuses}
 
 
+def replayable(model: type[Any], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a POST that is retry-safe by Idempotency-Key: 200 when the key was applied before (with the
+    route's model), and the error statuses it answers beyond the central rules."""
+    replay = {"model": model, "description": "This Idempotency-Key was applied before: nothing changed now (`replayed`)."}
+    return {200: replay, **errors(*statuses)}
+
+
 def install(app: FastAPI) -> None:
     """Make `app.openapi()` (and /openapi.json, /docs) return the document with the real responses."""
 

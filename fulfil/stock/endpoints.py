@@ -12,7 +12,7 @@ from fulfil.catalog.schemas import Gtin
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
 from fulfil.models import StockCause
-from fulfil.openapi import errors
+from fulfil.openapi import errors, replayable
 from fulfil.stock import quarantine, repository, service
 from fulfil.tasks import service as tasks
 from fulfil.stock.schemas import (
@@ -61,10 +61,7 @@ def list_events(
     "/adjustments",
     response_model=StockAdjustmentResult,
     status_code=status.HTTP_201_CREATED,
-    responses={
-        200: {"model": StockAdjustmentResult, "description": "This Idempotency-Key was applied before: nothing changed now (`replayed`)."},
-        **errors(404, 409),
-    },
+    responses=replayable(StockAdjustmentResult, 404, 409),
 )
 def adjust_stock(
     data: StockAdjustmentCreate, session: SessionDep, principal: OpsOnly, response: Response, idempotency_key: IdempotencyKey = None
@@ -91,10 +88,7 @@ def adjust_stock(
     "/quarantine",
     response_model=QuarantineResult,
     status_code=status.HTTP_201_CREATED,
-    responses={
-        200: {"model": QuarantineResult, "description": "This Idempotency-Key was applied before: nothing changed now (`replayed`)."},
-        **errors(404, 409),
-    },
+    responses=replayable(QuarantineResult, 404, 409),
 )
 def leave_quarantine(
     data: QuarantineExit, session: SessionDep, principal: OpsOnly, response: Response, idempotency_key: IdempotencyKey = None
@@ -106,9 +100,6 @@ def leave_quarantine(
     moved, epcs = quarantine.leave(session, data, principal, idempotency_key=key, request_hash=fingerprint)
     if not moved.created:
         response.status_code = status.HTTP_200_OK
-    elif data.set_on_hand is not None or data.reason is AdjustmentReason.COUNT:
-        # A count of the product here was recorded: the cycle count a short pick raised there is done.
-        tasks.close_cycle_counts(session, data.location_id, data.gtin, principal.label)
     level = repository.get_level(session, moved.event.location_id, moved.event.gtin)
     assert level is not None
     session.refresh(level)

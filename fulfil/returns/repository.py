@@ -86,9 +86,9 @@ def delivered(session: Session, order_id: int) -> dict[int, int]:
     shipment_ids = sorted({shipment_id for shipment_id, *_ in rows})
     for shipment_id, refused in session.execute(select(Handover.shipment_id, Handover.refused).where(Handover.shipment_id.in_(shipment_ids))):
         for item in refused or []:
-            order_line_id = line_of.get((shipment_id, _gtin14(item.get("gtin"))))
-            if order_line_id is not None:
-                units[order_line_id] -= int(item.get("qty") or 0)
+            refused_line = line_of.get((shipment_id, _gtin14(item.get("gtin"))))
+            if refused_line is not None:
+                units[refused_line] -= int(item.get("qty") or 0)
     return {line: max(qty, 0) for line, qty in units.items()}
 
 

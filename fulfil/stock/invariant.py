@@ -65,8 +65,8 @@ def check(bind: Session | Connection) -> list[Drift]:
         .where(StoreTask.kind == TaskKind.PUT_BACK.value, StoreTask.status == TaskStatus.OPEN.value)
         .group_by(StoreTask.location_id, StoreTask.gtin)
     )
-    for location_id, gtin, units in bind.execute(put_back):
-        held[(location_id, gtin)] += int(units)
+    for task_location, task_gtin, task_units in bind.execute(put_back):
+        held[(task_location, str(task_gtin))] += int(task_units or 0)  # a put back always names its product and units
     logged: dict[Key, tuple[int, int, int, int]] = {
         (row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5]))
         for row in bind.execute(

@@ -68,8 +68,13 @@ def request_hash(data: HandoverRequest) -> str:
 
 def _refused(data: HandoverRequest) -> list[dict[str, Any]]:
     """The refusals as stored (the shape the returns flow reads): [{gtin, qty, damaged, reason}], in a stable order."""
-    rows = [{"gtin": r.gtin, "qty": r.qty, "damaged": r.damaged, "reason": r.reason} for r in data.refused]
-    return sorted(rows, key=lambda r: (r["gtin"], r["damaged"], r["reason"], r["qty"]))
+    rows = []
+    for r in data.refused:
+        row: dict[str, Any] = {"gtin": r.gtin, "qty": r.qty, "damaged": r.damaged, "reason": r.reason}
+        if r.epcs is not None:
+            row["epcs"] = sorted({epc.upper() for epc in r.epcs})
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["gtin"], r["damaged"], r["reason"], r["qty"], r.get("epcs", [])))
 
 
 def hand_over(session: Session, shipment_id: int, data: HandoverRequest, principal: Principal) -> Handed:
@@ -91,6 +96,7 @@ def hand_over(session: Session, shipment_id: int, data: HandoverRequest, princip
         advance(shipment, S.COLLECTED)  # refused, naming what is allowed (a received parcel is made ready first)
     refused = _refused(data)
     _check_refusals(shipment, refused)
+    _check_refused_tags(session, shipment, refused)
     _move_stock(session, order, shipment, refused, principal.label)
     _move_tags(session, shipment, refused)
     for parcel in shipment.parcels:
@@ -146,6 +152,33 @@ def _check_refusals(shipment: Shipment, refused: list[dict[str, Any]]) -> None:
         )
 
 
+def _check_refused_tags(session: Session, shipment: Shipment, refused: list[dict[str, Any]]) -> None:
+    """Tags named for refused units are as many as the units, each once, and each a tag of this parcel of that
+    product (nothing else can be given back through this parcel)."""
+    named: set[str] = set()
+    problems: list[dict[str, Any]] = []
+    for r in refused:
+        epcs = r.get("epcs")
+        if epcs is None:
+            continue
+        if len(epcs) != r["qty"]:
+            problems.append({"gtin": r["gtin"], "qty": r["qty"], "epcs": len(epcs), "message": "name as many tags as units refused, each once"})
+            continue
+        parcel = set(repository.tags_of(session, shipment.id, [TagState.PACKED], r["gtin"]))
+        foreign = sorted(set(epcs) - parcel)
+        again = sorted(set(epcs) & named)
+        named |= set(epcs)
+        if foreign:
+            problems.append({"gtin": r["gtin"], "not_in_parcel": foreign, "message": "not a tag of this parcel of that product"})
+        if again:
+            problems.append({"gtin": r["gtin"], "named_twice": again, "message": "a tag can be refused once"})
+    if problems:
+        raise Conflict(
+            f"the refused tags do not match shipment {shipment.id}'s parcel: nothing was handed over",
+            details={"shipment_id": shipment.id, "problems": problems}, code="refused_tags_mismatch",
+        )
+
+
 def _split(shipment: Shipment, refused: list[dict[str, Any]]) -> dict[int, tuple[int, int, int]]:
     """Per shipment line: (delivered, refused undamaged, refused damaged), refusals spread over a GTIN's lines in order."""
     left = {(r["gtin"], r["damaged"]): 0 for r in refused}
@@ -188,14 +221,21 @@ def _move_stock(session: Session, order: Order, shipment: Shipment, refused: lis
 
 def _move_tags(session: Session, shipment: Shipment, refused: list[dict[str, Any]]) -> None:
     """The parcel's tags: refused ones back in the store (quarantined when damaged), the rest sold (keeping the
-    shipment, so a later return finds the order). A count says how many of a GTIN were refused, not which: the first
-    tags by EPC are taken back (docs/flows/click-and-collect.md)."""
-    counts: dict[tuple[str, bool], int] = defaultdict(int)
+    shipment, so a later return finds the order). The tags scanned at the counter are the ones taken back; a count
+    without tags takes the parcel's first tags of that product by EPC (docs/flows/click-and-collect.md)."""
+    counts: dict[tuple[str, bool], int] = defaultdict(int)  # refused units whose tags were not named
+    named: dict[tuple[str, bool], list[str]] = defaultdict(list)  # tags scanned at the counter
     for r in refused:
-        counts[(r["gtin"], r["damaged"])] += r["qty"]
+        if r.get("epcs") is not None:
+            named[(r["gtin"], r["damaged"])] += r["epcs"]
+        else:
+            counts[(r["gtin"], r["damaged"])] += r["qty"]
     for gtin in dict.fromkeys(line.gtin for line in shipment.lines):
-        epcs = repository.tags_of(session, shipment.id, [TagState.PACKED], gtin)
+        taken = set(named[(gtin, True)]) | set(named[(gtin, False)])
+        rest = [epc for epc in repository.tags_of(session, shipment.id, [TagState.PACKED], gtin) if epc not in taken]
         damaged, undamaged = counts[(gtin, True)], counts[(gtin, False)]
-        repository.set_tags(session, epcs[:damaged], state=TagState.QUARANTINED, shipment_id=None, location_id=shipment.held_at, zone=None)
-        repository.set_tags(session, epcs[damaged:damaged + undamaged], state=TagState.IN_STOCK, shipment_id=None, location_id=shipment.held_at)
-        repository.set_tags(session, epcs[damaged + undamaged:], state=TagState.SOLD, zone=None)
+        quarantined = named[(gtin, True)] + rest[:damaged]
+        back = named[(gtin, False)] + rest[damaged:damaged + undamaged]
+        repository.set_tags(session, quarantined, state=TagState.QUARANTINED, shipment_id=None, location_id=shipment.held_at, zone=None)
+        repository.set_tags(session, back, state=TagState.IN_STOCK, shipment_id=None, location_id=shipment.held_at)
+        repository.set_tags(session, rest[damaged + undamaged:], state=TagState.SOLD, zone=None)

@@ -14,6 +14,7 @@ from fulfil.models import OrderStatus, ParcelStatus, ShipmentStatus
 from fulfil.orders.schemas import MAX_LINE_QTY, MAX_LINES, ShipmentRead
 from fulfil.pickups.codes import CODE_INPUT_PATTERN
 from fulfil.shipments.schemas import UnitsRead
+from fulfil.tags.schemas import Epc
 
 # A scanned SSCC: the 18 digits, optionally behind AI (00) (bracketed or not) and the GS1-128 symbology id ]C1.
 SSCC_INPUT_PATTERN = r"^(\]C1)?(\(00\)|00)?[0-9]{18}$"
@@ -31,6 +32,11 @@ class RefusedLine(RequestModel):
     qty: int = Field(ge=1, le=MAX_LINE_QTY, description="Units of this product the customer did not take.")
     damaged: bool = Field(default=False, description="Damaged units go to quarantine; undamaged ones back into the store's sellable stock.")
     reason: str = Field(min_length=1, max_length=200, description="Why the customer refused them, e.g. wrong size, damaged box.")
+    epcs: list[Epc] | None = Field(
+        default=None, max_length=MAX_LINE_QTY,
+        description="The refused units' tags, scanned at the counter (as many as qty): those exact tags go back into the "
+        "store. Without them the count is applied to the parcel's tags of that product in EPC order.",
+    )
 
 
 class HandoverRequest(ExactlyOneOf, RequestModel):

@@ -20,8 +20,9 @@ from fulfil.models.base import utcnow
 from fulfil.stock import service as stock
 
 S = ShipmentStatus
-# A pick task lasts until the parcel is verified (then it is a pack-station, pickup or carrier matter).
-PICK_STATUSES = (S.ASSIGNED, S.PICKING, S.PICKED, S.PACKED)
+# A pick task lasts until the parcel leaves the store's work: shipped (or in transit to a pickup store), or made
+# ready for its customer here. Its `shipment_status` says what is next (verified: ship it, or mark it ready).
+PICK_STATUSES = (S.ASSIGNED, S.PICKING, S.PICKED, S.PACKED, S.VERIFIED)
 # A receive task lasts from the parcel's departure for the pickup store until it is staged there (ready for pickup).
 RECEIVE_STATUSES = (S.IN_TRANSIT, S.RECEIVED)
 

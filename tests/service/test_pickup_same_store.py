@@ -253,3 +253,47 @@ def test_a_code_already_taken_is_drawn_again(
     first = place(client, ops, store, {gtin: 1})
     second = place(client, ops, store, {gtin: 1})  # collides twice, then gets a free code
     assert (first["pickup"]["code"], second["pickup"]["code"]) == ("KKKK2222", "MMMM3333")
+
+
+def test_the_tags_scanned_at_the_counter_are_the_ones_taken_back(
+    client: TestClient, ops: dict[str, str], world: dict[str, Any], session: Session
+) -> None:
+    """The count alone would take the parcel's first tag by EPC; the tag the customer actually handed back is the one
+    that goes back on the shelf (a later read of the other, sold, is then rightly an anomaly)."""
+    ready(client, world)
+    first, second = sorted(world["tags"][world["a"]])
+    refused = [{"gtin": world["a"], "qty": 1, "reason": "wrong size", "epcs": [second.lower()]}]
+    answer = client.post(f"/api/v1/shipments/{world['shipment']}/handover", headers=world["picker"],
+                         json={"pickup_code": code_of(client, ops, world), "refused": refused})
+    assert answer.status_code == 200, answer.text
+    states = tag_states(session, [first, second])
+    assert states[second] == (TagState.IN_STOCK, world["store"], None)
+    assert states[first][0] is TagState.SOLD and states[first][2] == world["shipment"]
+    row = session.scalars(select(Handover).where(Handover.shipment_id == world["shipment"])).one()
+    assert row.refused == [{"gtin": world["a"], "qty": 1, "damaged": False, "reason": "wrong size", "epcs": [second]}]
+    # The same handover again (the EPC in another case) is a retry, not a second handover.
+    again = client.post(f"/api/v1/shipments/{world['shipment']}/handover", headers=world["picker"],
+                        json={"pickup_code": code_of(client, ops, world), "refused": [{**refused[0], "epcs": [second.upper()]}]})
+    assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize("which", ["count", "foreign", "other_product", "twice"])
+def test_named_refused_tags_must_be_the_parcels_and_as_many_as_the_units(
+    client: TestClient, ops: dict[str, str], world: dict[str, Any], session: Session, which: str
+) -> None:
+    ready(client, world)
+    a_tags, b_tag = sorted(world["tags"][world["a"]]), world["tags"][world["b"]][0]
+    refused = {
+        "count": [{"gtin": world["a"], "qty": 2, "reason": "x", "epcs": [a_tags[0]]}],
+        "foreign": [{"gtin": world["a"], "qty": 1, "reason": "x", "epcs": ["30340242201D8840009EFE1F"]}],
+        "other_product": [{"gtin": world["a"], "qty": 1, "reason": "x", "epcs": [b_tag]}],
+        "twice": [{"gtin": world["a"], "qty": 1, "reason": "x", "epcs": [a_tags[0]]},
+                  {"gtin": world["a"], "qty": 1, "damaged": True, "reason": "y", "epcs": [a_tags[0]]}],
+    }[which]
+    answer = client.post(f"/api/v1/shipments/{world['shipment']}/handover", headers=world["picker"],
+                         json={"pickup_code": code_of(client, ops, world), "refused": refused})
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "refused_tags_mismatch", answer.text
+    # Nothing was handed over: the parcel still waits, its units still reserved, its tags still packed.
+    assert client.get(f"/api/v1/shipments/{world['shipment']}", headers=ops).json()["status"] == "ready_for_pickup"
+    assert level(client, ops, world["store"], world["a"]) == (5, 2, 3, 0)
+    assert {s for s, _loc, _sid in tag_states(session, a_tags).values()} == {TagState.PACKED}

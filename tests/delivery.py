@@ -1,22 +1,24 @@
 """Orders that reached their customer, made through the real workflow (intake, routing, pick, pack, RFID verdict at the
-pack station, ship) so returns are tested against books the service itself wrote. A click-and-collect handover is
-emulated (that route lives elsewhere): the shipment is collected, its tags sold, refused units released."""
+pack station, ship; or ready and handed over at the pickup store) so returns are tested against books the service
+itself wrote."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
 from fulfil.config import Settings
-from fulfil.models import Handover, RfidTag, Role, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
+from fulfil.models import RfidTag, Role, Shipment, StockCause, TagState
 from fulfil.orders.schemas import OrderCreate
 from fulfil.orders.service import create_order
+from fulfil.pickups import handover
+from fulfil.pickups import service as pickups
+from fulfil.pickups.schemas import HandoverRequest
 from fulfil.routing_runs.service import route_new_order
 from fulfil.shipments import verification, workflow
-from fulfil.shipments.states import advance
 from fulfil.stock import service as stock
 from rfid.epc import encode_sgtin96
 from tests.factories import next_number
@@ -74,24 +76,14 @@ def deliver(
 
 
 def collect(session: Session, delivered: Delivered, refused: dict[str, int] | None = None) -> None:
-    """Hand a verified click-and-collect shipment to its customer, who refuses `refused` units (gtin -> qty): those
-    are released back into the store's stock and their tags are in stock again; the rest is collected and sold."""
+    """Hand a verified click-and-collect shipment to its customer through the real flow (ready, then a handover by an
+    ops override), the customer refusing `refused` units (gtin -> qty), whose tags are named: those units go back
+    into the store's stock and their tags are in stock again; the rest is collected and sold."""
     refused = refused or {}
-    shipment = session.scalars(select(Shipment).where(Shipment.id == delivered.shipment_id).options(selectinload(Shipment.lines))).one()
-    advance(shipment, ShipmentStatus.READY_FOR_PICKUP)
-    advance(shipment, ShipmentStatus.COLLECTED)
-    cause = stock.Cause(StockCause.ORDER, actor="test", order_id=shipment.order_id, shipment_id=shipment.id, reason="collected")
-    for line in shipment.lines:
-        kept = line.qty - refused.get(line.gtin, 0)
-        if kept:
-            stock.consume_reserved(session, shipment.held_at, line.gtin, kept, StockEventKind.COLLECTION, cause)
-        if refused.get(line.gtin):
-            stock.release(session, shipment.held_at, line.gtin, refused[line.gtin], cause)
-    back = [epc for gtin, qty in refused.items() for epc in delivered.epcs[gtin][:qty]]
-    session.execute(update(RfidTag).where(RfidTag.shipment_id == shipment.id, RfidTag.epc.not_in(back))
-                    .values(state=TagState.SOLD, version=RfidTag.version + 1, zone=None).execution_options(synchronize_session=False))
-    session.execute(update(RfidTag).where(RfidTag.epc.in_(back))
-                    .values(state=TagState.IN_STOCK, shipment_id=None, version=RfidTag.version + 1).execution_options(synchronize_session=False))
-    session.add(Handover(shipment_id=shipment.id, order_id=shipment.order_id, location_id=shipment.held_at, request_hash="0" * 64,
-                         refused=[{"gtin": g, "qty": q, "damaged": False, "reason": "too small"} for g, q in refused.items()]))
+    pickups.ready(session, delivered.shipment_id, OPS)
+    request = HandoverRequest.model_validate({
+        "override_reason": "identity checked at the counter (test)",
+        "refused": [{"gtin": g, "qty": q, "reason": "too small", "epcs": delivered.epcs[g][:q]} for g, q in refused.items()],
+    })
+    handover.hand_over(session, delivered.shipment_id, request, OPS)
     session.commit()

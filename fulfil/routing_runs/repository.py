@@ -14,7 +14,6 @@ from fulfil.models import Location, Order, OrderStatus, RoutingDecision, Routing
 from fulfil.models.base import utcnow
 from fulfil.shipments.states import DROPPED, HOLDS_RESERVATION, MOVABLE
 
-ENDED = tuple(DROPPED)  # shipments that no longer count against a location's capacity or an order
 OPEN_ORDER_STATUSES = (OrderStatus.RECEIVED, OrderStatus.ROUTED, OrderStatus.PARTIALLY_ROUTED, OrderStatus.UNFILLABLE, OrderStatus.FULFILLING)
 
 
@@ -29,7 +28,7 @@ def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> lis
     excluded = list(exclude_shipments)
     used_stmt = (
         select(Shipment.location_id, func.count())
-        .where(Shipment.created_at >= start_of_day(), Shipment.status.not_in(ENDED))
+        .where(Shipment.created_at >= start_of_day(), Shipment.status.not_in(list(DROPPED)))  # dropped shipments use no capacity
         .group_by(Shipment.location_id)
     )
     if excluded:
@@ -128,7 +127,7 @@ def reoptimisable_orders(session: Session) -> Sequence[Order]:
 
 def exportable_orders(session: Session) -> Sequence[Order]:
     """Open orders none of whose shipments has started: the set a replay may decide afresh."""
-    started = select(Shipment.order_id).where(Shipment.status.not_in([*MOVABLE, *ENDED]))
+    started = select(Shipment.order_id).where(Shipment.status.not_in([*MOVABLE, *DROPPED]))
     stmt = (
         select(Order)
         .where(Order.status.in_(OPEN_ORDER_STATUSES), Order.id.not_in(started))

@@ -65,6 +65,23 @@ class Settings(BaseSettings):
     )
     pickup_checkin_window_seconds: float = Field(default=900.0, gt=0, le=86_400, description="The window of pickup_checkin_max_failures.")
 
+    # Channels (docs/channels.md): availability buckets, promises and checkout holds.
+    availability_limited_max: int = Field(
+        default=3, ge=0, le=1_000_000,
+        description="Available units up to which a store's product is advertised as limited_availability (0: never); above, in_stock.",
+    )
+    cutoff_time: str = Field(
+        default="14:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time after which an order is handled from the next opening day, for locations without their own.",
+    )
+    pickup_ready_minutes: int = Field(
+        default=120, ge=0, le=24 * 60, description="Minutes a store needs to pick a click-and-collect order it holds in stock.",
+    )
+    hold_max_seconds: int = Field(default=3600, ge=1, le=86_400, description="Longest checkout hold a channel may ask for.")
+    hold_sweep_interval_seconds: float = Field(
+        default=5.0, ge=0, description="How often `serve` releases expired checkout holds; 0 turns it off (`fulfil holds sweep`)."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

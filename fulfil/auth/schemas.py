@@ -12,9 +12,10 @@ from fulfil.models import Role
 
 
 class OpsTokenCreate(BoundedModel):
-    """An ops token: the whole network, no location."""
+    """An ops token (the whole network) or a channel token (a web shop or app backend: availability, promises, holds
+    and its own orders, network-wide): no location."""
 
-    role: Literal[Role.OPS]
+    role: Literal[Role.OPS, Role.CHANNEL]
     name: str = Field(min_length=1, max_length=128)
 
 
@@ -26,7 +27,7 @@ class ScopedTokenCreate(BoundedModel):
     location_id: str = Field(min_length=1, max_length=64, description="The picker's store, or the device's location.")
 
 
-# The role decides whether a location is required (picker, device) or refused (ops): the schema says so too.
+# The role decides whether a location is required (picker, device) or refused (ops, channel): the schema says so too.
 TokenCreate = Annotated[OpsTokenCreate | ScopedTokenCreate, Field(discriminator="role")]
 
 

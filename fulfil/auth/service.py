@@ -50,14 +50,14 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(session: Session, *, role: Role, name: str, location_id: str | None = None) -> IssuedToken:
-    """Issue a token. Pickers must name their store, devices their location; ops tokens are not scoped."""
+    """Issue a token. Pickers must name their store, devices their location; ops and channel tokens are not scoped."""
     if role is Role.PICKER and location_id is None:
         raise InvalidInput("a picker token needs --store: pickers work in one store", details=[{"field": "store", "message": "required for pickers"}])
     if role is Role.DEVICE and location_id is None:
         raise InvalidInput("a device token needs --store: a device posts for the readers of one location",
                            details=[{"field": "store", "message": "required for devices"}])
-    if role is Role.OPS and location_id is not None:
-        raise InvalidInput("ops tokens are not scoped to a location", details=[{"field": "store", "message": "not allowed for ops"}])
+    if role in (Role.OPS, Role.CHANNEL) and location_id is not None:
+        raise InvalidInput(f"{role.value} tokens are not scoped to a location", details=[{"field": "store", "message": f"not allowed for {role.value}"}])
     if location_id is not None:
         location = session.get(Location, location_id)
         if location is None:

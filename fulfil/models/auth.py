@@ -15,6 +15,7 @@ class Role(enum.StrEnum):
     OPS = "ops"
     PICKER = "picker"
     DEVICE = "device"
+    CHANNEL = "channel"  # a web shop or app backend: availability, promises, holds, its own orders
 
 
 class ApiToken(Base):

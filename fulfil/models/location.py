@@ -41,6 +41,9 @@ class Location(Base):
     handling_days: Mapped[int] = mapped_column(Integer, default=0)
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     pickup_hold_days: Mapped[int] = mapped_column(Integer, default=7)  # an uncollected pickup expires after this
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # IANA zone of opening_hours and cutoff_time
+    # Orders placed after this local time are handled from the next opening day (None: the service default).
+    cutoff_time: Mapped[str | None] = mapped_column(String(5), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -66,6 +66,7 @@ class Order(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text, default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     request_hash: Mapped[str] = mapped_column(String(64))  # detects a reused client id with another body
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), default=None)  # who placed it (a channel reads its own)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

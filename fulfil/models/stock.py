@@ -82,6 +82,7 @@ class StockEvent(Base):
     quarantined_after: Mapped[int] = mapped_column(Integer, default=0)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), default=None)
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), default=None)
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("stock_holds.id"), default=None)  # a checkout hold's units
     reader_id: Mapped[str | None] = mapped_column(String(128), default=None)
     zone: Mapped[str | None] = mapped_column(String(64), default=None)
     epc: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from fulfil.api_types import IdempotencyKey, Offset, RecordId
-from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
+from fulfil.deps import CommittingRoute, OpsOrPicker, OrderTaker, SessionDep, check_location
 from fulfil.auth.service import Principal
 from fulfil.models import Channel, Order, OrderStatus, Role
 from fulfil.openapi import errors
@@ -27,9 +27,10 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRout
         **errors(404, 409),
     },
 )
-def create_order(data: OrderCreate, request: Request, session: SessionDep, principal: OpsOrPicker, response: Response) -> OrderRead:
+def create_order(data: OrderCreate, request: Request, session: SessionDep, principal: OrderTaker, response: Response) -> OrderRead:
     """Take in a web or store order, idempotent by `external_id`, and route it at once (same transaction):
-    the response carries its shipments, and `GET /orders/{id}/routing` says why."""
+    the response carries its shipments, and `GET /orders/{id}/routing` says why. A channel token places web orders
+    only, and may name a checkout hold (`hold_id`) whose units the order takes."""
     intake = service.take_in(session, data, principal, request.app.state.settings)
     if not intake.created:
         response.status_code = status.HTTP_200_OK
@@ -39,7 +40,7 @@ def create_order(data: OrderCreate, request: Request, session: SessionDep, princ
 @router.get("", response_model=list[OrderSummary])
 def list_orders(
     session: SessionDep,
-    principal: OpsOrPicker,
+    principal: OrderTaker,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     channel: Channel | None = None,
     external_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -47,27 +48,28 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[OrderSummary]:
-    """Orders, newest first (a picker: those its store took, serves or hands over)."""
+    """Orders, newest first (a picker: those its store took, serves or hands over; a channel: those it placed)."""
     if principal.location_id is not None:
         location_id = location_id or principal.location_id
         check_location(principal, location_id)
     rows = repository.list_(
-        session, status=status_, channel=channel, external_id=external_id, location_id=location_id, limit=limit, offset=offset
+        session, status=status_, channel=channel, external_id=external_id, location_id=location_id, limit=limit, offset=offset,
+        token_id=principal.token_id if principal.role is Role.CHANNEL else None,
     )
     return [OrderSummary.model_validate(r) for r in rows]
 
 
 @router.get("/{order_id}", response_model=OrderRead)
-def get_order(order_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> OrderRead:
+def get_order(order_id: RecordId, session: SessionDep, principal: OrderTaker) -> OrderRead:
     """An order with its lines, shipments and parcels (and, for ops tokens, a click-and-collect order's pickup code)."""
     return _read(service.get_order(session, order_id, principal), principal)
 
 
 def _read(order: Order, principal: Principal) -> OrderRead:
-    """The order as the caller may see it: the pickup code goes to ops tokens only (the channel that tells the
+    """The order as the caller may see it: the pickup code goes to ops and channel tokens only (those that tell the
     customer); a store reading it off its own screen would make the code's check at handover meaningless."""
     read = OrderRead.model_validate(order)
-    if principal.role is Role.OPS and order.pickup_code is not None:
+    if principal.role in (Role.OPS, Role.CHANNEL) and order.pickup_code is not None:
         read.pickup = PickupCodeRead(code=order.pickup_code, display=codes.display(order.pickup_code), qr_payload=codes.qr_payload(order.id, order.pickup_code))
     return read
 

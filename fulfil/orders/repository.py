@@ -53,6 +53,7 @@ def list_(
     location_id: str | None,
     limit: int,
     offset: int,
+    token_id: int | None = None,
 ) -> Sequence[Order]:
     """Orders, newest first, filtered; `location_id` keeps those a location took, serves or hands over."""
     stmt = select(Order).order_by(Order.id.desc()).limit(limit).offset(offset)
@@ -60,6 +61,8 @@ def list_(
         stmt = stmt.where(Order.status == status)
     if channel is not None:
         stmt = stmt.where(Order.channel == channel)
+    if token_id is not None:  # a channel's own orders
+        stmt = stmt.where(Order.token_id == token_id)
     if external_id is not None:
         stmt = stmt.where(Order.external_id == external_id)
     if location_id is not None:

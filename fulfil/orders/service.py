@@ -65,7 +65,7 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
     _validate_references(session, data)
     _validate_prices(data)
     for attempt in range(1, codes.ATTEMPTS + 1):
-        order = _new_order(data, fingerprint)
+        order = _new_order(data, fingerprint, principal.token_id or None)  # 0: an internal caller (seed, tests)
         try:
             with session.begin_nested():  # a concurrent retry of the same id loses the race here, not the transaction
                 session.add(order)
@@ -83,7 +83,7 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
     return Intake(loaded, created=True)
 
 
-def _new_order(data: OrderCreate, fingerprint: str) -> Order:
+def _new_order(data: OrderCreate, fingerprint: str, token_id: int | None) -> Order:
     """The order row for a request; a click-and-collect order gets a fresh pickup code."""
     return Order(
         external_id=data.external_id,
@@ -98,19 +98,21 @@ def _new_order(data: OrderCreate, fingerprint: str) -> Order:
         currency=data.currency,
         pickup_code=codes.new_code() if data.pickup_location_id else None,
         request_hash=fingerprint,
+        token_id=token_id,
         lines=[OrderLine(line_no=i + 1, gtin=line.gtin, qty=line.qty, unit_price=line.unit_price) for i, line in enumerate(data.lines)],
     )
 
 
 def _replay(session: Session, existing: Order, fingerprint: str, principal: Principal) -> Intake:
-    """The same order posted again, or a conflict; a scoped token learns nothing about another store's order."""
+    """The same order posted again, or a conflict; a scoped token or a channel learns nothing about an order it may
+    not see (the id is merely taken)."""
+    if not visible_to(session, existing, principal):
+        raise Conflict(
+            f"order id {existing.external_id} is already taken: choose another",
+            details={"external_id": existing.external_id},
+            code="idempotency_conflict",
+        )
     if existing.request_hash != fingerprint:
-        if principal.location_id is not None and not repository.touches_location(session, existing.id, principal.location_id):
-            raise Conflict(
-                f"order id {existing.external_id} is already taken: choose another",
-                details={"external_id": existing.external_id},
-                code="idempotency_conflict",
-            )
         raise Conflict(
             f"order id {existing.external_id} was already used for a different order",
             details={"external_id": existing.external_id, "order_id": existing.id},
@@ -119,8 +121,23 @@ def _replay(session: Session, existing: Order, fingerprint: str, principal: Prin
     return Intake(existing, created=False)
 
 
+def visible_to(session: Session, order: Order, principal: Principal) -> bool:
+    """Whether the caller may see the order: ops any, a picker those its store took, serves or hands over, a channel
+    those it placed."""
+    if principal.role is Role.CHANNEL:
+        return order.token_id == principal.token_id
+    if principal.location_id is not None:
+        return repository.touches_location(session, order.id, principal.location_id)
+    return True
+
+
 def _scoped(data: OrderCreate, principal: Principal) -> OrderCreate:
-    """A picker takes store orders for its own store only (endless aisle, click and collect)."""
+    """A picker takes store orders for its own store only (endless aisle, click and collect); a channel (web shop,
+    app) takes web orders only."""
+    if principal.role is Role.CHANNEL:
+        if data.channel is not Channel.WEB or data.origin_location_id is not None:
+            raise Forbidden("a channel token may only place web orders (no origin store)", details={"channel": data.channel.value})
+        return data
     if principal.role is not Role.PICKER:
         return data
     if data.channel is not Channel.STORE:
@@ -179,7 +196,7 @@ def get_order(session: Session, order_id: int, principal: Principal) -> Order:
     order = repository.get_full(session, order_id)
     if order is None:
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
-    if principal.location_id is not None and not repository.touches_location(session, order_id, principal.location_id):
-        # Same answer as a missing order: a store must not learn which order ids exist elsewhere.
+    if not visible_to(session, order, principal):
+        # Same answer as a missing order: a store or channel must not learn which order ids exist elsewhere.
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
     return order

@@ -2,7 +2,8 @@
 
 For every (location, GTIN):
 - `reserved` equals the units of the shipments held there (Shipment.held_at) whose status holds a reservation
-  (fulfil.shipments.states.HOLDS_RESERVATION), plus the units of open put-back tasks there;
+  (fulfil.shipments.states.HOLDS_RESERVATION), plus the units of open put-back tasks there, plus the units of
+  active checkout holds there (fulfil.holds);
 - the sums of the stock events' deltas equal `on_hand`, `reserved`, `safety` and `quarantined`;
 - a (location, GTIN) with events has a row, and no row or shipment claims units of a pair without one.
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from fulfil.models import Shipment, ShipmentLine, StockEvent, StockLevel, StoreTask, TaskKind, TaskStatus
+from fulfil.models import HoldStatus, Shipment, StockHold, StockHoldLine, ShipmentLine, StockEvent, StockLevel, StoreTask, TaskKind, TaskStatus
 from fulfil.shipments.states import HOLDS_RESERVATION
 
 Key = tuple[str, str]
@@ -33,7 +34,7 @@ class Drift:
     quantity: str  # on_hand | reserved | safety | quarantined
     recorded: int  # what stock_levels says
     expected: int  # what the shipments and tasks (reserved) or the event log (every quantity) say
-    source: str  # "shipments" (and put-back tasks) or "events"
+    source: str  # "shipments" (with put-back tasks and holds) or "events"
 
     def describe(self) -> str:
         """One line for people: where, what, and by how much."""
@@ -67,6 +68,14 @@ def check(bind: Session | Connection) -> list[Drift]:
     )
     for task_location, task_gtin, task_units in bind.execute(put_back):
         held[(task_location, str(task_gtin))] += int(task_units or 0)  # a put back always names its product and units
+    holds = (
+        select(StockHoldLine.location_id, StockHoldLine.gtin, func.sum(StockHoldLine.qty))
+        .join(StockHold, StockHold.id == StockHoldLine.hold_id)
+        .where(StockHold.status == HoldStatus.ACTIVE.value)
+        .group_by(StockHoldLine.location_id, StockHoldLine.gtin)
+    )
+    for hold_location, hold_gtin, hold_units in bind.execute(holds):
+        held[(hold_location, hold_gtin)] += int(hold_units)
     logged: dict[Key, tuple[int, int, int, int]] = {
         (row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5]))
         for row in bind.execute(

@@ -14,6 +14,18 @@ def available(on_hand: int, reserved: int, safety: int) -> int:
     return max(0, on_hand - reserved - safety)
 
 
+IN_STOCK, LIMITED, OUT_OF_STOCK = "in_stock", "limited_availability", "out_of_stock"
+
+
+def bucket(available_units: int, limited_max: int) -> str:
+    """What a channel may advertise of `available_units` (available(), so safety stock is never advertised):
+    out_of_stock at 0, limited_availability from 1 to `limited_max` (setting FULFIL_AVAILABILITY_LIMITED_MAX),
+    in_stock above."""
+    if available_units <= 0:
+        return OUT_OF_STOCK
+    return LIMITED if available_units <= limited_max else IN_STOCK
+
+
 def safety_uncovered(on_hand: int, reserved: int, safety: int) -> int:
     """Units of safety stock not on the shelf: safety set above what is on hand and unreserved (0 when covered)."""
     return max(0, safety - max(0, on_hand - reserved))

@@ -22,6 +22,7 @@ class Cause:
     actor: str | None = None
     order_id: int | None = None
     shipment_id: int | None = None
+    hold_id: int | None = None
     reader_id: str | None = None
     zone: str | None = None
     epc: str | None = None
@@ -89,6 +90,7 @@ def move(
                 quarantined_after=after.quarantined,
                 order_id=cause.order_id,
                 shipment_id=cause.shipment_id,
+                hold_id=cause.hold_id,
                 reader_id=cause.reader_id,
                 zone=cause.zone,
                 epc=cause.epc,

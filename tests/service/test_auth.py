@@ -18,14 +18,14 @@ from fulfil.auth.service import hash_secret
 from fulfil.config import Settings
 from fulfil.models import ApiToken, Role
 
-OPS, PICKER, DEVICE = "ops", "picker", "device"
+OPS, PICKER, DEVICE, CHANNEL = "ops", "picker", "device", "channel"
 # The customer's curbside check-in takes no token: the pickup code and a limit of failed attempts guard it
 # (tests/service/test_pickup_checkin.py).
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/pickups/{code}/checkin"}
 
 # (method, path) -> roles that may call it. Everything else must be refused with 403.
 ACCESS: dict[tuple[str, str], set[str]] = {
-    ("GET", "/api/v1/me"): {OPS, PICKER, DEVICE},
+    ("GET", "/api/v1/me"): {OPS, PICKER, DEVICE, CHANNEL},
     ("GET", "/api/v1/tokens"): {OPS},
     ("POST", "/api/v1/tokens"): {OPS},
     ("DELETE", "/api/v1/tokens/{token_id}"): {OPS},
@@ -43,9 +43,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/stock/quarantine"): {OPS},
     ("GET", "/api/v1/stock/{location_id}/{gtin}"): {OPS, PICKER},
     ("PUT", "/api/v1/stock/{location_id}/{gtin}/safety"): {OPS},
-    ("GET", "/api/v1/orders"): {OPS, PICKER},
-    ("POST", "/api/v1/orders"): {OPS, PICKER},
-    ("GET", "/api/v1/orders/{order_id}"): {OPS, PICKER},
+    ("GET", "/api/v1/orders"): {OPS, PICKER, CHANNEL},
+    ("POST", "/api/v1/orders"): {OPS, PICKER, CHANNEL},
+    ("GET", "/api/v1/orders/{order_id}"): {OPS, PICKER, CHANNEL},
     ("GET", "/api/v1/orders/{order_id}/routing"): {OPS, PICKER},
     ("POST", "/api/v1/orders/{order_id}/reroute"): {OPS},
     ("POST", "/api/v1/orders/{order_id}/cancel"): {OPS, PICKER},
@@ -116,12 +116,12 @@ def test_bad_token_is_401(client: TestClient, method: str, path: str) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-@pytest.mark.parametrize("role", [PICKER, DEVICE])
+@pytest.mark.parametrize("role", [PICKER, DEVICE, CHANNEL])
 def test_roles_are_refused_what_they_may_not_do(
     client: TestClient, auth: Callable[..., dict[str, str]], make_location: Callable[..., Any], role: str, method: str, path: str
 ) -> None:
     store = make_location().id
-    headers = auth(role, store)
+    headers = auth(role, None if role == CHANNEL else store)
     response = client.request(method, concrete(path, store), headers=headers, json={})
     if role in ACCESS[(method, path)]:
         assert response.status_code != 403, response.text

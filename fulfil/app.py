@@ -17,12 +17,15 @@ from fulfil import __version__
 from fulfil.allow import allowed_methods
 from fulfil.api_docs import add_api_docs
 from fulfil.auth.endpoints import router as auth_router
+from fulfil.availability.endpoints import router as availability_router
 from fulfil.catalog.endpoints import router as products_router
 from fulfil.config import Settings, get_settings
 from fulfil.db import make_engine, make_session_factory
 from fulfil.edge import RequestEdge
 from fulfil.errors import FulfilError
 from fulfil.health import router as health_router
+from fulfil.holds.endpoints import router as holds_router
+from fulfil.holds.scheduler import HoldSweeper
 from fulfil.ingest.config import load_config
 from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
@@ -34,6 +37,7 @@ from fulfil.returns.endpoints import router as returns_router
 from fulfil.pickups.endpoints import router as pickups_router
 from fulfil.pickups.guard import FailedAttempts
 from fulfil.pickups.scheduler import PickupSweeper
+from fulfil.promise.endpoints import router as promise_router
 from fulfil.routing_runs.endpoints import router as routing_router
 from fulfil.routing_runs.scheduler import BatchScheduler
 from fulfil.shipments.endpoints import router as shipments_router
@@ -110,9 +114,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         sweeper = PickupSweeper(app.state.session_factory, settings) if settings.pickup_sweep_interval_seconds > 0 else None
         if sweeper is not None:
             sweeper.start()
+        hold_sweeper = HoldSweeper(app.state.session_factory, settings) if settings.hold_sweep_interval_seconds > 0 else None
+        if hold_sweeper is not None:
+            hold_sweeper.start()
         try:
             yield
         finally:
+            if hold_sweeper is not None:
+                hold_sweeper.stop()
             if sweeper is not None:
                 sweeper.stop()
             if scheduler is not None:
@@ -148,6 +157,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router,
+                   availability_router, promise_router, holds_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

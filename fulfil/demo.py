@@ -68,7 +68,7 @@ def seed_demo(session: Session, settings: Settings) -> SeedReport:
     for loc_id, name, kind, lat, lon, capacity, pick_cost, handling in NETWORK:
         locations.create(session, LocationCreate(
             id=loc_id, name=name, kind=kind, lat=lat, lon=lon, capacity_per_day=capacity, pick_cost_per_unit=pick_cost,
-            handling_days=handling, opening_hours=WEEKDAY_HOURS if kind is LocationKind.STORE else None,
+            handling_days=handling, opening_hours=WEEKDAY_HOURS if kind is LocationKind.STORE else None, timezone="Europe/Paris",
         ))
     gtins: list[str] = []
     for i, (garment, colour) in enumerate((g, c) for g in GARMENTS for c in COLOURS):

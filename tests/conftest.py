@@ -125,7 +125,7 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture()
 def app(engine: Engine, session_factory: sessionmaker[Session], database_url: str) -> Any:
-    application = create_app(Settings(database_url=database_url), engine=engine)
+    application = create_app(Settings(database_url=database_url, hold_sweep_interval_seconds=0), engine=engine)  # sweeps run by hand in tests
     application.state.session_factory = session_factory
     return application
 

@@ -29,11 +29,12 @@ def delete_orders(session: Any, order_ids: list[int]) -> None:
 
     from fulfil.models import (
         DomainEvent, Handover, Order, OrderCancellation, OrderLine, Parcel, ParcelVerification, Return, ReturnLine,
-        RoutingDecision, Shipment, ShipmentLine, ShortPick, ShortPickRequest, StockEvent, StoreTask,
+        RoutingDecision, Shipment, ShipmentLine, ShortPick, ShortPickRequest, StockEvent, StockHold, StoreTask,
     )
 
     if not order_ids:
         return
+    delete_holds(session, select(StockHold.id).where(StockHold.order_id.in_(order_ids)))
     shipments = select(Shipment.id).where(Shipment.order_id.in_(order_ids))
     returns = select(Return.id).where(Return.order_id.in_(order_ids))
     session.execute(delete(DomainEvent).where(or_(DomainEvent.order_id.in_(order_ids), DomainEvent.shipment_id.in_(shipments))))
@@ -52,3 +53,17 @@ def delete_orders(session: Any, order_ids: list[int]) -> None:
     session.execute(delete(RoutingDecision).where(RoutingDecision.order_id.in_(order_ids)))
     session.execute(delete(OrderLine).where(OrderLine.order_id.in_(order_ids)))
     session.execute(delete(Order).where(Order.id.in_(order_ids)))
+
+
+def delete_holds(session: Any, hold_ids: Any) -> None:
+    """Delete committed checkout holds (a list of ids or a select of them) with their lines and stock events."""
+    from sqlalchemy import delete
+
+    from fulfil.models import StockEvent, StockHold, StockHoldLine
+
+    ids = list(session.scalars(hold_ids)) if not isinstance(hold_ids, list) else hold_ids
+    if not ids:
+        return
+    session.execute(delete(StockEvent).where(StockEvent.hold_id.in_(ids)))
+    session.execute(delete(StockHoldLine).where(StockHoldLine.hold_id.in_(ids)))
+    session.execute(delete(StockHold).where(StockHold.id.in_(ids)))

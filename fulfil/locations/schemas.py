@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fulfil.api_types import FreeJson, PatchModel, RequestModel
 from fulfil.models import LocationKind
@@ -14,6 +18,43 @@ LOCATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_CAPACITY = 1_000_000  # parcels per day
 MAX_HOLD_DAYS = 90  # published pickup hold periods run from 2 to 14 days
 MAX_PICK_COST = 10_000.0  # per unit: anything above is a typo, and routing would have to treat it as infinite
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
+CUTOFF_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _opening_hours(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Opening hours as promises read them: {"mon": [["09:00", "12:00"], ["14:00", "19:00"]], ...}, local time; a day
+    left out is closed."""
+    if value is None:
+        return value
+    for day, intervals in value.items():
+        if day not in DAYS:
+            raise ValueError(f"unknown day {day!r}: days are {', '.join(DAYS)}")
+        if not isinstance(intervals, list):
+            raise ValueError(f"{day}: a list of [opens, closes] intervals")
+        for interval in intervals:
+            if not (isinstance(interval, list) and len(interval) == 2 and all(isinstance(t, str) and _CLOCK.fullmatch(t) for t in interval)):
+                raise ValueError(f'{day}: each interval is ["HH:MM", "HH:MM"] (24:00 may close a day)')
+            if interval[0] >= interval[1]:
+                raise ValueError(f"{day}: {interval[0]}-{interval[1]} closes before it opens")
+    return value
+
+
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: an IANA name such as Europe/Paris") from None
+    return value
+
+
+OpeningHours = Annotated[FreeJson, AfterValidator(_opening_hours)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA time zone of opening hours and cut-off, e.g. Europe/Paris."), AfterValidator(_zone)]
 
 
 class LocationCreate(RequestModel):
@@ -26,13 +67,17 @@ class LocationCreate(RequestModel):
     capacity_per_day: int | None = Field(default=None, ge=0, le=MAX_CAPACITY, description="Parcels it can prepare per day; null = no limit.")
     pick_cost_per_unit: float = Field(default=0.0, ge=0, le=MAX_PICK_COST, description="Cost of picking one unit here (currency units).")
     handling_days: int = Field(default=0, ge=0, le=30)
-    opening_hours: FreeJson | None = Field(default=None, description='e.g. {"mon": [["09:00", "19:00"]]}')
+    opening_hours: OpeningHours | None = Field(default=None, description='Local time, e.g. {"mon": [["09:00", "12:00"], ["14:00", "19:00"]]}; a day left out is closed; none at all: always open.')
     pickup_hold_days: int = Field(default=7, ge=1, le=MAX_HOLD_DAYS, description="Click and collect: days a ready pickup waits for the customer before it expires.")
+    timezone: TimeZone = "UTC"
+    cutoff_time: str | None = Field(
+        default=None, pattern=CUTOFF_PATTERN, description="Local HH:MM after which an order is handled from the next open day (null: FULFIL_CUTOFF_TIME).",
+    )
     active: bool = True
 
 
 class LocationUpdate(PatchModel):
-    NULLABLE = frozenset({"address", "capacity_per_day", "opening_hours"})
+    NULLABLE = frozenset({"address", "capacity_per_day", "opening_hours", "cutoff_time"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -41,8 +86,10 @@ class LocationUpdate(PatchModel):
     capacity_per_day: int | None = Field(default=None, ge=0, le=MAX_CAPACITY, description="null = no limit.")
     pick_cost_per_unit: float | None = Field(default=None, ge=0, le=MAX_PICK_COST)
     handling_days: int | None = Field(default=None, ge=0, le=30)
-    opening_hours: FreeJson | None = Field(default=None, description="null clears them.")
+    opening_hours: OpeningHours | None = Field(default=None, description="null clears them (always open).")
     pickup_hold_days: int | None = Field(default=None, ge=1, le=MAX_HOLD_DAYS, description="Applies to pickups made ready from now on.")
+    timezone: TimeZone | None = None
+    cutoff_time: str | None = Field(default=None, pattern=CUTOFF_PATTERN, description="null: the service default (FULFIL_CUTOFF_TIME).")
     active: bool | None = None
 
 
@@ -60,6 +107,8 @@ class LocationRead(BaseModel):
     handling_days: int
     opening_hours: dict[str, Any] | None
     pickup_hold_days: int
+    timezone: str
+    cutoff_time: str | None
     active: bool
     created_at: datetime
     updated_at: datetime

@@ -56,6 +56,11 @@ class OrderCreate(ExactlyOneOf, RequestModel):
     customer_ref: str | None = Field(default=None, max_length=128)
     currency: Currency | None = Field(default=None, description="ISO 4217 currency of the lines' unit prices; required when a line has one.")
     lines: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_LINES)
+    hold_id: str | None = Field(
+        default=None, max_length=64,
+        description="A checkout hold (POST /promise with hold_seconds) whose units this order takes: same destination kind "
+        "(and pickup store); units beyond the hold are routed as usual, held units the order does not need are released.",
+    )
 
     @model_validator(mode="after")
     def _one_line_per_gtin(self) -> Self:

@@ -14,6 +14,8 @@ from fulfil.auth.service import Principal
 from fulfil.catalog import repository as catalog
 from fulfil.config import Settings
 from fulfil.errors import Conflict, Forbidden, InvalidInput, NotFound
+from fulfil.holds import service as holds
+from fulfil.models.base import utcnow
 from fulfil.models import Channel, Location, LocationKind, Order, OrderLine, Role
 from fulfil.orders import repository
 from fulfil.orders.schemas import OrderCreate
@@ -33,8 +35,9 @@ def request_hash(data: OrderCreate) -> str:
     """A fingerprint of the order as posted, to tell a retry from a reused id. A currency or unit price not given
     is left out, so an order without prices has the fingerprint it had before prices existed (its retries replay)."""
     body = data.model_dump(mode="json")
-    if body.get("currency") is None:
-        body.pop("currency", None)
+    for optional in ("currency", "hold_id"):
+        if body.get(optional) is None:
+            body.pop(optional, None)
     for line in body["lines"]:
         if line.get("unit_price") is None:
             line.pop("unit_price", None)
@@ -48,10 +51,29 @@ def take_in(session: Session, data: OrderCreate, principal: Principal, settings:
     intake = create_order(session, data, principal)
     if not intake.created:
         return intake
-    routing_service.route_new_order(session, intake.order.id, settings, principal.label)
+    if data.hold_id is not None:
+        _check_destination(session, data, principal)
+        hold = holds.consume(session, data.hold_id, principal, intake.order.id, utcnow())
+        held = [(line.location_id, line.gtin, line.qty) for line in hold.lines]
+        routing_service.route_from_hold(session, intake.order.id, held, settings, principal.label, hold.public_id, float(hold.quote.get("cost", 0.0)))
+    else:
+        routing_service.route_new_order(session, intake.order.id, settings, principal.label)
     order = repository.get_full(session, intake.order.id)
     assert order is not None
     return Intake(order, created=True)
+
+
+def _check_destination(session: Session, data: OrderCreate, principal: Principal) -> None:
+    """An order keeps the kind of promise its hold was made for: delivery for a delivery hold, pickup at the held
+    store for a pickup hold (409 `hold_mismatch`)."""
+    assert data.hold_id is not None
+    hold = holds.get(session, data.hold_id, principal)
+    if hold.pickup_location_id != data.pickup_location_id:
+        held_for = f"pickup at {hold.pickup_location_id}" if hold.pickup_location_id else "home delivery"
+        raise Conflict(
+            f"hold {hold.public_id} was made for {held_for}", code="hold_mismatch",
+            details={"hold_id": hold.public_id, "option_id": hold.option, "pickup_location_id": hold.pickup_location_id},
+        )
 
 
 def create_order(session: Session, data: OrderCreate, principal: Principal) -> Intake:

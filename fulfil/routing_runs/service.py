@@ -59,6 +59,14 @@ def _record_of(field: str, locations: Sequence[routing.Location], stock: Sequenc
     return f"order {orders[i].id} {rest}"
 
 
+def network_state(session: Session, settings: Settings, gtins: set[str]) -> routing.RoutingState:
+    """The real-time router's view of the network for these products, as order intake sees it: active locations with
+    the parcels they can still prepare today, and the units no order or hold has reserved. Quotes route against it
+    (route() reserves nothing), so a quote and the order that follows are decided by the same cost model."""
+    instance = build_instance(settings, repository.locations(session), repository.stock(session, gtins), [])
+    return routing.RoutingState(instance)
+
+
 @dataclass(frozen=True)
 class Routed:
     """The outcome of routing one order: the decision recorded and the shipments created."""
@@ -163,6 +171,41 @@ def route_new_order(session: Session, order_id: int, settings: Settings, actor: 
     if order is None:
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
     return route_order(session, order, settings, actor=actor, reason="routed on intake")
+
+
+def route_from_hold(
+    session: Session, order_id: int, held: list[tuple[str, str, int]], settings: Settings, actor: str, hold_ref: str, quoted_cost: float,
+) -> Routed:
+    """Route an order that took a checkout hold (whose units were released in this transaction): when the held units
+    cover the order, its shipments are the held option's parcels, as quoted (units it does not need stay released);
+    otherwise the order is routed as usual, the released units among the stock it may use. Holds keep units, not
+    parcel capacity: a held parcel is prepared even if its location filled its day's capacity since the quote."""
+    order = repository.order_with_shipments(session, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
+    wanted = assign.remaining_units(order, [])
+    plan: dict[str, dict[str, int]] = {}
+    for location_id, gtin, qty in held:
+        take = min(qty, wanted.get(gtin, 0))
+        if take > 0:
+            plan.setdefault(location_id, {})[gtin] = plan.get(location_id, {}).get(gtin, 0) + take
+            wanted[gtin] -= take
+    if any(wanted.values()):
+        return route_order(session, order, settings, actor=actor, reason=f"routed on intake (hold {hold_ref} did not cover every unit)")
+    parcels = [routing.Shipment(order.external_id, loc, tuple(routing.ShipmentLine(g, q) for g, q in lines.items())) for loc, lines in plan.items()]
+    created = assign.create_shipments(session, order, parcels, actor, [])
+    record = RoutingDecision(
+        order_id=order.id, location_ids=list(plan), cost=round(quoted_cost, 6), alternatives=[],
+        reason=f"placed against checkout hold {hold_ref}: {len(parcels)} parcel(s) from {', '.join(plan)}, as quoted",
+        explanation={"hold": hold_ref, "unfilled": {}, "excluded": [], "previous_locations": []}, solver="hold", decided_by=actor,
+    )
+    session.add(record)
+    session.flush()
+    reloaded = repository.order_with_shipments(session, order.id)
+    assert reloaded is not None
+    assign.refresh_status(reloaded, reloaded.shipments)
+    session.flush()
+    return Routed(record, created)
 
 
 def reroute(session: Session, order_id: int, settings: Settings, actor: str, *, exclude: set[str], only: str | None) -> Routed:

@@ -1,0 +1,1 @@
+"""Availability to promise for the channels: per location, per store for pickup, network-wide for delivery."""

@@ -1,0 +1,1 @@
+"""Delivery and pickup promises for a basket, and checkout holds that keep them (docs/channels.md)."""

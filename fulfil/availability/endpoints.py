@@ -13,6 +13,10 @@ from fulfil.deps import CommittingRoute, OpsOrChannel, SessionDep
 from fulfil.errors import InvalidInput
 from fulfil.openapi import errors
 
+_LAT = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
+NEAR_PATTERN = f"^{_LAT},{_LON}$"
+
 router = APIRouter(prefix="/availability", tags=["channels"], route_class=CommittingRoute)
 
 
@@ -23,7 +27,7 @@ def availability(
     _: OpsOrChannel,
     gtin: Annotated[Gtin, Query()],
     location_id: Annotated[str | None, Query(max_length=64, description="Only this location (listed even without stock).")] = None,
-    near: Annotated[str | None, Query(max_length=64, description='Only stores near "lat,lon" (e.g. 45.76,4.83), nearest first.')] = None,
+    near: Annotated[str | None, Query(max_length=64, pattern=NEAR_PATTERN, description='Only stores near "lat,lon" in degrees (e.g. 45.76,4.83), nearest first.')] = None,
     radius_km: Annotated[float, Query(gt=0, le=MAX_RADIUS_KM, description="With `near`: the radius (km).")] = 25.0,
 ) -> ProductAvailability:
     """Available to promise of one product, exact at this moment: network-wide (delivery) and per location (every

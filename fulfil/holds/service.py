@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.auth.service import Principal
 from fulfil.db import unit_of_work
-from fulfil.errors import Conflict, InvalidInput, NotFound
+from fulfil.errors import Conflict, NotFound
 from fulfil.holds import repository
 from fulfil.models import HoldStatus, StockCause, StockHold, StockHoldLine
 from fulfil.promise.schemas import HoldLine, HoldRead, PromiseOption
@@ -32,11 +32,9 @@ def create(
     session: Session, principal: Principal, option: PromiseOption, basket: dict[str, int], *, seconds: int, max_seconds: int, now: datetime,
     ship_to: tuple[float, float] | None,
 ) -> StockHold:
-    """Reserve an option's units for `seconds` (InsufficientStock when another customer took one since the quote)."""
-    if seconds > max_seconds:
-        raise InvalidInput(
-            f"hold_seconds may be at most {max_seconds}", details=[{"field": "body.hold_seconds", "message": f"at most {max_seconds} (FULFIL_HOLD_MAX_SECONDS)"}]
-        )
+    """Reserve an option's units for `seconds`, at most `max_seconds` (InsufficientStock when another customer took
+    one since the quote)."""
+    seconds = min(seconds, max_seconds)
     hold = StockHold(
         public_id="hold_" + secrets.token_urlsafe(18), status=HoldStatus.ACTIVE, token_id=principal.token_id, option=option.option_id,
         pickup_location_id=option.store.id if option.store is not None else None,

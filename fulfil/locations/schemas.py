@@ -9,7 +9,9 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from fulfil.api_types import FreeJson, PatchModel, RequestModel
 from fulfil.models import LocationKind
@@ -21,25 +23,25 @@ MAX_PICK_COST = 10_000.0  # per unit: anything above is a typo, and routing woul
 
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
+CLOCK_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+_CLOCK = re.compile(CLOCK_PATTERN)
+MAX_INTERVALS = 6
 CUTOFF_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 def _opening_hours(value: dict[str, Any] | None) -> dict[str, Any] | None:
     """Opening hours as promises read them: {"mon": [["09:00", "12:00"], ["14:00", "19:00"]], ...}, local time; a day
-    left out is closed."""
+    left out is closed; an interval that closes at or before it opens runs past midnight (["18:00", "02:00"])."""
     if value is None:
         return value
     for day, intervals in value.items():
         if day not in DAYS:
             raise ValueError(f"unknown day {day!r}: days are {', '.join(DAYS)}")
-        if not isinstance(intervals, list):
-            raise ValueError(f"{day}: a list of [opens, closes] intervals")
+        if not isinstance(intervals, list) or len(intervals) > MAX_INTERVALS:
+            raise ValueError(f"{day}: a list of at most {MAX_INTERVALS} [opens, closes] intervals")
         for interval in intervals:
             if not (isinstance(interval, list) and len(interval) == 2 and all(isinstance(t, str) and _CLOCK.fullmatch(t) for t in interval)):
                 raise ValueError(f'{day}: each interval is ["HH:MM", "HH:MM"] (24:00 may close a day)')
-            if interval[0] >= interval[1]:
-                raise ValueError(f"{day}: {interval[0]}-{interval[1]} closes before it opens")
     return value
 
 
@@ -53,8 +55,21 @@ def _zone(value: str | None) -> str | None:
     return value
 
 
-OpeningHours = Annotated[FreeJson, AfterValidator(_opening_hours)]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA time zone of opening hours and cut-off, e.g. Europe/Paris."), AfterValidator(_zone)]
+_INTERVAL = {"type": "array", "items": {"type": "string", "pattern": CLOCK_PATTERN}, "minItems": 2, "maxItems": 2}
+OpeningHours = Annotated[
+    FreeJson, AfterValidator(_opening_hours),
+    WithJsonSchema({
+        "type": "object", "additionalProperties": False,
+        "properties": {day: {"type": "array", "items": _INTERVAL, "maxItems": MAX_INTERVALS} for day in DAYS},
+        "description": 'Local time, e.g. {"mon": [["09:00", "12:00"], ["14:00", "19:00"]]}; a day left out is closed; an interval '
+        "that closes at or before it opens runs past midnight.",
+    }),
+]
+ZONES = sorted(available_timezones())
+TimeZone = Annotated[
+    str, AfterValidator(_zone),
+    WithJsonSchema({"type": "string", "enum": ZONES, "description": "IANA time zone of opening hours and cut-off, e.g. Europe/Paris."}),
+]
 
 
 class LocationCreate(RequestModel):
@@ -67,7 +82,7 @@ class LocationCreate(RequestModel):
     capacity_per_day: int | None = Field(default=None, ge=0, le=MAX_CAPACITY, description="Parcels it can prepare per day; null = no limit.")
     pick_cost_per_unit: float = Field(default=0.0, ge=0, le=MAX_PICK_COST, description="Cost of picking one unit here (currency units).")
     handling_days: int = Field(default=0, ge=0, le=30)
-    opening_hours: OpeningHours | None = Field(default=None, description='Local time, e.g. {"mon": [["09:00", "12:00"], ["14:00", "19:00"]]}; a day left out is closed; none at all: always open.')
+    opening_hours: OpeningHours | None = Field(default=None, description="None at all: always open.")
     pickup_hold_days: int = Field(default=7, ge=1, le=MAX_HOLD_DAYS, description="Click and collect: days a ready pickup waits for the customer before it expires.")
     timezone: TimeZone = "UTC"
     cutoff_time: str | None = Field(

@@ -1,7 +1,8 @@
 """When a location works: opening hours, the daily order cut-off, handling days, pickup readiness. Pure functions.
 
 Opening hours are `{"mon": [["09:00", "19:00"]], ...}` in the location's time zone (Location.timezone); a day not
-listed is closed; no opening hours at all means open every day, all day (a warehouse). An order placed before the
+listed is closed; an interval that closes at or before it opens runs past midnight; no opening hours at all means
+open every day, all day (a warehouse). An order placed before the
 cut-off on an open day is handled from that day; after it, from the next open day. Handling days and the transit
 band's days then follow: handling counts open days, transit counts calendar days (carriers deliver every day but
 Sunday is not modelled).
@@ -51,9 +52,17 @@ def hours_of(opening_hours: dict[str, Any] | None, zone: str, cutoff: str) -> Ho
     week: tuple[tuple[tuple[time, time], ...], ...] | None = None
     if opening_hours:
         try:
-            week = tuple(
-                tuple(sorted((_clock(a), _clock(b)) for a, b in opening_hours.get(day, ()))) for day in DAYS
-            )
+            days: list[list[tuple[time, time]]] = [[] for _ in DAYS]
+            for i, day in enumerate(DAYS):
+                for opens, closes in opening_hours.get(day, ()):
+                    start, end = _clock(opens), _clock(closes)
+                    if end > start:
+                        days[i].append((start, end))
+                    else:  # past midnight: until the end of the day, then from midnight the next day
+                        days[i].append((start, time.max))
+                        if end > time.min:
+                            days[(i + 1) % 7].append((time.min, end))
+            week = tuple(tuple(sorted(intervals)) for intervals in days)
         except (TypeError, ValueError):
             week = None
     return Hours(tz, week, _clock(cutoff))

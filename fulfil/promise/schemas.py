@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from fulfil.api_types import RequestModel
 from fulfil.availability.schemas import MAX_RADIUS_KM
@@ -36,8 +38,9 @@ class PickupNear(Point):
 
 
 class PromiseRequest(RequestModel):
-    """A basket and where it should go: home delivery (`ship_to`), pickup in stores near a point (`pickup_near`) or at
-    one store (`pickup_location_id`); delivery and pickup may be asked together, as a checkout page shows both."""
+    """A basket and where it should go: home delivery (`ship_to`), pickup in stores near a point (`pickup_near`)
+    and/or at one store (`pickup_location_id`), at least one of them; delivery and pickup may be asked together, as a
+    checkout page shows both."""
 
     destinations: ClassVar[tuple[str, ...]] = ("ship_to", "pickup_near", "pickup_location_id")
 
@@ -47,7 +50,8 @@ class PromiseRequest(RequestModel):
     pickup_location_id: str | None = Field(default=None, max_length=64, description="Click and collect at this store.")
     hold_seconds: int | None = Field(
         default=None, ge=1, le=MAX_HOLD_SECONDS,
-        description="Hold an option's units for this long (checkout): at most FULFIL_HOLD_MAX_SECONDS. The order takes them by `hold_id`.",
+        description="Hold an option's units for this long (checkout), shortened to FULFIL_HOLD_MAX_SECONDS if longer (see the hold's "
+        "expires_at). The order takes them by `hold_id`.",
     )
     hold_option: str | None = Field(
         default=None, pattern=OPTION_PATTERN, description="With hold_seconds: the option to hold (default: the first, the cheapest delivery or the nearest pickup)."
@@ -57,11 +61,22 @@ class PromiseRequest(RequestModel):
     def _somewhere(self) -> Self:
         if all(getattr(self, name) is None for name in self.destinations):
             raise ValueError("give ship_to, pickup_near or pickup_location_id (or delivery and pickup together)")
-        if self.pickup_near is not None and self.pickup_location_id is not None:
-            raise ValueError("give pickup_near or pickup_location_id, not both")
         if self.hold_option is not None and self.hold_seconds is None:
             raise ValueError("hold_option needs hold_seconds")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The two rules of _somewhere, in the schema: at least one destination; hold_option only with hold_seconds."""
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        somewhere = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in cls.destinations]
+        holding = [
+            {"required": ["hold_seconds"], "properties": {"hold_seconds": {"not": {"type": "null"}}}},
+            {"properties": {"hold_option": {"type": "null"}}},
+        ]
+        target["allOf"] = [{"anyOf": somewhere}, {"anyOf": holding}]
+        return schema
 
     def basket(self) -> dict[str, int]:
         """Units per GTIN (lines of one GTIN merged), in first-seen order."""

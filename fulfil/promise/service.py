@@ -92,19 +92,21 @@ def _faster(state: routing.RoutingState, lines: tuple[routing.OrderLine, ...], s
 
 
 def _pickup_stores(session: Session, data: PromiseRequest) -> list[tuple[Location, float | None]]:
-    """The stores to quote pickup at: the one named (404 unknown or inactive, 409 not a store) or the nearest ones."""
+    """The stores to quote pickup at: the one named (404 unknown or inactive, 409 not a store), then the nearest
+    ones to `pickup_near`."""
+    chosen: list[tuple[Location, float | None]] = []
     if data.pickup_location_id is not None:
         store = session.get(Location, data.pickup_location_id)
         if store is None or not store.active:
             raise NotFound(f"location {data.pickup_location_id} not found or inactive", details={"location_id": data.pickup_location_id})
         if store.kind is not LocationKind.STORE:
             raise Conflict(f"{store.id} is a {store.kind.value}, not a store", details={"location_id": store.id}, code="not_a_store")
-        return [(store, None)]
-    if data.pickup_near is None:
-        return []
-    near = data.pickup_near
-    found = nearest(availability.active_locations(session, kind=LocationKind.STORE), near.lat, near.lon, near.radius_km)
-    return found[: near.max_stores]
+        chosen.append((store, None))
+    if data.pickup_near is not None:
+        near = data.pickup_near
+        found = nearest(availability.active_locations(session, kind=LocationKind.STORE), near.lat, near.lon, near.radius_km)
+        chosen += [(store, distance) for store, distance in found[: near.max_stores] if store.id != data.pickup_location_id]
+    return chosen
 
 
 def _locations(session: Session, ids: set[str]) -> dict[str, Location]:

@@ -70,3 +70,10 @@ def test_labels_speak_the_stores_time() -> None:
 def test_malformed_stored_values_do_not_break_a_quote() -> None:
     hours = calendar.hours_of({"mon": "nine to five"}, "Mars/Olympus", "14:00")
     assert hours.week is None and str(hours.zone) == "UTC"
+
+
+def test_an_interval_closing_after_midnight_runs_into_the_next_day() -> None:
+    hours = calendar.hours_of({"fri": [["18:00", "02:00"]]}, "UTC", "14:00")
+    friday_night = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)
+    assert calendar.ready_at(hours, friday_night, timedelta(hours=2)) == datetime(2026, 12, 5, 1, 30, tzinfo=UTC)
+    assert hours.is_open_day(date(2026, 12, 5)) and not hours.is_open_day(date(2026, 12, 6))

@@ -183,3 +183,18 @@ def test_nothing_to_hold_or_the_option_gone_is_a_conflict_naming_what_remains(
         "lines": [{"gtin": gtin, "qty": 1}], "ship_to": {"lat": 45.75, "lon": 4.85}, "hold_seconds": 60, "hold_option": "pickup:ELSEWHERE",
     })
     assert gone.status_code == 409 and gone.json()["error"]["details"]["options"] == ["delivery:standard"]
+
+
+def test_a_hold_longer_than_the_cap_is_shortened_to_it(
+    client: TestClient, auth: Callable[..., dict[str, str]], make_location: Callable[..., Any], make_product: Callable[..., Any],
+    stock_of: Callable[..., None],
+) -> None:
+    store = make_location()
+    gtin = make_product().gtin
+    stock_of(store.id, gtin, 1)
+    response = client.post(PROMISE, headers=auth("channel"), json={
+        "lines": [{"gtin": gtin, "qty": 1}], "ship_to": {"lat": 45.75, "lon": 4.85}, "hold_seconds": 7200,
+    })
+    body = response.json()
+    expires = datetime.fromisoformat(body["hold"]["expires_at"])
+    assert expires - datetime.fromisoformat(body["quoted_at"]) == timedelta(seconds=3600)  # FULFIL_HOLD_MAX_SECONDS

@@ -119,8 +119,19 @@ def check_params(params: Params, path: str = "params") -> None:
     transit_table(params.transit_days, path + ".transit_days")
 
 
+def _fine(value: Any, allowed: Range) -> bool:
+    """The common case, cheaply: a plain float or int within range (NaN and infinities fail the comparison; bool is
+    not int here). Anything else takes the checks that name the field."""
+    return type(value) in (float, int) and allowed.low <= value <= allowed.high
+
+
 def check_location(location: Location, path: str) -> None:
     """Coordinates, capacity, picking cost and handling days of one location."""
+    if (
+        _fine(location.lat, LAT) and _fine(location.lon, LON) and (location.capacity is None or (type(location.capacity) is int and _fine(location.capacity, UNITS)))
+        and _fine(location.pick_cost_per_unit, MONEY) and type(location.handling_days) is int and _fine(location.handling_days, DAYS)
+    ):
+        return
     number(location.lat, path + ".lat", LAT)
     number(location.lon, path + ".lon", LON)
     if location.capacity is not None:
@@ -131,6 +142,8 @@ def check_location(location: Location, path: str) -> None:
 
 def check_stock(item: StockItem, path: str) -> None:
     """On hand and safety stock of one (location, sku)."""
+    if type(item.on_hand) is int and type(item.safety) is int and _fine(item.on_hand, UNITS) and _fine(item.safety, UNITS):
+        return
     integer(item.on_hand, path + ".on_hand", UNITS)
     integer(item.safety, path + ".safety", UNITS)
 

@@ -35,9 +35,11 @@ def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> lis
         used_stmt = used_stmt.where(Shipment.id.not_in(excluded))
     used: dict[str, int] = {loc: n for loc, n in session.execute(used_stmt).all()}
     out = []
-    for loc in session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.id)):
-        capacity = None if loc.capacity_per_day is None else max(0, loc.capacity_per_day - used.get(loc.id, 0))
-        out.append(routing.Location(loc.id, loc.kind.value, loc.lat, loc.lon, capacity, loc.pick_cost_per_unit, loc.handling_days))
+    columns = (Location.id, Location.kind, Location.lat, Location.lon, Location.capacity_per_day, Location.pick_cost_per_unit, Location.handling_days)
+    # Columns, not entities: the router needs none of a location's JSON (address, opening hours), and quotes run this per request.
+    for loc_id, kind, lat, lon, per_day, pick_cost, handling in session.execute(select(*columns).where(Location.active.is_(True)).order_by(Location.id)):
+        capacity = None if per_day is None else max(0, per_day - used.get(loc_id, 0))
+        out.append(routing.Location(loc_id, kind.value, lat, lon, capacity, pick_cost, handling))
     return out
 
 
@@ -48,14 +50,15 @@ def stock(session: Session, gtins: set[str] | None, *, held_by: Sequence[Shipmen
         if shipment.status in HOLDS_RESERVATION:
             for line in shipment.lines:
                 freed[(shipment.location_id, line.gtin)] += line.qty - line.picked_qty
-    stmt = select(StockLevel).join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
+    columns = (StockLevel.location_id, StockLevel.gtin, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+    stmt = select(*columns).join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
     if gtins is not None:
         stmt = stmt.where(StockLevel.gtin.in_(gtins))
     items = []
-    for lvl in session.scalars(stmt.order_by(StockLevel.location_id, StockLevel.gtin)):
-        free = lvl.on_hand - lvl.reserved + freed.get((lvl.location_id, lvl.gtin), 0)
+    for location_id, gtin, on_hand, reserved, safety in session.execute(stmt.order_by(StockLevel.location_id, StockLevel.gtin)):
+        free = on_hand - reserved + freed.get((location_id, gtin), 0)
         if free > 0:
-            items.append(routing.StockItem(lvl.location_id, lvl.gtin, free, lvl.safety))
+            items.append(routing.StockItem(location_id, gtin, free, safety))
     return items
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,27 +10,14 @@ from sqlalchemy.orm import Session
 from fulfil.models import Location, LocationKind, StockLevel
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
-    """One location's numbers for one product, with what the channel needs to know of the location."""
-
-    location_id: str
-    name: str
-    kind: LocationKind
-    lat: float
-    lon: float
-    gtin: str
-    on_hand: int
-    reserved: int
-    safety: int
+Level = tuple[str, str, LocationKind, str, int, int, int]  # location_id, name, kind, gtin, on_hand, reserved, safety
 
 
 def levels(session: Session, gtins: Collection[str], location_ids: Collection[str] | None = None) -> list[Level]:
     """Stock levels of the GTINs at active locations (all, or those named), by location then GTIN, in one query."""
     stmt = (
         select(
-            StockLevel.location_id, Location.name, Location.kind, Location.lat, Location.lon, StockLevel.gtin,
-            StockLevel.on_hand, StockLevel.reserved, StockLevel.safety,
+            StockLevel.location_id, Location.name, Location.kind, StockLevel.gtin, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety,
         )
         .join(Location, Location.id == StockLevel.location_id)
         .where(StockLevel.gtin.in_(list(gtins)), Location.active.is_(True))
@@ -39,7 +25,7 @@ def levels(session: Session, gtins: Collection[str], location_ids: Collection[st
     )
     if location_ids is not None:
         stmt = stmt.where(StockLevel.location_id.in_(list(location_ids)))
-    return [Level(*row) for row in session.execute(stmt)]
+    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
 
 
 def active_locations(session: Session, location_ids: Collection[str] | None = None, kind: LocationKind | None = None) -> list[Location]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from fulfil.availability import repository
-from fulfil.availability.schemas import AvailabilityQuery, LocationAvailability, Near, ProductAvailability, Units
+from fulfil.availability.schemas import AvailabilityQuery, Near
 from fulfil.catalog import repository as catalog
 from fulfil.errors import NotFound
 from fulfil.models import Location, LocationKind
@@ -22,8 +23,10 @@ from fulfil.stock.rules import available, bucket
 from routing.cost import haversine_km
 
 
-def query(session: Session, data: AvailabilityQuery, limited_max: int) -> list[ProductAvailability]:
-    """Availability of each GTIN asked (in the order asked, each once), network-wide and per location."""
+def query(session: Session, data: AvailabilityQuery, limited_max: int) -> list[dict[str, Any]]:
+    """Availability of each GTIN asked (in the order asked, each once), network-wide and per location, shaped as
+    ProductAvailability. Plain dicts: a GTIN held at 1,000 stores is 1,000 rows per answer, and building a model
+    per row would cost more than the query."""
     gtins = list(dict.fromkeys(data.gtins))
     missing = catalog.missing(session, set(gtins))
     if missing:
@@ -33,29 +36,27 @@ def query(session: Session, data: AvailabilityQuery, limited_max: int) -> list[P
     shown = _shown_locations(session, data.location_ids, data.near)
     per_gtin: dict[str, dict[str, int]] = defaultdict(dict)
     network: dict[str, int] = defaultdict(int)
-    places: dict[str, tuple[str, LocationKind, float, float]] = {}
-    for level in repository.levels(session, gtins):
-        units = available(level.on_hand, level.reserved, level.safety)
-        network[level.gtin] += units
-        per_gtin[level.gtin][level.location_id] = units
-        places[level.location_id] = (level.name, level.kind, level.lat, level.lon)
+    places: dict[str, tuple[str, LocationKind]] = {}
+    for location_id, name, kind, gtin, on_hand, reserved, safety in repository.levels(session, gtins):
+        units = available(on_hand, reserved, safety)
+        network[gtin] += units
+        per_gtin[gtin][location_id] = units
+        places[location_id] = (name, kind)
+    if shown is not None:
+        for loc, _ in shown:
+            places.setdefault(loc.id, (loc.name, loc.kind))
     out = []
     for gtin in gtins:
+        listed = [(loc, None) for loc in per_gtin[gtin]] if shown is None else [(loc.id, dist) for loc, dist in shown]
         rows = []
-        if shown is None:  # every location holding a level of it
-            listed = [(loc, None) for loc in per_gtin[gtin]]
-        else:
-            listed = [(loc.id, dist) for loc, dist in shown]
-            for loc, _ in shown:
-                places.setdefault(loc.id, (loc.name, loc.kind, loc.lat, loc.lon))
         for location_id, dist in listed:
-            name, kind, _, _ = places[location_id]
+            name, kind = places[location_id]
             units = per_gtin[gtin].get(location_id, 0)
-            rows.append(LocationAvailability(
-                location_id=location_id, name=name, kind=kind, pickup=kind is LocationKind.STORE, available=units,
-                bucket=bucket(units, limited_max), distance_km=None if dist is None else round(dist, 3),
-            ))
-        out.append(ProductAvailability(gtin=gtin, network=Units(available=network[gtin], bucket=bucket(network[gtin], limited_max)), locations=rows))
+            rows.append({
+                "location_id": location_id, "name": name, "kind": kind.value, "pickup": kind is LocationKind.STORE, "available": units,
+                "bucket": bucket(units, limited_max), "distance_km": None if dist is None else round(dist, 3),
+            })
+        out.append({"gtin": gtin, "network": {"available": network[gtin], "bucket": bucket(network[gtin], limited_max)}, "locations": rows})
     return out
 
 

@@ -40,6 +40,7 @@ from fulfil.shipments.endpoints import router as shipments_router
 from fulfil.stock.endpoints import router as stock_router
 from fulfil.tags.endpoints import router as tags_router
 from fulfil.tasks.endpoints import router as tasks_router
+from fulfil.feeds.endpoints import router as feeds_router
 
 log = logging.getLogger(__name__)
 
@@ -149,5 +150,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app.include_router(health_router)
     for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router):
+        app.include_router(router, prefix=API_PREFIX)
+    for router in (feeds_router,):
         app.include_router(router, prefix=API_PREFIX)
     return app

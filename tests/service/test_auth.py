@@ -77,6 +77,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/returns"): {OPS, PICKER},
     ("GET", "/api/v1/returns"): {OPS, PICKER},
     ("GET", "/api/v1/returns/{return_id}"): {OPS, PICKER},
+    ("GET", "/api/v1/feeds/local-inventory"): {OPS, CHANNEL},
 }
 
 

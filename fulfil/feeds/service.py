@@ -106,7 +106,7 @@ def start(session: Session, settings: Settings, since: str | None) -> Start:
 
 
 def _invalid(since: str, message: str) -> InvalidInput:
-    return InvalidInput(f"invalid request: query.since: {message}", details=[{"field": "query.since", "message": message, "type": "feed_cursor"}])
+    return InvalidInput(f"since: {message}", details=[{"field": "query.since", "message": message, "type": "feed_cursor"}])
 
 
 class Network:

@@ -54,11 +54,11 @@ class Garbled(ValueError):
 
 
 def parse(text: str) -> Cursor:
-    """A cursor from its text; Garbled when it cannot be one (open transactions are below `next`, in order)."""
+    """A cursor from its text; Garbled when it does not look like one. The open transactions are taken as a set (a
+    repeated one, or one at or above `next`, says nothing more): every text the pattern admits is a cursor, so the
+    request schema says all there is to say about its form."""
     if re.fullmatch(PATTERN, text) is None:
         raise Garbled(text)
     numbers, _, rules = text.partition(".")
     first, *rest = (int(n) for n in numbers.split("-"))
-    if any(n >= first for n in rest) or any(a >= b for a, b in zip(rest, rest[1:])):
-        raise Garbled(text)
-    return Cursor(first, tuple(rest), rules)
+    return Cursor(first, tuple(sorted({n for n in rest if n < first})), rules)

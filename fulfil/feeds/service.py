@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from fulfil.config import Settings
-from fulfil.errors import FulfilError, InvalidInput
+from fulfil.errors import Gone, InvalidInput
 from fulfil.feeds import cursor as cursors
 from fulfil.feeds import repository
 from fulfil.feeds.repository import Place
@@ -63,13 +63,6 @@ class FeedRow(NamedTuple):
         return AVAILABILITY[self.bucket]
 
 
-class FeedCursorGone(FulfilError):
-    """A cursor handed out under other rules: the rows it stands for can no longer be brought up to date."""
-
-    status_code = 410
-    code = "feed_cursor_gone"
-
-
 @dataclass(frozen=True)
 class Start:
     """A feed about to be read: the cursor it hands out, and where it starts (None: a full feed)."""
@@ -95,10 +88,10 @@ def start(session: Session, settings: Settings, since: str | None) -> Start:
     except cursors.Garbled:
         raise _invalid(since, "not a feed cursor: pass the Fulfil-Feed-Cursor (or `cursor`) of an earlier feed, unchanged") from None
     if asked.rules != rules:
-        raise FeedCursorGone(
+        raise Gone(
             "this cursor was handed out under other feed rules (FULFIL_AVAILABILITY_LIMITED_MAX or FULFIL_ROUTING_TRANSIT_DAYS "
             "changed, or a new version computes rows differently): fetch the full feed and use its cursor",
-            details={"since": since, "rules": rules},
+            details={"since": since, "rules": rules}, code="feed_cursor_gone",
         )
     if asked.next > here.next:
         raise _invalid(since, "unknown cursor: it is ahead of every cursor this database handed out (another database's?)")

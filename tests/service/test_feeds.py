@@ -180,8 +180,8 @@ def test_a_channel_reads_the_feed_and_a_store_may_not(client: TestClient, auth: 
 
 
 @pytest.mark.parametrize("garbled", [
-    "abc", "12", "12.", "12.XYZ12345", "-3.0123abcd", "1.0123abcd0", "01.0123abcd", "1234567890123456789.0123abcd",
-    "5-7.0123abcd", "9-3-2.0123abcd", "9-3-3.0123abcd", "9-.0123abcd",  # open transactions are below the next, in order
+    "abc", "12", "12.", "12.XYZ12345", "-3.0123abcd", "1.0123abcd0", "01.0123abcd", "1234567890123456789.0123abcd", "9-.0123abcd",
+    "9" + "-1" * 65 + ".0123abcd",  # at most 64 open transactions
 ])
 def test_a_garbled_cursor_is_422_naming_it(client: TestClient, ops: dict[str, str], garbled: str) -> None:
     answer = client.get(URL, headers=ops, params={"since": garbled})
@@ -204,6 +204,17 @@ def test_a_cursor_ahead_of_the_database_is_422_and_one_of_other_rules_is_410(
     gone = client.get(URL, headers=ops, params={"since": cursor})
     assert (gone.status_code, gone.json()["error"]["code"]) == (410, "feed_cursor_gone"), gone.text
     assert "FULFIL_AVAILABILITY_LIMITED_MAX" in gone.json()["error"]["message"]
+    for odd in (f"{handed.next}-{handed.next}-3-3-1.{handed.rules}", f"{handed.next}-2-1.{handed.rules}"):
+        assert client.get(URL, headers=ops, params={"since": odd}).status_code == 410  # a cursor, of the old rules
     fresh, rows = feed(client, ops)  # the full feed under the new rules, and its cursor
     assert row(rows, network["lyon"], network["gtins"][0])[:2] == (2, "in stock")
     assert client.get(URL, headers=ops, params={"since": fresh}).status_code == 200
+
+
+def test_every_text_of_the_cursor_pattern_is_a_cursor() -> None:
+    """The request schema's pattern is the whole rule of form (a fuzzer's schema-valid cursor is never refused as
+    garbled): repeated open transactions, or ones at or above the next number, add nothing."""
+    assert cursors.parse("10-3-3-1-12.0123abcd") == cursors.Cursor(10, (1, 3), "0123abcd")
+    cursor = cursors.parse("10-3-1.0123abcd")
+    assert [n for n in range(15) if cursor.unseen(n)] == [1, 3, 10, 11, 12, 13, 14]
+    assert str(cursor) == "10-1-3.0123abcd"

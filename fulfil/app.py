@@ -44,6 +44,8 @@ from fulfil.shipments.endpoints import router as shipments_router
 from fulfil.stock.endpoints import router as stock_router
 from fulfil.tags.endpoints import router as tags_router
 from fulfil.tasks.endpoints import router as tasks_router
+from fulfil.feeds.endpoints import router as feeds_router
+from fulfil.tracking.endpoints import router as tracking_router
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +136,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = FastAPI(
         title=settings.api_title,
         version=__version__,
-        description="Ship-from-store fulfilment and RFID service. Every route but /healthz, /readyz and the customer's curbside "
-        "check-in (POST /api/v1/pickups/{code}/checkin, guarded by the pickup code) needs a bearer token.",
+        description="Ship-from-store fulfilment and RFID service. Every route but /healthz, /readyz, the customer's curbside "
+        "check-in (POST /api/v1/pickups/{code}/checkin, guarded by the pickup code) and order tracking (GET /api/v1/track/{code}, "
+        "guarded by the tracking token or pickup code) needs a bearer token.",
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc: add_api_docs, with vendored assets (no CDN)
         redoc_url=None,
@@ -146,6 +149,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.pickup_guard = FailedAttempts(settings.pickup_checkin_max_failures, settings.pickup_checkin_window_seconds)
+    app.state.tracking_guard = FailedAttempts(settings.tracking_max_failures, settings.tracking_window_seconds)
     app.state.ingest = (
         IngestRuntime(load_config(settings.readers_config), app.state.session_factory, settings.mqtt_url) if settings.readers_config else None
     )
@@ -159,5 +163,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health_router)
     for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router,
                    availability_router, promise_router, holds_router):
+        app.include_router(router, prefix=API_PREFIX)
+    for router in (feeds_router, tracking_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "fulfil.commands.routing",
     "fulfil.commands.pickups",
     "fulfil.commands.holds",
+    "fulfil.commands.feed",
 )
 
 

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="How often `serve` releases expired checkout holds; 0 turns it off (`fulfil holds sweep`)."
     )
 
+    # Customer tracking (docs/tracking.md): GET /api/v1/track/{code} takes no token; unknown codes are limited.
+    tracking_max_failures: int = Field(
+        default=10, ge=1, le=10_000, description="Lookups with an unknown tracking code or pickup code a client address may make per window before 429.",
+    )
+    tracking_window_seconds: float = Field(default=900.0, gt=0, le=86_400, description="The window of tracking_max_failures.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

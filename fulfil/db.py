@@ -11,6 +11,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option of a long read-only transaction (fulfil.db.snapshot_session): on SQLite it begins DEFERRED instead
+# of IMMEDIATE, so it does not hold the write lock while it reads (in WAL mode it reads one snapshot, writers go on).
+READ_SNAPSHOT = "fulfil_read_snapshot"
+
 # How long a SQLite writer waits for the lock before giving up (ms): long enough
 # for a burst of concurrent requests, short enough to surface real deadlocks.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -45,7 +49,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE: writers serialise at BEGIN instead of failing with
         # "database is locked" when a read transaction tries to upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A snapshot read (READ_SNAPSHOT) never writes: it takes no lock.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_SNAPSHOT) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -64,6 +69,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that never expire on commit (responses are built after the commit)."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def snapshot_session(factory: sessionmaker[Session]) -> Session:
+    """A session whose transaction reads one consistent snapshot and writes nothing (a long export such as the local
+    inventory feed): REPEATABLE READ, READ ONLY on PostgreSQL; a deferred transaction on SQLite, which in WAL mode
+    reads one snapshot without blocking writers. A factory bound to a connection (tests) is used as it is."""
+    session = factory()
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine):
+        if bind.dialect.name == "sqlite":
+            session.connection(execution_options={READ_SNAPSHOT: True})
+        else:
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+    return session
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """The request edge: what is refused before the service reads a byte of a request body.
 
 1. Every `/api/` request is authenticated first (401 without reading the body); the principal is handed to the
-   route, which does not look the token up again. The one exception is the customer's curbside check-in
-   (PUBLIC_API), which the pickup code and a limit of failed attempts guard instead of a token.
+   route, which does not look the token up again. The exceptions are the customer's curbside check-in and order
+   tracking (PUBLIC_API), which the code or token and a limit of failed attempts guard instead of a bearer token.
 2. A NUL character in the path (404) or the query string (422) is refused: PostgreSQL cannot hold one.
 3. Bodies are capped while they stream: a declared Content-Length over the cap is 413 at once, and a body that
    streams past it (chunked, or lying about its length) is cut off with 413 as soon as the cap is crossed.
@@ -30,7 +30,10 @@ PROTECTED_PREFIX = "/api/"
 PRINCIPAL_KEY = "principal"  # request.state.principal
 # Paths under /api/ that take no token (exact shapes; any method: the router answers 405 for the ones a path does
 # not serve). The body cap still applies to them.
-PUBLIC_API: tuple[re.Pattern[str], ...] = (re.compile(r"/api/v1/pickups/[^/]+/checkin"),)
+PUBLIC_API: tuple[re.Pattern[str], ...] = (
+    re.compile(r"/api/v1/pickups/[^/]+/checkin"),
+    re.compile(r"/api/v1/track/[^/]+"),  # customer tracking: the tracking token or pickup code is the key
+)
 
 
 def _public(scope: Scope) -> bool:

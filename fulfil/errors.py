@@ -76,6 +76,13 @@ class TooManyRequests(FulfilError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class Gone(FulfilError):
+    """What the request refers to existed, but can no longer be served (e.g. a feed cursor of other settings)."""
+
+    status_code = 410
+    code = "gone"
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
 

@@ -27,6 +27,7 @@ DESCRIPTIONS: dict[int, str] = {
     403: "The token's role or location scope does not allow this.",
     404: "A record the request names does not exist (or is outside the token's scope).",
     409: "Conflicts with the current state (a duplicate, a status that does not allow it, not enough stock).",
+    410: "Gone: what the request refers to can no longer be served (e.g. a feed cursor handed out under other settings).",
     413: "The request body is too large.",
     422: "Invalid input: each bad field is named in `details`.",
     428: "A header this request needs is missing (e.g. Idempotency-Key), named in `details`.",

@@ -2,6 +2,7 @@
 
 from fulfil.models.auth import ApiToken, Role
 from fulfil.models.base import Base
+from fulfil.models.feed import FeedClock
 from fulfil.models.hold import HoldStatus, StockHold, StockHoldLine
 from fulfil.models.location import Location, LocationKind
 from fulfil.models.order import Channel, Order, OrderCancellation, OrderLine, OrderStatus, Return, ReturnGrade, ReturnLine
@@ -15,7 +16,7 @@ from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, Sto
 from fulfil.models.tag import RfidTag, TagAnomaly, TagState
 
 __all__ = [
-    "DomainEvent", "HoldStatus", "StockHold", "StockHoldLine", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason",
+    "DomainEvent", "FeedClock", "HoldStatus", "StockHold", "StockHoldLine", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason",
     "StoreTask", "TaskKind", "TaskStatus",
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
     "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fulfil.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -45,5 +45,7 @@ class Location(Base):
     # Orders placed after this local time are handled from the next opening day (None: the service default).
     cutoff_time: Mapped[str | None] = mapped_column(String(5), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The change number of the last change to a field the local inventory feed depends on (fulfil.models.feed).
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -61,6 +61,8 @@ class Order(Base):
     currency: Mapped[str | None] = mapped_column(String(3), default=None)  # ISO 4217, of the lines' unit prices
     # Click and collect: the short code the customer shows at handover (and checks in with at the curb).
     pickup_code: Mapped[str | None] = mapped_column(String(16), unique=True, default=None)
+    # What the customer's tracking link carries (GET /api/v1/track/{token}): unguessable, every order has one.
+    tracking_token: Mapped[str] = mapped_column(String(32), unique=True)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # curbside: "I'm here"
     checkin: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # curbside: bay, car description
     cancel_reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fulfil.models.base import Base, BigId, UTCDateTime, str_enum, utcnow
@@ -33,6 +33,11 @@ class StockLevel(Base):
     # Units at the location that may not be sold (damaged returns, damaged short picks): outside on_hand.
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Change numbers for the local inventory feed (fulfil.models.feed): the last change of what may be advertised
+    # here (available units, clamped at 0), and the last time this location started or stopped having any to offer
+    # (which changes other stores' ship-to-store rows of the product).
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    source_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class StockEventKind(enum.StrEnum):

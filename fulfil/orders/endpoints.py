@@ -14,6 +14,7 @@ from fulfil.openapi import errors
 from fulfil.orders import cancel, repository, service
 from fulfil.orders.schemas import CancellationResult, CancelRequest, OrderCreate, OrderRead, OrderSummary, PickupCodeRead
 from fulfil.pickups import codes
+from fulfil.tracking.schemas import TrackingLinkRead
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=CommittingRoute)
 
@@ -66,11 +67,14 @@ def get_order(order_id: RecordId, session: SessionDep, principal: OrderTaker) ->
 
 
 def _read(order: Order, principal: Principal) -> OrderRead:
-    """The order as the caller may see it: the pickup code goes to ops and channel tokens only (those that tell the
-    customer); a store reading it off its own screen would make the code's check at handover meaningless."""
+    """The order as the caller may see it: the pickup code and the tracking token go to ops and channel tokens only
+    (those that tell the customer); a store reading the code off its own screen would make the code's check at
+    handover meaningless, and the token would let it follow the customer's order after it left."""
     read = OrderRead.model_validate(order)
-    if principal.role in (Role.OPS, Role.CHANNEL) and order.pickup_code is not None:
-        read.pickup = PickupCodeRead(code=order.pickup_code, display=codes.display(order.pickup_code), qr_payload=codes.qr_payload(order.id, order.pickup_code))
+    if principal.role in (Role.OPS, Role.CHANNEL):
+        if order.pickup_code is not None:
+            read.pickup = PickupCodeRead(code=order.pickup_code, display=codes.display(order.pickup_code), qr_payload=codes.qr_payload(order.id, order.pickup_code))
+        read.tracking = TrackingLinkRead(token=order.tracking_token, path=f"/api/v1/track/{order.tracking_token}")
     return read
 
 

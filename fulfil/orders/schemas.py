@@ -15,6 +15,7 @@ from fulfil.catalog.schemas import Gtin
 from fulfil.exactly_one import ExactlyOneOf
 from fulfil.money import Amount, Currency, UnitPrice
 from fulfil.models import Channel, OrderStatus, ParcelStatus, ShipmentStatus
+from fulfil.tracking.schemas import TrackingLinkRead
 
 MAX_LINES = 500
 MAX_LINE_QTY = 10_000
@@ -170,6 +171,7 @@ class OrderRead(BaseModel):
     pickup: PickupCodeRead | None = Field(default=None, description="Click and collect, ops tokens only: the customer's pickup code.")
     checked_in_at: datetime | None = Field(default=None, description="Curbside: when the customer said they were here.")
     checkin: dict[str, Any] | None = Field(default=None, description="Curbside: bay, car, note.")
+    tracking: TrackingLinkRead | None = Field(default=None, description="Ops and channel tokens only: the customer's tracking token.")
 
 
 class OrderSummary(BaseModel):

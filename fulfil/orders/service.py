@@ -21,6 +21,7 @@ from fulfil.orders import repository
 from fulfil.orders.schemas import OrderCreate
 from fulfil.pickups import codes
 from fulfil.routing_runs import service as routing_service
+from fulfil.tracking import tokens as tracking_tokens
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def create_order(session: Session, data: OrderCreate, principal: Principal) -> I
 
 
 def _new_order(data: OrderCreate, fingerprint: str, token_id: int | None) -> Order:
-    """The order row for a request; a click-and-collect order gets a fresh pickup code."""
+    """The order row for a request: every order gets a tracking token, a click-and-collect order a fresh pickup code."""
     return Order(
         external_id=data.external_id,
         channel=data.channel,
@@ -119,6 +120,7 @@ def _new_order(data: OrderCreate, fingerprint: str, token_id: int | None) -> Ord
         promise_days=data.promise_days,
         currency=data.currency,
         pickup_code=codes.new_code() if data.pickup_location_id else None,
+        tracking_token=tracking_tokens.new_token(),
         request_hash=fingerprint,
         token_id=token_id,
         lines=[OrderLine(line_no=i + 1, gtin=line.gtin, qty=line.qty, unit_price=line.unit_price) for i, line in enumerate(data.lines)],

@@ -19,9 +19,10 @@ from fulfil.config import Settings
 from fulfil.models import ApiToken, Role
 
 OPS, PICKER, DEVICE, CHANNEL = "ops", "picker", "device", "channel"
-# The customer's curbside check-in takes no token: the pickup code and a limit of failed attempts guard it
-# (tests/service/test_pickup_checkin.py).
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/pickups/{code}/checkin"}
+# The customer's curbside check-in and order tracking take no token: the pickup code (or tracking token) and a limit
+# of failed attempts guard them (tests/service/test_pickup_checkin.py, tests/service/test_tracking.py).
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/pickups/{code}/checkin",
+          "/api/v1/track/{code}"}
 
 # (method, path) -> roles that may call it. Everything else must be refused with 403.
 ACCESS: dict[tuple[str, str], set[str]] = {
@@ -82,6 +83,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/promise"): {OPS, CHANNEL},
     ("GET", "/api/v1/holds/{hold_id}"): {OPS, CHANNEL},
     ("DELETE", "/api/v1/holds/{hold_id}"): {OPS, CHANNEL},
+    ("GET", "/api/v1/feeds/local-inventory"): {OPS, CHANNEL},
 }
 
 

@@ -40,6 +40,8 @@ from fulfil.shipments.endpoints import router as shipments_router
 from fulfil.stock.endpoints import router as stock_router
 from fulfil.tags.endpoints import router as tags_router
 from fulfil.tasks.endpoints import router as tasks_router
+from fulfil.webhooks.dispatcher import start_in_serve as start_webhook_dispatch
+from fulfil.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +112,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         sweeper = PickupSweeper(app.state.session_factory, settings) if settings.pickup_sweep_interval_seconds > 0 else None
         if sweeper is not None:
             sweeper.start()
+        webhooks = start_webhook_dispatch(app.state.session_factory, settings)
         try:
             yield
         finally:
+            if webhooks is not None:
+                webhooks.stop()
             if sweeper is not None:
                 sweeper.stop()
             if scheduler is not None:
@@ -148,6 +153,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
-    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router):
+    for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router, webhooks_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "fulfil.commands.rfid",
     "fulfil.commands.routing",
     "fulfil.commands.pickups",
+    "fulfil.commands.webhooks",
 )
 
 

@@ -55,6 +55,7 @@ RETRY_AFTER_MAX = timedelta(hours=24)  # a Retry-After longer than this is taken
 EXCERPT_BYTES = 500  # of each answer, kept in the delivery log
 ERROR_CHARS = 500
 FAN_OUT_BATCH = 500  # events fanned out per transaction
+CLAIM_ROUNDS = 3  # queries per claim when the first candidates belong to endpoints already at their limit
 USER_AGENT = f"Fulfil-Webhooks/{__version__}"
 
 
@@ -214,12 +215,17 @@ class Dispatcher:
         if free <= 0:
             return []
         picked: list[int] = []
-        for delivery_id, endpoint_id in repository.due(session, now, free * 4):
-            if busy.get(endpoint_id, 0) < self._per_endpoint:
-                picked.append(delivery_id)
-                busy[endpoint_id] = busy.get(endpoint_id, 0) + 1
-                if len(picked) == free:
-                    break
+        for _round in range(CLAIM_ROUNDS):  # endpoints at their limit are left out of the next round's query
+            full = [e for e, n in busy.items() if n >= self._per_endpoint]
+            candidates = repository.due(session, now, free * 4, exclude_endpoints=full, exclude=picked)
+            for delivery_id, endpoint_id in candidates:
+                if busy.get(endpoint_id, 0) < self._per_endpoint:
+                    picked.append(delivery_id)
+                    busy[endpoint_id] = busy.get(endpoint_id, 0) + 1
+                    if len(picked) == free:
+                        break
+            if len(picked) == free or len(candidates) < free * 4:
+                break
         return repository.claim(session, picked, self.name, now, now + self._lease)
 
     def send(self, job: Claimed) -> Outcome:

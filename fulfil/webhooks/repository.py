@@ -68,10 +68,11 @@ def _lease_free(now: datetime) -> Any:
     return or_(D.lease_until.is_(None), D.lease_until < now)
 
 
-def due(session: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
+def due(session: Session, now: datetime, limit: int, *, exclude_endpoints: Sequence[int] = (), exclude: Sequence[int] = ()) -> list[tuple[int, int]]:
     """(delivery id, endpoint id) of deliveries that may be sent now, oldest due first: pending, due, not leased,
     their endpoint active, and nothing earlier of the same ordering key still on its way to that endpoint (a pending
-    delivery of an earlier event, or an earlier event not fanned out yet)."""
+    delivery of an earlier event, or an earlier event not fanned out yet). `exclude_endpoints`: endpoints that may
+    take no more now (a busy one must not hide the others' work)."""
     earlier = aliased(D)
     earlier_event = aliased(WebhookEvent)
     blocked_by_delivery = exists().where(
@@ -91,6 +92,10 @@ def due(session: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
         .order_by(D.next_attempt_at, D.id)
         .limit(limit)
     )
+    if exclude_endpoints:
+        stmt = stmt.where(D.endpoint_id.not_in(list(exclude_endpoints)))
+    if exclude:
+        stmt = stmt.where(D.id.not_in(list(exclude)))
     return [(row[0], row[1]) for row in session.execute(_skip_locked(session, stmt, D))]
 
 
@@ -161,6 +166,14 @@ def complete_attempts(session: Session, outcomes: list[dict[str, Any]]) -> None:
 
 def get_endpoint(session: Session, endpoint_id: int, *, lock: bool = False) -> WebhookEndpoint | None:
     return session.get(WebhookEndpoint, endpoint_id, with_for_update=lock and _postgresql(session) or None)
+
+
+def delete_endpoint(session: Session, endpoint_id: int) -> None:
+    """An endpoint with its deliveries and their log (deleted explicitly: no reliance on the database's cascades)."""
+    deliveries = select(D.id).where(D.endpoint_id == endpoint_id)
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    session.execute(delete(D).where(D.endpoint_id == endpoint_id))
+    session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
 
 
 def list_endpoints(session: Session, limit: int, offset: int) -> Sequence[WebhookEndpoint]:

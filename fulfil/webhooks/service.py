@@ -95,8 +95,8 @@ def delete(session: Session, endpoint_id: int) -> WebhookRead:
     """Remove an endpoint with its deliveries and their log (a request in flight ends unrecorded)."""
     endpoint = get(session, endpoint_id, lock=True)
     answer = read(session, endpoint)
-    session.delete(endpoint)
-    session.flush()
+    session.expunge(endpoint)
+    repository.delete_endpoint(session, endpoint_id)
     return answer
 
 

@@ -37,7 +37,7 @@ from fulfil.config import Settings
 from fulfil.db import unit_of_work
 from fulfil.models import DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint
 from fulfil.models.base import utcnow
-from fulfil.webhooks import outbox, repository, signing
+from fulfil.webhooks import outbox, payloads, repository, signing
 from fulfil.webhooks.repository import Claimed
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ class Dispatcher:
         endpoint = session.get(WebhookEndpoint, job.endpoint_id)
         if endpoint is not None and endpoint.status is EndpointStatus.ACTIVE:
             endpoint.status = EndpointStatus.DISABLED
-            endpoint.disabled_reason = f"410 Gone from {job.url} ({outbox.timestamp(now)}): enable it again once it takes webhooks"
+            endpoint.disabled_reason = f"410 Gone from {job.url} ({payloads.timestamp(now)}): enable it again once it takes webhooks"
             endpoint.disabled_at = now
             self.counters.add(disabled=1)
             log.warning("webhook endpoint %s disabled: it answered 410 Gone", job.endpoint_id)
@@ -354,7 +354,7 @@ def _excerpt(response: httpx.Response) -> str | None:
     """The first EXCERPT_BYTES of the answer, read at most once (a body that never ends does not hold the worker)."""
     buffer = b""
     try:
-        for chunk in response.iter_raw():
+        for chunk in response.iter_bytes():
             buffer += chunk
             if len(buffer) >= EXCERPT_BYTES:
                 break

@@ -22,7 +22,7 @@ from fulfil.config import get_settings
 from fulfil.models import Location, LocationKind, WebhookEvent
 from fulfil.models.base import utcnow
 from fulfil.stock.rules import available, bucket
-from fulfil.webhooks.payloads import JOURNAL
+from fulfil.webhooks.payloads import JOURNAL, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,6 @@ _BULKY = ("lines", "items", "shipments", "unfilled", "parcels")
 # Called after a commit that published events (in this process): the dispatcher of `serve` wakes up at once.
 on_commit: set[Callable[[], None]] = set()
 _PUBLISHED = "fulfil.webhooks.published"
-
-
-def timestamp(at: datetime) -> str:
-    """An instant as payloads write it: ISO 8601 in UTC with a Z."""
-    return at.isoformat().replace("+00:00", "Z")
 
 
 def _encode(type_: str, at: datetime, data: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,18 @@ from fulfil.models import Order, OrderLine, Parcel, ParcelStatus, Shipment, Ship
 
 S = ShipmentStatus
 Builder = Callable[[Session, int | None, int | None, dict[str, Any]], dict[str, Any]]
+
+
+def timestamp(at: datetime) -> str:
+    """An instant as payloads write it: ISO 8601 in UTC with a Z."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _instant(value: Any) -> str | None:
+    """An instant from the journal's data (ISO text) or a row, as payloads write it."""
+    if value is None:
+        return None
+    return timestamp(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _order(session: Session, order_id: int | None) -> tuple[Order | None, dict[str, Any]]:
@@ -113,9 +126,10 @@ def _pickup(session: Session, order_id: int | None, shipment_id: int | None, dat
     code and QR payload, the lines and the hold period."""
     _, order = _order(session, order_id)
     body: dict[str, Any] = {"order": order, "shipment": {"id": shipment_id, "lines": data.get("lines", [])}}
-    for key in ("store", "pickup_code", "pickup_code_display", "qr_payload", "ready_at", "expires_at", "order_ready"):
+    for key in ("store", "pickup_code", "pickup_code_display", "qr_payload", "order_ready"):
         if key in data:
             body[key] = data[key]
+    body["ready_at"], body["expires_at"] = _instant(data.get("ready_at")), _instant(data.get("expires_at"))
     return body
 
 
@@ -137,7 +151,7 @@ def expired(session: Session, order_id: int | None, shipment_id: int | None, dat
     return {
         "order": order, "shipment": {"id": shipment_id, "lines": data.get("lines", [])},
         "store_id": shipment.pickup_location_id if shipment is not None else None,
-        "expires_at": data.get("expires_at"), "reason": data.get("reason"),
+        "expires_at": _instant(data.get("expires_at")), "reason": data.get("reason"),
     }
 
 
@@ -151,7 +165,7 @@ def cancelled(session: Session, order_id: int | None, _shipment_id: int | None, 
     """order.cancelled: nothing of the order will be fulfilled, and why (`reason`)."""
     row, order = _order(session, order_id)
     reason = data.get("reason") or (row.cancel_reason if row is not None else None)
-    cancelled_at = row.cancelled_at.isoformat() if row is not None and row.cancelled_at is not None else None
+    cancelled_at = _instant(row.cancelled_at) if row is not None else None
     return {"order": order, "previous_status": data.get("previous"), "reason": reason, "cancelled_at": cancelled_at}
 
 

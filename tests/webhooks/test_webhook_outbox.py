@@ -157,7 +157,8 @@ def test_reminder_then_expiry_then_the_order_cancelled_not_collected(
     code = client.get(f"/api/v1/orders/{order['id']}", headers=ops).json()["pickup"]["code"]
     assert sweep(session_factory, expires - timedelta(hours=23), 24).reminded
     [reminder] = outbox_of(session, order_id=order["id"], type_="pickup.reminder")  # the store's copy makes no webhook
-    assert reminder["data"]["pickup_code"] == code and reminder["data"]["expires_at"] == expires.isoformat()
+    assert reminder["data"]["pickup_code"] == code and datetime.fromisoformat(reminder["data"]["expires_at"]) == expires
+    assert reminder["data"]["expires_at"].endswith("Z")
     assert reminder["data"]["store"]["id"] == store
     assert sweep(session_factory, expires + timedelta(minutes=1), 24).expired
     [expired] = outbox_of(session, order_id=order["id"], type_="pickup.expired")

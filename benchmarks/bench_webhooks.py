@@ -31,7 +31,7 @@ from fulfil.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from fulfil.webhooks import outbox, signing
 from fulfil.webhooks.dispatcher import DispatchLoop, Dispatcher
 
-REPEATS = 3
+REPEATS = int(os.environ.get("FULFIL_BENCH_REPEATS", "3"))
 EVENTS = 2_000  # a backlog, delivered as fast as the dispatcher can
 KEYS = 200  # ordering keys (orders): each key's events go one at a time
 RATE = 50  # events/s committed during the latency runs, each in its own transaction (as a request commits)
@@ -188,7 +188,7 @@ def main() -> None:
     factory = make_session_factory(engine)
     secret = signing.new_secret()
     receiver, port = _receiver(secret)
-    settings = Settings(database_url=url)  # the defaults: 8 workers, 2 requests at once per endpoint, 0.25 s interval
+    settings = Settings(database_url=url)  # the defaults: 8 workers, 4 requests at once per endpoint, 0.25 s interval
     wide = Settings(database_url=url, webhook_endpoint_concurrency=8)
     with unit_of_work(factory) as s:
         row = WebhookEndpoint(url=f"http://127.0.0.1:{port}/hooks", event_types=["order.routed"], secret=secret, description="bench")
@@ -218,7 +218,7 @@ def main() -> None:
             runs["ap50"].append(ap50)
             runs["ap99"].append(ap99)
             print(f"-- run {run} of {REPEATS}", flush=True)
-            emit(Result(f"webhook dispatch, backlog of {EVENTS:,} events over {KEYS} orders, defaults (8 workers, 2 per endpoint), {db}",
+            emit(Result(f"webhook dispatch, backlog of {EVENTS:,} events over {KEYS} orders, defaults (8 workers, 4 per endpoint), {db}",
                         runs["thr"][-1], "events/s", "raw signed POSTs, one thread", raw, "(reference)", True))
             emit(Result(f"same, 8 requests at once to the endpoint, {db}", runs["wide"][-1], "events/s", "raw signed POSTs, one thread", raw,
                         "(reference)", True))

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     )
     webhook_workers: int = Field(default=8, ge=1, le=64, description="Requests a dispatcher sends at once.")
     webhook_endpoint_concurrency: int = Field(
-        default=2, ge=1, le=64, description="Requests a dispatcher sends at once to one endpoint, so a slow endpoint cannot take every worker.",
+        default=4, ge=1, le=64, description="Requests a dispatcher sends at once to one endpoint, so a slow endpoint cannot take every worker.",
     )
 
     @model_validator(mode="after")

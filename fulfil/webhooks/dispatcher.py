@@ -215,6 +215,7 @@ class Dispatcher:
         if free <= 0:
             return []
         picked: list[int] = []
+        active: set[int] | None = None
         for _round in range(CLAIM_ROUNDS):  # endpoints at their limit are left out of the next round's query
             full = [e for e, n in busy.items() if n >= self._per_endpoint]
             candidates = repository.due(session, now, free * 4, exclude_endpoints=full, exclude=picked)
@@ -226,6 +227,9 @@ class Dispatcher:
                         break
             if len(picked) == free or len(candidates) < free * 4:
                 break
+            active = active if active is not None else repository.active_endpoints(session)
+            if all(busy.get(e, 0) >= self._per_endpoint for e in active):
+                break  # every endpoint is at its limit: nothing more to find
         return repository.claim(session, picked, self.name, now, now + self._lease)
 
     def send(self, job: Claimed) -> Outcome:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from fulfil.models.base import UTCDateTime
 from fulfil.models import (
     DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent,
 )
@@ -64,17 +65,11 @@ def mark_fanned_out(session: Session, event_ids: list[int], at: datetime) -> Non
 # ------------------------------------------------------------------------------------------------------- claims
 
 
-def _lease_free(now: datetime) -> Any:
-    return or_(D.lease_until.is_(None), D.lease_until < now)
-
-
-def due(session: Session, now: datetime, limit: int, *, exclude_endpoints: Sequence[int] = (), exclude: Sequence[int] = ()) -> list[tuple[int, int]]:
-    """(delivery id, endpoint id) of deliveries that may be sent now, oldest due first: pending, due, not leased,
-    their endpoint active, and nothing earlier of the same ordering key still on its way to that endpoint (a pending
-    delivery of an earlier event, or an earlier event not fanned out yet). `exclude_endpoints`: endpoints that may
-    take no more now (a busy one must not hide the others' work)."""
+def _due_statement() -> Select[Any]:
+    """Deliveries that may be sent at :b_now (see due()), built once: a dispatcher asks several times a second."""
     earlier = aliased(D)
     earlier_event = aliased(WebhookEvent)
+    now = bindparam("b_now", type_=UTCDateTime())
     blocked_by_delivery = exists().where(
         earlier.endpoint_id == D.endpoint_id, earlier.ordering_key == D.ordering_key, earlier.event_id < D.event_id,
         earlier.status == DeliveryStatus.PENDING,
@@ -82,21 +77,36 @@ def due(session: Session, now: datetime, limit: int, *, exclude_endpoints: Seque
     blocked_by_fan_out = exists().where(
         earlier_event.ordering_key == D.ordering_key, earlier_event.id < D.event_id, earlier_event.fanned_out_at.is_(None),
     )
-    stmt = (
+    return (
         select(D.id, D.endpoint_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == D.endpoint_id)
         .where(
-            D.status == DeliveryStatus.PENDING, D.next_attempt_at <= now, _lease_free(now), WebhookEndpoint.status == EndpointStatus.ACTIVE,
+            D.status == DeliveryStatus.PENDING, D.next_attempt_at <= now, or_(D.lease_until.is_(None), D.lease_until < now),
+            WebhookEndpoint.status == EndpointStatus.ACTIVE,
             or_(D.ordering_key.is_(None), and_(~blocked_by_delivery, ~blocked_by_fan_out)),
+            D.endpoint_id.not_in(bindparam("b_full", expanding=True)), D.id.not_in(bindparam("b_taken", expanding=True)),
         )
         .order_by(D.next_attempt_at, D.id)
-        .limit(limit)
+        .limit(bindparam("b_limit", type_=Integer()))
     )
-    if exclude_endpoints:
-        stmt = stmt.where(D.endpoint_id.not_in(list(exclude_endpoints)))
-    if exclude:
-        stmt = stmt.where(D.id.not_in(list(exclude)))
-    return [(row[0], row[1]) for row in session.execute(_skip_locked(session, stmt, D))]
+
+
+_DUE = _due_statement()
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=[D])
+
+
+def due(session: Session, now: datetime, limit: int, *, exclude_endpoints: Sequence[int] = (), exclude: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """(delivery id, endpoint id) of deliveries that may be sent now, oldest due first: pending, due, not leased,
+    their endpoint active, and nothing earlier of the same ordering key still on its way to that endpoint (a pending
+    delivery of an earlier event, or an earlier event not fanned out yet). `exclude_endpoints`: endpoints that may
+    take no more now (a busy one must not hide the others' work); `exclude`: deliveries picked already."""
+    stmt = _DUE_SKIP_LOCKED if _postgresql(session) else _DUE
+    params = {"b_now": now, "b_limit": limit, "b_full": list(exclude_endpoints), "b_taken": list(exclude)}
+    return [(row[0], row[1]) for row in session.execute(stmt, params)]
+
+
+def active_endpoints(session: Session) -> set[int]:
+    return set(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.status == EndpointStatus.ACTIVE)))
 
 
 @dataclass(frozen=True)
@@ -111,29 +121,36 @@ class Claimed:
     body: str
 
 
+_CLAIM = (
+    update(D)
+    .where(
+        D.id.in_(bindparam("b_ids", expanding=True)), D.status == DeliveryStatus.PENDING, D.next_attempt_at <= bindparam("b_now", type_=UTCDateTime()),
+        or_(D.lease_until.is_(None), D.lease_until < bindparam("b_now", type_=UTCDateTime())),
+    )
+    .values(lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until", type_=UTCDateTime()), attempts=D.attempts + 1,
+            attempt_count=D.attempt_count + 1, last_attempt_at=bindparam("b_now", type_=UTCDateTime()))
+    .returning(D.id)
+    .execution_options(synchronize_session=False)
+)
+_CLAIMED = (
+    select(D.id, D.attempt_count, D.generation, D.endpoint_id, WebhookEndpoint.url, WebhookEndpoint.secret,
+           WebhookEndpoint.previous_secret, WebhookEndpoint.previous_secret_until, WebhookEvent.public_id, WebhookEvent.body)
+    .join(WebhookEndpoint, WebhookEndpoint.id == D.endpoint_id)
+    .join(WebhookEvent, WebhookEvent.id == D.event_id)
+    .where(D.id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(D.next_attempt_at, D.id)
+)
+
+
 def claim(session: Session, ids: list[int], owner: str, now: datetime, lease_until: datetime) -> list[Claimed]:
     """Lease the deliveries that are still free and due (the conditional UPDATE is what makes a claim exclusive),
     count the attempt, and say what to send."""
     if not ids:
         return []
-    stmt = (
-        update(D)
-        .where(D.id.in_(ids), D.status == DeliveryStatus.PENDING, D.next_attempt_at <= now, _lease_free(now))
-        .values(lease_owner=owner, lease_until=lease_until, attempts=D.attempts + 1, attempt_count=D.attempt_count + 1, last_attempt_at=now)
-        .returning(D.id)
-        .execution_options(synchronize_session=False)
-    )
-    taken = list(session.scalars(stmt))
+    taken = list(session.scalars(_CLAIM, {"b_ids": ids, "b_now": now, "b_owner": owner, "b_until": lease_until}))
     if not taken:
         return []
-    rows = session.execute(
-        select(D.id, D.attempt_count, D.generation, D.endpoint_id, WebhookEndpoint.url, WebhookEndpoint.secret,
-               WebhookEndpoint.previous_secret, WebhookEndpoint.previous_secret_until, WebhookEvent.public_id, WebhookEvent.body)
-        .join(WebhookEndpoint, WebhookEndpoint.id == D.endpoint_id)
-        .join(WebhookEvent, WebhookEvent.id == D.event_id)
-        .where(D.id.in_(taken))
-        .order_by(D.next_attempt_at, D.id)
-    ).all()
+    rows = session.execute(_CLAIMED, {"b_ids": taken}).all()
     claimed = []
     for row in rows:
         keys = [row.secret] + ([row.previous_secret] if row.previous_secret and row.previous_secret_until and row.previous_secret_until > now else [])

@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -128,8 +129,9 @@ def default_name() -> str:
 
 class Dispatcher:
     """One dispatcher: `step()` records what ended, fans out, claims what its free workers can send and hands it to
-    them, all in one commit; `drain()` repeats until nothing is due and nothing is in flight. `now` is injected so tests can walk the retry schedule;
-    the `webhook-timestamp` header is always the wall clock (receivers check it against theirs)."""
+    them, all in one commit; `drain()` repeats until nothing is due and nothing is in flight. `now` is injected so
+    tests can walk the retry schedule; the `webhook-timestamp` header is always the wall clock (receivers check it
+    against theirs)."""
 
     def __init__(
         self, factory: sessionmaker[Session], settings: Settings, *, name: str | None = None, now: Callable[[], datetime] = utcnow,
@@ -166,7 +168,7 @@ class Dispatcher:
         try:
             with unit_of_work(self.factory) as session:
                 now = self.now()
-                self._record(session, done, now)
+                tally = self._record(session, done, now)
                 fanned = self._fan_out(session, now)
                 jobs = self._claim(session, now, released=[job for job, _ in done])
         except BaseException:
@@ -186,8 +188,7 @@ class Dispatcher:
             self._state.notify_all()
         for job in jobs:
             self._pool.submit(self._deliver, job).add_done_callback(_log_crash)
-        if fanned:
-            self.counters.add(fanned_out=fanned)
+        self.counters.add(fanned_out=fanned, **tally)  # counted once committed
         return len(done) + fanned + len(jobs)
 
     def _fan_out(self, session: Session, now: datetime) -> int:
@@ -249,11 +250,13 @@ class Dispatcher:
         except Exception as exc:  # connection refused, reset, a URL httpx cannot use: all are failed attempts
             return Outcome(None, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS], None, _ms(started))
 
-    def _record(self, session: Session, done: list[tuple[Claimed, Outcome]], now: datetime) -> None:
+    def _record(self, session: Session, done: list[tuple[Claimed, Outcome]], now: datetime) -> dict[str, int]:
         """Log the attempts and decide what follows each: delivered, retried later, failed for good, or (410) the
-        endpoint disabled. Nothing but the log changes where this dispatcher no longer holds the lease."""
+        endpoint disabled. Nothing but the log changes where this dispatcher no longer holds the lease. Returns what
+        to count once this commits."""
+        tally: Counter[str] = Counter()
         if not done:
-            return
+            return tally
         repository.complete_attempts(session, [
             {"b_delivery": job.delivery_id, "b_number": job.number, "duration_ms": o.duration_ms, "status_code": o.status_code,
              "error": o.error, "response_excerpt": o.excerpt}
@@ -261,49 +264,51 @@ class Dispatcher:
         ])
         deliveries = repository.deliveries_for_update(session, [job.delivery_id for job, _ in done])
         for job, outcome in done:
-            self._decide(session, deliveries.get(job.delivery_id), job, outcome, now)
+            tally.update(self._decide(session, deliveries.get(job.delivery_id), job, outcome, now))
+        return tally
 
-    def _decide(self, session: Session, delivery: WebhookDelivery | None, job: Claimed, outcome: Outcome, now: datetime) -> None:
+    def _decide(self, session: Session, delivery: WebhookDelivery | None, job: Claimed, outcome: Outcome, now: datetime) -> list[str]:
+        """What follows one outcome; the counters it moves."""
         if delivery is None:
-            return  # the endpoint was deleted meanwhile
+            return []  # the endpoint was deleted meanwhile
         if delivery.lease_owner != self.name:
-            self.counters.add(lost_leases=1)
             log.warning("webhook delivery %s: lease lost while sending (now held by %s); outcome only logged", delivery.id, delivery.lease_owner)
-            return
+            return ["lost_leases"]
         delivery.lease_owner = None
         delivery.lease_until = None
         delivery.last_status_code = outcome.status_code
         delivery.last_error = outcome.error
         if delivery.generation != job.generation:  # replayed while in flight: the replay is a new round, due now
             delivery.next_attempt_at = now
-        elif outcome.delivered:
+            return []
+        if outcome.delivered:
             delivery.status = DeliveryStatus.DELIVERED
             delivery.delivered_at = now
-            self.counters.add(delivered=1)
-        elif outcome.status_code == 410:
-            self._disable(session, job, now)
+            return ["delivered"]
+        if outcome.status_code == 410:
             delivery.next_attempt_at = now  # resumes as soon as the endpoint is enabled again
-        elif delivery.attempts >= MAX_ATTEMPTS:
+            return ["failed_attempts", *self._disable(session, job, now)]
+        if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED
-            self.counters.add(dead=1, failed_attempts=1)
             log.warning("webhook %s to endpoint %s failed after %d attempts: %s", job.event_id, job.endpoint_id, delivery.attempts, outcome.error)
-        else:
-            delay = retry_delay(delivery.attempts, self.jitter())
-            asked = parse_retry_after(outcome.retry_after, now)
-            if asked is not None and asked > delay:
-                delay = asked
-            delivery.next_attempt_at = now + delay
-            self.counters.add(failed_attempts=1)
-            log.info("webhook %s to endpoint %s, attempt %d: %s; next in %s", job.event_id, job.endpoint_id, delivery.attempts, outcome.error, delay)
+            return ["dead", "failed_attempts"]
+        delay = retry_delay(delivery.attempts, self.jitter())
+        asked = parse_retry_after(outcome.retry_after, now)
+        if asked is not None and asked > delay:
+            delay = asked
+        delivery.next_attempt_at = now + delay
+        log.info("webhook %s to endpoint %s, attempt %d: %s; next in %s", job.event_id, job.endpoint_id, delivery.attempts, outcome.error, delay)
+        return ["failed_attempts"]
 
-    def _disable(self, session: Session, job: Claimed, now: datetime) -> None:
+    def _disable(self, session: Session, job: Claimed, now: datetime) -> list[str]:
         endpoint = session.get(WebhookEndpoint, job.endpoint_id)
-        if endpoint is not None and endpoint.status is EndpointStatus.ACTIVE:
-            endpoint.status = EndpointStatus.DISABLED
-            endpoint.disabled_reason = f"410 Gone from {job.url} ({payloads.timestamp(now)}): enable it again once it takes webhooks"
-            endpoint.disabled_at = now
-            self.counters.add(disabled=1)
-            log.warning("webhook endpoint %s disabled: it answered 410 Gone", job.endpoint_id)
+        if endpoint is None or endpoint.status is not EndpointStatus.ACTIVE:
+            return []
+        endpoint.status = EndpointStatus.DISABLED
+        endpoint.disabled_reason = f"410 Gone from {job.url} ({payloads.timestamp(now)}): enable it again once it takes webhooks"
+        endpoint.disabled_at = now
+        log.warning("webhook endpoint %s disabled: it answered 410 Gone", job.endpoint_id)
+        return ["disabled"]
 
     def _deliver(self, job: Claimed) -> None:
         outcome = self.send(job)
@@ -346,7 +351,8 @@ class Dispatcher:
         if done:
             try:
                 with unit_of_work(self.factory) as session:
-                    self._record(session, done, self.now())
+                    tally = self._record(session, done, self.now())
+                self.counters.add(**tally)
             except Exception:
                 log.exception("webhook outcomes could not be recorded at shutdown; their leases will run out")
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -178,3 +178,34 @@ def test_deliveries_are_listed_newest_first_with_their_log_and_filters(
             dispatcher.close(5)
         skipped = client.post(f"{URL}/{created['id']}/replay", headers=ops, json={"event_ids": [event.public_id]}).json()
         assert skipped["skipped"] == [{"event_id": event.public_id, "reason": "not_subscribed"}]
+
+
+def test_prune_deletes_only_events_that_are_over(session: Session) -> None:
+    """`fulfil webhooks prune`: events older than the cut-off whose deliveries all ended go, with their log; an event
+    still pending for some endpoint, one never fanned out, and recent ones stay."""
+    from sqlalchemy import func, select
+
+    from fulfil.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+    from fulfil.webhooks import repository, signing
+
+    old = utcnow() - timedelta(days=40)
+    endpoint = WebhookEndpoint(url="https://shop.example.com/hooks", event_types=["order.routed"], secret=signing.new_secret())
+    session.add(endpoint)
+    events = [outbox.publish(session, "order.routed", {"n": i}, ordering_key=f"prune:{i}", occurred_at=old) for i in range(4)]
+    recent = outbox.publish(session, "order.routed", {"n": 9}, ordering_key="prune:9")
+    session.flush()
+    for event, status in zip(events[:3], (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.PENDING), strict=True):
+        event.fanned_out_at = old
+        delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, status=status, attempts=1, attempt_count=1)
+        session.add(delivery)
+        session.flush()
+        session.add(WebhookAttempt(delivery_id=delivery.id, number=1, dispatcher="test", started_at=old, duration_ms=3, status_code=200))
+    recent.fanned_out_at = utcnow()
+    session.flush()
+    assert repository.prune(session, utcnow() - timedelta(days=30)) == 2  # the delivered and the failed one
+    left = set(session.scalars(select(WebhookEvent.id).where(WebhookEvent.id.in_([e.id for e in [*events, recent]]))))
+    assert left == {events[2].id, events[3].id, recent.id}  # pending somewhere, never fanned out, recent
+    ids = [e.id for e in events[:2]]
+    assert session.scalar(select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.event_id.in_(ids))) == 0
+    assert session.scalar(select(func.count()).select_from(WebhookAttempt).where(WebhookAttempt.dispatcher == "test")) == 1
+    session.rollback()

@@ -46,6 +46,8 @@ from fulfil.tags.endpoints import router as tags_router
 from fulfil.tasks.endpoints import router as tasks_router
 from fulfil.feeds.endpoints import router as feeds_router
 from fulfil.tracking.endpoints import router as tracking_router
+from fulfil.webhooks.dispatcher import start_in_serve as start_webhook_dispatch
+from fulfil.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +121,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         hold_sweeper = HoldSweeper(app.state.session_factory, settings) if settings.hold_sweep_interval_seconds > 0 else None
         if hold_sweeper is not None:
             hold_sweeper.start()
+        webhooks = start_webhook_dispatch(app.state.session_factory, settings)
         try:
             yield
         finally:
+            if webhooks is not None:
+                webhooks.stop()
             if hold_sweeper is not None:
                 hold_sweeper.stop()
             if sweeper is not None:
@@ -162,7 +167,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app.include_router(health_router)
     for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router,
-                   availability_router, promise_router, holds_router):
+                   availability_router, promise_router, holds_router, webhooks_router):
         app.include_router(router, prefix=API_PREFIX)
     for router in (feeds_router, tracking_router):
         app.include_router(router, prefix=API_PREFIX)

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "fulfil.commands.pickups",
     "fulfil.commands.holds",
     "fulfil.commands.feed",
+    "fulfil.commands.webhooks",
 )
 
 

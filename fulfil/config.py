@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -87,6 +87,30 @@ class Settings(BaseSettings):
         default=10, ge=1, le=10_000, description="Lookups with an unknown tracking code or pickup code a client address may make per window before 429.",
     )
     tracking_window_seconds: float = Field(default=900.0, gt=0, le=86_400, description="The window of tracking_max_failures.")
+    # Webhooks (docs/webhooks.md): the outbox's dispatcher inside `serve` (or `fulfil webhooks dispatch`).
+    webhook_dispatch_interval_seconds: float = Field(
+        default=0.25, ge=0, le=60,
+        description="How often `serve`'s dispatcher looks for new events and deliveries due; 0 turns it off (run `fulfil webhooks dispatch`).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=60, description="Connect, send and read timeout of each webhook request (no redirects are followed).",
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="How long a dispatcher holds a delivery it is sending; one killed mid-request is retried after it (> 3 x the timeout).",
+    )
+    webhook_workers: int = Field(default=8, ge=1, le=64, description="Requests a dispatcher sends at once.")
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Requests a dispatcher sends at once to one endpoint, so a slow endpoint cannot take every worker.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Settings:
+        """A delivery's lease must outlast its request (connect, send, read: each up to the timeout), or a second
+        dispatcher could send it while the first is still waiting for the answer."""
+        if self.webhook_lease_seconds <= 3 * self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must be more than 3 x webhook_timeout_seconds")
+        return self
 
 
 @lru_cache(maxsize=1)

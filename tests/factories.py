@@ -29,7 +29,8 @@ def delete_orders(session: Any, order_ids: list[int]) -> None:
 
     from fulfil.models import (
         DomainEvent, Handover, Order, OrderCancellation, OrderLine, Parcel, ParcelVerification, Return, ReturnLine,
-        RoutingDecision, Shipment, ShipmentLine, ShortPick, ShortPickRequest, StockEvent, StockHold, StoreTask,
+        RoutingDecision, Shipment, ShipmentLine, ShortPick, ShortPickRequest, StockEvent, StockHold, StoreTask, WebhookAttempt,
+        WebhookDelivery, WebhookEvent,
     )
 
     if not order_ids:
@@ -37,6 +38,11 @@ def delete_orders(session: Any, order_ids: list[int]) -> None:
     delete_holds(session, select(StockHold.id).where(StockHold.order_id.in_(order_ids)))
     shipments = select(Shipment.id).where(Shipment.order_id.in_(order_ids))
     returns = select(Return.id).where(Return.order_id.in_(order_ids))
+    events = select(WebhookEvent.id).where(WebhookEvent.order_id.in_(order_ids))
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(events))
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(events)))
+    session.execute(delete(WebhookEvent).where(WebhookEvent.order_id.in_(order_ids)))
     session.execute(delete(DomainEvent).where(or_(DomainEvent.order_id.in_(order_ids), DomainEvent.shipment_id.in_(shipments))))
     session.execute(delete(StoreTask).where(or_(StoreTask.order_id.in_(order_ids), StoreTask.shipment_id.in_(shipments))))
     session.execute(delete(Handover).where(Handover.order_id.in_(order_ids)))

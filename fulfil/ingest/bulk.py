@@ -24,6 +24,7 @@ from fulfil.models import (
     TagState,
 )
 from fulfil.stock import repository as stock_repository
+from fulfil.webhooks import outbox
 from rfid.epc import decode_epc
 from rfid.facts import Fact, PortalCrossed, TagArrived, TagMoved
 from rfid.verification import TagKind, classify_tag
@@ -138,6 +139,7 @@ def receive_new_tags(session: Session, facts: list[tuple[Fact, str | None]], sit
         stock_repository.ensure_level(session, location, gtin)
         after = stock_repository.apply_change(session, location, gtin, on_hand_delta=len(tags))
         assert after is not None  # adding stock cannot break a rule
+        outbox.stock_moved(session, location, gtin, on_hand=after.on_hand, reserved=after.reserved, safety=after.safety, on_hand_delta=len(tags))
         first = after.on_hand - len(tags)
         for n, row in enumerate(tags, start=1):
             epc = str(row["epc"])

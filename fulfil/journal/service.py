@@ -12,6 +12,9 @@ Kinds, by family (the family is the live stream's event name):
   code, the store's never does), `pickup.checked_in` (a customer at the curb);
 - `task.opened`, `task.done` (put backs, cycle counts);
 - `return.received` (items and the refund due), `return.refused_item` (an EPC never sold or shipped brought back).
+
+Some kinds are also webhooks (fulfil.webhooks.payloads.JOURNAL): record() adds their outbox event to the same session,
+once per call (not per location copy), so the webhook is committed exactly when its change is.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session, object_session
 
 from fulfil.models import DomainEvent, Order, Shipment
+from fulfil.webhooks import outbox
 
 
 def record(
@@ -34,6 +38,7 @@ def record(
         row = DomainEvent(kind=kind, location_id=location_id, order_id=order_id, shipment_id=shipment_id, data=data)
         session.add(row)
         rows.append(row)
+    outbox.from_journal(session, kind, locations=[row.location_id for row in rows], order_id=order_id, shipment_id=shipment_id, data=data)
     return rows
 
 

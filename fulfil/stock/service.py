@@ -12,6 +12,7 @@ from fulfil.models import Location, Product, StockCause, StockEvent, StockEventK
 from fulfil.stock import repository
 from fulfil.stock.rules import available
 from fulfil.stock.schemas import AdjustmentReason
+from fulfil.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def move(
             )
             if after is None:
                 raise _refusal(session, location_id, gtin, kind, on_hand_delta, reserved_delta, safety_delta)
+            outbox.stock_moved(session, location_id, gtin, on_hand=after.on_hand, reserved=after.reserved, safety=after.safety,
+                               on_hand_delta=on_hand_delta, reserved_delta=reserved_delta, safety_delta=safety_delta)
             event = StockEvent(
                 location_id=location_id,
                 gtin=gtin,

@@ -84,6 +84,14 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/holds/{hold_id}"): {OPS, CHANNEL},
     ("DELETE", "/api/v1/holds/{hold_id}"): {OPS, CHANNEL},
     ("GET", "/api/v1/feeds/local-inventory"): {OPS, CHANNEL},
+    ("POST", "/api/v1/webhooks"): {OPS},
+    ("GET", "/api/v1/webhooks"): {OPS},
+    ("GET", "/api/v1/webhooks/{webhook_id}"): {OPS},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): {OPS},
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): {OPS},
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): {OPS},
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): {OPS},
+    ("POST", "/api/v1/webhooks/{webhook_id}/replay"): {OPS},
 }
 
 
@@ -99,7 +107,7 @@ ROUTES = api_routes()
 
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
-    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345", "hold_id": "hold_x"}
+    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345", "hold_id": "hold_x", "webhook_id": "1"}
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     return url + "?max_seconds=0.2" if url.endswith("/stream") else url
 

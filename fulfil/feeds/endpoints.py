@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import Annotated, Any
 
 import anyio
@@ -99,7 +99,7 @@ def _start(factory: sessionmaker[Session], settings: Settings, since: str | None
         return service.start(session, settings, since)
 
 
-def _streamed(factory: sessionmaker[Session], settings: Settings, start: service.Start) -> Iterator[service.FeedRow]:
+def _streamed(factory: sessionmaker[Session], settings: Settings, start: service.Start) -> Generator[service.FeedRow, None, None]:
     """The rows, read in one snapshot opened when the response starts and closed when it ends (or is abandoned)."""
     session = snapshot_session(factory)
     try:

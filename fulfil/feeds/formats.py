@@ -7,7 +7,7 @@ so a document cut short (a dropped connection) does not parse, and one that pars
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 
 from fulfil.feeds.service import FeedRow
 
@@ -23,7 +23,7 @@ def _tsv_field(value: str) -> str:
     return value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
-def tsv(rows: Iterable[FeedRow]) -> Iterator[str]:
+def tsv(rows: Iterable[FeedRow]) -> Generator[str, None, None]:
     """The feed as Google's tab-delimited local product inventory file."""
     yield "\t".join(TSV_COLUMNS) + "\n"
     stores: dict[str, str] = {}
@@ -40,7 +40,7 @@ def tsv(rows: Iterable[FeedRow]) -> Iterator[str]:
         yield "".join(lines)
 
 
-def json_document(rows: Iterable[FeedRow], cursor: str, since: str | None) -> Iterator[str]:
+def json_document(rows: Iterable[FeedRow], cursor: str, since: str | None) -> Generator[str, None, None]:
     """The feed as one JSON document (fulfil.feeds.schemas.LocalInventoryFeed), written as its rows come."""
     dumps = json.dumps
     yield '{"cursor":' + dumps(cursor) + ',"since":' + dumps(since) + ',"rows":['

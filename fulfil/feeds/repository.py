@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Row, Select, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, or_, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fulfil.models import FeedClock, Location, LocationKind, StockLevel
 
@@ -66,25 +67,31 @@ def places(session: Session) -> list[Place]:
     return [Place(r.id, r.kind is LocationKind.STORE, bool(r.active), r.lat, r.lon, r.handling_days, r.change_seq) for r in rows]
 
 
+# A level as the feed reads it: gtin, location_id, on_hand, reserved, safety, change_seq, source_seq (a Row, which
+# unpacks like a tuple; spelled for SQLAlchemy 2.1's typing, and never subscripted at run time).
+if TYPE_CHECKING:
+    LevelRow = Row[str, str, int, int, int, int, int]
+else:
+    LevelRow = Row
 _COLUMNS = (StockLevel.gtin, StockLevel.location_id, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety,
             StockLevel.change_seq, StockLevel.source_seq)
+_PRODUCT_ORDER = (StockLevel.gtin, StockLevel.location_id)
 
 
-def _in_product_order(stmt: Select[tuple[str, str, int, int, int, int, int]]) -> Select[tuple[str, str, int, int, int, int, int]]:
-    return stmt.order_by(StockLevel.gtin, StockLevel.location_id).execution_options(yield_per=BATCH)
-
-
-def all_levels(session: Session) -> Iterator[Row[tuple[str, str, int, int, int, int, int]]]:
+def all_levels(session: Session) -> Iterator[LevelRow]:
     """The levels of active locations, by product then location, streamed."""
-    stmt = select(*_COLUMNS).join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
-    yield from session.execute(_in_product_order(stmt))
+    stmt = (
+        select(*_COLUMNS).join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
+        .order_by(*_PRODUCT_ORDER).execution_options(yield_per=BATCH)
+    )
+    yield from session.execute(stmt)
 
 
-def _unseen(column: ColumnElement[int], next_seq: int, open_seqs: tuple[int, ...]) -> ColumnElement[bool]:
+def _unseen(column: ColumnElement[int] | InstrumentedAttribute[int], next_seq: int, open_seqs: tuple[int, ...]) -> ColumnElement[bool]:
     return or_(column >= next_seq, column.in_(open_seqs)) if open_seqs else column >= next_seq
 
 
-def levels_changed_since(session: Session, next_seq: int, open_seqs: tuple[int, ...]) -> Iterator[Row[tuple[str, str, int, int, int, int, int]]]:
+def levels_changed_since(session: Session, next_seq: int, open_seqs: tuple[int, ...]) -> Iterator[LevelRow]:
     """Every level (of any location) of the products something feed-relevant happened to that a cursor has not seen
     (numbered `next_seq` or above, or by one of `open_seqs`): a level whose advertised units changed, a location that
     started or stopped having units to offer, a level at a location that opened, closed or moved. By product then
@@ -94,4 +101,5 @@ def levels_changed_since(session: Session, next_seq: int, open_seqs: tuple[int, 
         or_(_unseen(StockLevel.change_seq, next_seq, open_seqs), _unseen(StockLevel.source_seq, next_seq, open_seqs),
             StockLevel.location_id.in_(changed_places))
     )
-    yield from session.execute(_in_product_order(select(*_COLUMNS).where(StockLevel.gtin.in_(touched))))
+    stmt = select(*_COLUMNS).where(StockLevel.gtin.in_(touched)).order_by(*_PRODUCT_ORDER).execution_options(yield_per=BATCH)
+    yield from session.execute(stmt)

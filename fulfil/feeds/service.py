@@ -25,7 +25,7 @@ from fulfil.config import Settings
 from fulfil.errors import Gone, InvalidInput
 from fulfil.feeds import cursor as cursors
 from fulfil.feeds import repository
-from fulfil.feeds.repository import Place
+from fulfil.feeds.repository import LevelRow, Place
 from fulfil.routing_runs.service import params as routing_params
 from fulfil.stock.rules import IN_STOCK, LIMITED, OUT_OF_STOCK, available, bucket
 from routing.cost import haversine_km, transit_days
@@ -146,7 +146,7 @@ def rows(session: Session, settings: Settings, since: cursors.Cursor | None) -> 
 
 
 def _product_rows(
-    gtin: str, levels: list[tuple[str, str, int, int, int, int, int]], network: Network, limited_max: int,
+    gtin: str, levels: list[LevelRow], network: Network, limited_max: int,
     since: cursors.Cursor | None, changed: set[str],
 ) -> Iterable[FeedRow]:
     """The rows of one product, from all its levels (the sources of ship-to-store are among them): all of them, or

@@ -54,4 +54,4 @@ def _location_changed(_mapper: Mapper[Any], connection: Connection, target: Loca
     a ship-to-store source of): number the change."""
     state = inspect(target)
     if any(state.attrs[name].history.has_changes() for name in FEED_LOCATION_FIELDS):
-        target.change_seq = next_change_seq(connection)  # type: ignore[assignment]
+        target.change_seq = next_change_seq(connection)

@@ -53,7 +53,7 @@ def _clean_up(factory: sessionmaker[Session], loc: str, gtin: str) -> None:
         s.execute(delete(StockLevel).where(StockLevel.location_id == loc))
         ids = list(s.scalars(order_ids))
         delete_orders(s, ids)
-        s.execute(delete(ApiToken).where(ApiToken.name == f"race-{loc}"))  # after the orders it placed
+        s.execute(delete(ApiToken).where(ApiToken.name == f"race-{loc}"))  # after the orders it placed (orders.token_id)
         s.execute(delete(Product).where(Product.gtin == gtin))
         s.execute(delete(Location).where(Location.id == loc))
 

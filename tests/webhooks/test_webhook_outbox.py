@@ -275,3 +275,27 @@ def test_a_payload_too_large_leaves_its_lists_out(session: Session) -> None:
     with pytest.raises(ValueError):
         outbox.publish(session, "order.shipped", {})
     session.rollback()
+
+
+def test_rfid_bulk_receipts_change_availability_too(session: Session, store: str, make_product: Callable[..., Any]) -> None:
+    """Reader receipts applied in bulk (fulfil.ingest.bulk, beside stock.service.move) publish the bucket change once."""
+    from fulfil.ingest.bulk import receive_new_tags
+    from fulfil.ingest.config import zone_kind
+    from fulfil.ingest.outcomes import Site
+    from rfid.epc import encode_sgtin96
+    from rfid.facts import TagArrived
+
+    gtin = make_product().gtin
+    zones = {f"{store}/receiving": (store, "receiving", zone_kind("receiving"))}
+    site = Site(zones, "loss", lambda key: frozenset())
+    at = datetime(2026, 3, 5, 14, 0).astimezone()
+    facts = [(TagArrived(encode_sgtin96(gtin, 700_000 + i, 7), f"{store}/receiving", at), "r1") for i in range(5)]
+    _effects, handled = receive_new_tags(session, list(facts), site)
+    assert len(handled) == 5
+    session.commit()
+    [event] = outbox_of(session, key=f"availability:{store}:{gtin}")
+    assert (event["data"]["previous_bucket"], event["data"]["bucket"]) == ("out_of_stock", "in_stock")
+    more = [(TagArrived(encode_sgtin96(gtin, 700_100 + i, 7), f"{store}/receiving", at), "r1") for i in range(3)]
+    receive_new_tags(session, more, site)
+    session.commit()
+    assert len(outbox_of(session, key=f"availability:{store}:{gtin}")) == 1  # still in stock: nothing new

@@ -173,9 +173,11 @@ def world(engine: Engine, database_url: str, request: pytest.FixtureRequest) -> 
 def test_an_incremental_feed_sends_what_changed(world: World) -> None:
     s0, _s1, _s2, s3 = world.stores[:4]
     a, b = world.gtins[:2]
-    world.change(s0, a, delta=0)  # nothing changed: a count that confirms the books
+    world.change(s0, a, delta=1)  # S0 has some of a: more of it changes its row only (it is a source already)
     mirror = Mirror(world)
     assert mirror.poll() == {}  # nothing happened since
+    world.change(s0, a, delta=0)  # a count that confirms the books
+    assert mirror.poll() == {}
     world.change(s0, a, delta=7)
     changed = mirror.poll()
     assert set(changed) == {(s0, a)} and changed[(s0, a)][0] == world.levels()[(s0, a)]

@@ -51,7 +51,8 @@ class WebhookEvent(Base):
     __tablename__ = "webhook_events"
     __table_args__ = (
         Index("ix_webhook_events_unfanned", "fanned_out_at", "id"),
-        Index("ix_webhook_events_ordering", "ordering_key", "id"),
+        # An earlier event of the same key not fanned out yet holds later ones back: one tight range per key.
+        Index("ix_webhook_events_ordering", "ordering_key", "fanned_out_at", "id"),
         Index("ix_webhook_events_order", "order_id", "id"),
         Index("ix_webhook_events_occurred", "occurred_at"),
     )
@@ -76,7 +77,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
-        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at", "id"),  # the claim's order: it stops at its limit
         Index("ix_webhook_deliveries_ordering", "endpoint_id", "ordering_key", "event_id"),
         Index("ix_webhook_deliveries_event", "event_id"),
     )

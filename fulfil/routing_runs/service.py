@@ -144,9 +144,14 @@ def _route_once(session: Session, order: Order, settings: Settings, *, actor: st
         solver=solver,
         decided_by=actor,
     )
+    return _settled(session, order.id, record, created)
+
+
+def _settled(session: Session, order_id: int, record: RoutingDecision, created: list[Shipment]) -> Routed:
+    """Record a decision and derive the order's status from the shipments it now has."""
     session.add(record)
     session.flush()
-    reloaded = repository.order_with_shipments(session, order.id)
+    reloaded = repository.order_with_shipments(session, order_id)
     assert reloaded is not None
     assign.refresh_status(reloaded, reloaded.shipments)
     session.flush()
@@ -199,13 +204,7 @@ def route_from_hold(
         reason=f"placed against checkout hold {hold_ref}: {len(parcels)} parcel(s) from {', '.join(plan)}, as quoted",
         explanation={"hold": hold_ref, "unfilled": {}, "excluded": [], "previous_locations": []}, solver="hold", decided_by=actor,
     )
-    session.add(record)
-    session.flush()
-    reloaded = repository.order_with_shipments(session, order.id)
-    assert reloaded is not None
-    assign.refresh_status(reloaded, reloaded.shipments)
-    session.flush()
-    return Routed(record, created)
+    return _settled(session, order.id, record, created)
 
 
 def reroute(session: Session, order_id: int, settings: Settings, actor: str, *, exclude: set[str], only: str | None) -> Routed:

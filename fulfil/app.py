@@ -31,6 +31,7 @@ from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
 from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
+from fulfil.locations.index import LocationIndex
 from fulfil.openapi import install as install_openapi
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.returns.endpoints import router as returns_router
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.location_index = LocationIndex()
     app.state.pickup_guard = FailedAttempts(settings.pickup_checkin_max_failures, settings.pickup_checkin_window_seconds)
     app.state.tracking_guard = FailedAttempts(settings.tracking_max_failures, settings.tracking_window_seconds)
     app.state.ingest = (

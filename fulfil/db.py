@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,9 @@ READ_SNAPSHOT = "fulfil_read_snapshot"
 # How long a SQLite writer waits for the lock before giving up (ms): long enough
 # for a burst of concurrent requests, short enough to surface real deadlocks.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+# A PostgreSQL connection idle in the pool this long is pinged before use (fulfil.db._ping_idle_connections).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def normalise_url(url: str) -> str:
@@ -63,7 +67,31 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Pessimistic disconnect handling for idle connections only: one that sat in the pool PING_AFTER_IDLE_SECONDS or
+    more (a database restart, a firewall dropping idle connections) is pinged when checked out, and replaced if dead.
+    SQLAlchemy's pool_pre_ping pings on every checkout: a round trip more per request, two with the request edge's
+    token lookup. A connection in steady use that the server dropped fails its statement once; SQLAlchemy then
+    invalidates the whole pool, so the next checkouts reconnect."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return  # just connected, or back from a request moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise exc.DisconnectionError(f"connection idle for {time.monotonic() - returned:.0f} s is gone: {err}") from err
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

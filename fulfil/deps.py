@@ -15,6 +15,7 @@ from fulfil.auth.service import Principal, authenticate
 from fulfil.db import unit_of_work
 from fulfil.edge import PRINCIPAL_KEY
 from fulfil.errors import Forbidden, Unauthenticated
+from fulfil.locations.index import LocationIndex
 from fulfil.models import Role
 
 
@@ -30,18 +31,25 @@ class CommittingRoute(APIRoute):
             request.state.session = session
             try:
                 response = await handler(request)
-                if response.status_code < 400:
-                    await run_in_threadpool(session.commit)
-                else:
-                    await run_in_threadpool(session.rollback)
-                return response
             except BaseException:
-                await run_in_threadpool(session.rollback)
+                await run_in_threadpool(_end, session, False)
                 raise
-            finally:
-                await run_in_threadpool(session.close)
+            # Commit (or roll back) and close in one trip to the thread pool: each trip is a thread switch per request.
+            await run_in_threadpool(_end, session, response.status_code < 400)
+            return response
 
         return route
+
+
+def _end(session: Session, commit: bool) -> None:
+    """Commit or roll back the request's session, then close it (closed even when the commit fails)."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 def get_session(request: Request) -> Session:
@@ -51,6 +59,15 @@ def get_session(request: Request) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_location_index(request: Request) -> LocationIndex:
+    """The process's copy of the active locations (fulfil.locations.index), exact for the request that uses it."""
+    index: LocationIndex = request.app.state.location_index
+    return index
+
+
+LocationIndexDep = Annotated[LocationIndex, Depends(get_location_index)]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `fulfil token create`.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from routing.limits import check_instance
+from routing.limits import check_instance, check_location, check_stock
 
 INSTANCE_FORMAT = "fulfil.routing-instance/1"
 PLAN_FORMAT = "fulfil.routing-plan/1"
@@ -98,6 +98,24 @@ class Instance:
 
     def __post_init__(self) -> None:
         check_instance(self)
+
+    def restocked(self, changed: dict[int, Location], stock: tuple[StockItem, ...]) -> Instance:
+        """This instance with some locations replaced (index -> location) and other stock, checking only what is new:
+        the rest was checked when this instance was built."""
+        for i, location in changed.items():
+            check_location(location, f"locations[{i}]")
+        for i, item in enumerate(stock):
+            check_stock(item, f"stock[{i}]")
+        locations = self.locations
+        if changed:
+            as_list = list(locations)
+            for i, location in changed.items():
+                as_list[i] = location
+            locations = tuple(as_list)
+        other = object.__new__(Instance)
+        for name, value in (("params", self.params), ("locations", locations), ("stock", stock), ("orders", self.orders)):
+            object.__setattr__(other, name, value)
+        return other
 
 
 @dataclass(frozen=True, slots=True)

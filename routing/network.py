@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from routing.cost import available_stock, destination, legs
-from routing.model import Instance, Location, Order, Params
+from routing.model import Instance, Location, Order, Params, StockItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +59,54 @@ class Network:
         self.orders = [self.compile(order) for order in instance.orders]
         self.order_index = {od.order.id: i for i, od in enumerate(self.orders)}
 
+    def restocked(self, capacity: Mapping[str, int], stock: Sequence[StockItem]) -> Network:
+        """This network with other parcel capacities (location id -> parcels left; locations not named keep theirs)
+        and other stock, and no orders: a real-time state for one request, without redoing what depends only on the
+        locations (their index and coordinate arrays). Stock at a location outside the network is ignored."""
+        changed: dict[int, Location] = {}
+        for loc_id, cap in capacity.items():
+            i = self.index.get(loc_id)
+            if i is not None and self.locations[i].capacity != cap:
+                loc = self.locations[i]
+                changed[i] = Location(loc.id, loc.kind, loc.lat, loc.lon, cap, loc.pick_cost_per_unit, loc.handling_days)
+        index = self.index
+        kept = tuple(s for s in stock if s.location in index)
+        other = copy.copy(self)
+        other.instance = self.instance.restocked(changed, kept)
+        if changed:
+            other.locations = list(other.instance.locations)
+            other.by_id = dict(self.by_id)
+            other.capacity = list(self.capacity)
+            for i, loc in changed.items():
+                other.by_id[loc.id] = loc
+                other.capacity[i] = loc.capacity
+        other.avail = {(index[s.location], s.sku): s.available for s in kept if s.available > 0}
+        holders: dict[str, list[int]] = {}
+        for (loc_i, sku) in sorted(other.avail):
+            holders.setdefault(sku, []).append(loc_i)
+        other.holders = holders
+        other.orders = []
+        other.order_index = {}
+        return other
+
     def compile(self, order: Order) -> OrderData:
         """Demand and feasible arcs of one order (also used for orders arriving in real time)."""
         demand = order.demand()
         cand: set[int] = set()
         for sku in demand:
             cand.update(self.holders.get(sku, ()))
-        excluded = {self.index[x] for x in order.exclude_locations if x in self.index}
-        idx = np.array(sorted(cand - excluded), dtype=np.int64)
-        if idx.size == 0:
+        if order.exclude_locations:
+            cand -= {self.index[x] for x in order.exclude_locations if x in self.index}
+        if not cand:
             return OrderData(order, demand, ())
+        idx = np.fromiter(sorted(cand), dtype=np.int64, count=len(cand))
         dest = destination(order, self.by_id)
-        sub = [self.locations[i] for i in idx]
+        # The locations themselves only matter for a pickup (the store's own parcel costs nothing).
+        sub = [self.locations[i] for i in idx.tolist()] if order.pickup_at is not None else []
         cost, days = legs(self.params, sub, order, dest, self.lat[idx], self.lon[idx], self.handling[idx])
-        arcs = [
-            Arc(int(i), float(c), int(d))
-            for i, c, d in zip(idx, cost, days)
-            if order.promise_days is None or d <= order.promise_days
-        ]
+        limit = order.promise_days
+        # Plain Python numbers first: converting numpy scalars one by one costs more than the routing that follows.
+        arcs = [Arc(i, c, d) for i, c, d in zip(idx.tolist(), cost.tolist(), days.tolist()) if limit is None or d <= limit]
         arcs.sort(key=lambda a: (a.parcel, a.loc))
         return OrderData(order, demand, tuple(arcs))
 

@@ -25,8 +25,9 @@ class Decision:
 class RoutingState:
     """Locations, usable stock and remaining capacity; route(), reserve() and release() orders against it."""
 
-    def __init__(self, instance: Instance) -> None:
-        self.net = Network(instance)
+    def __init__(self, instance: Instance | Network) -> None:
+        """The state of an instance (its orders are compiled, not reserved), or of a network already built."""
+        self.net = instance if isinstance(instance, Network) else Network(instance)
         self.res = Resources(self.net)
         self.reserved: dict[str, OrderAlloc] = {}
 

@@ -39,11 +39,15 @@ def _fill(net: Network, od: OrderData, res: Resources, arcs: list[Arc]) -> tuple
 def usable_arcs(od: OrderData, res: Resources, forbid: frozenset[int] = frozenset()) -> list[Arc]:
     """Arcs whose location still has parcel capacity and some of the order's skus."""
     out = []
+    avail, cap_left, skus = res.avail, res.cap_left, tuple(od.demand)
     for a in od.arcs:
-        if a.loc in forbid or res.cap_left[a.loc] < 1:
+        loc = a.loc
+        if cap_left[loc] < 1 or loc in forbid:
             continue
-        if any(res.avail.get((a.loc, sku), 0) > 0 for sku in od.demand):
-            out.append(a)
+        for sku in skus:
+            if avail.get((loc, sku), 0) > 0:
+                out.append(a)
+                break
     return out
 
 
@@ -58,10 +62,15 @@ def best_route(net: Network, od: OrderData, res: Resources, forbid: frozenset[in
     p = net.params
     first = split_cost(p, 1, od.order.existing_shipments)
     best_single: Arc | None = None
+    avail, demand, pick, units = res.avail, tuple(od.demand.items()), net.pick, od.units
     for a in arcs:
-        covered = sum(min(q, res.avail.get((a.loc, s), 0)) for s, q in od.demand.items())
+        loc = a.loc
+        covered = 0
+        for s, q in demand:  # a loop, not sum() over a generator: this runs for every location of every quote
+            have = avail.get((loc, s), 0)
+            covered += q if have >= q else have
         # Same figure as alloc_cost of the one-location allocation, without building it.
-        cost = a.parcel + net.pick[a.loc] * covered + p.unfilled_penalty * (od.units - covered) + first
+        cost = a.parcel + pick[loc] * covered + p.unfilled_penalty * (units - covered) + first
         singles.append((cost, a.loc, a, covered))
         if cost < best_cost - 1e-12:
             best_cost, best_single = cost, a

@@ -10,7 +10,7 @@ from pydantic_core import to_json
 from fulfil.availability import service
 from fulfil.availability.schemas import MAX_RADIUS_KM, AvailabilityQuery, AvailabilityResult, Near, ProductAvailability
 from fulfil.catalog.schemas import Gtin
-from fulfil.deps import CommittingRoute, OpsOrChannel, SessionDep
+from fulfil.deps import CommittingRoute, LocationIndexDep, OpsOrChannel, SessionDep
 from fulfil.errors import InvalidInput
 from fulfil.openapi import errors
 
@@ -26,6 +26,7 @@ def availability(
     request: Request,
     session: SessionDep,
     _: OpsOrChannel,
+    index: LocationIndexDep,
     gtin: Annotated[Gtin, Query()],
     location_id: Annotated[str | None, Query(max_length=64, description="Only this location (listed even without stock).")] = None,
     near: Annotated[str | None, Query(max_length=64, pattern=NEAR_PATTERN, description='Only stores near "lat,lon" in degrees (e.g. 45.76,4.83), nearest first.')] = None,
@@ -38,13 +39,13 @@ def availability(
         gtins=[gtin], location_ids=[location_id] if location_id is not None else None,
         near=_near(near, radius_km) if near is not None else None,
     )
-    return _json(service.query(session, data, request.app.state.settings.availability_limited_max)[0])  # type: ignore[return-value]
+    return _json(service.query(session, data, request.app.state.settings.availability_limited_max, index)[0])  # type: ignore[return-value]
 
 
 @router.post("/query", response_model=AvailabilityResult, responses=errors(404))
-def availability_query(data: AvailabilityQuery, request: Request, session: SessionDep, _: OpsOrChannel) -> AvailabilityResult:
+def availability_query(data: AvailabilityQuery, request: Request, session: SessionDep, _: OpsOrChannel, index: LocationIndexDep) -> AvailabilityResult:
     """Availability of many products at many locations in one call (reads only: nothing is reserved)."""
-    return _json({"items": service.query(session, data, request.app.state.settings.availability_limited_max)})  # type: ignore[return-value]
+    return _json({"items": service.query(session, data, request.app.state.settings.availability_limited_max, index)})  # type: ignore[return-value]
 
 
 def _json(body: dict[str, object]) -> Response:

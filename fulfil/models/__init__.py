@@ -7,6 +7,7 @@ from fulfil.models.hold import HoldStatus, StockHold, StockHoldLine
 from fulfil.models.location import Location, LocationKind
 from fulfil.models.order import Channel, Order, OrderCancellation, OrderLine, OrderStatus, Return, ReturnGrade, ReturnLine
 from fulfil.models.product import Product
+from fulfil.models.revision import Revision
 from fulfil.models.routing import RoutingDecision, RoutingRun
 from fulfil.models.shipment import (
     Handover, Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus, ShortPick, ShortPickRequest, ShortReason,
@@ -20,7 +21,7 @@ __all__ = [
     "DomainEvent", "FeedClock", "HoldStatus", "StockHold", "StockHoldLine", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason",
     "StoreTask", "TaskKind", "TaskStatus",
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
-    "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
+    "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "Revision", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
     "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagAnomaly", "TagState",
     "DeliveryStatus", "EndpointStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

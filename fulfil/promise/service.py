@@ -17,18 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import routing
-from fulfil.availability import repository as availability
-from fulfil.availability.service import nearest
+from fulfil.availability.service import nearest_stores
 from fulfil.catalog import repository as catalog
 from fulfil.config import Settings
 from fulfil.auth.service import Principal
 from fulfil.errors import Conflict, InsufficientStock, NotFound
 from fulfil.holds import service as holds
-from fulfil.models import Location, LocationKind
+from fulfil.locations.index import LocationIndex, Place, Snapshot
+from fulfil.models import LocationKind
 from fulfil.promise import calendar
 from fulfil.promise.schemas import ParcelLine, ParcelQuote, PromiseOption, PromiseRequest, PromiseResult, Shortfall, StoreInfo
 from fulfil.routing_runs.service import network_state
@@ -45,18 +44,21 @@ class Quote:
     basket: dict[str, int]
 
 
-def quote(session: Session, data: PromiseRequest, settings: Settings, now: datetime) -> Quote:
+def quote(session: Session, data: PromiseRequest, settings: Settings, now: datetime, index: LocationIndex) -> Quote:
     """Every option the network can keep for the basket right now (404 naming unknown products or stores)."""
     basket = data.basket()
-    missing = catalog.missing(session, set(basket))
+    places = index.current(session)
+    state = network_state(session, settings, set(basket), places)
+    # A product with a unit somewhere is in the catalog (stock rows reference it): ask the catalog about the others.
+    unseen = {g for g in basket if g not in state.net.holders}
+    missing = catalog.missing(session, unseen)
     if missing:
         raise NotFound("unknown products", details=[{"field": "lines", "message": f"unknown product {g}"} for g in basket if g in missing])
-    stores = _pickup_stores(session, data)
-    state = network_state(session, settings, set(basket))
+    stores = _pickup_stores(places, data)
     lines = tuple(routing.OrderLine(g, q) for g, q in basket.items())
     options: list[PromiseOption] = []
     shortfall: list[Shortfall] = []
-    decisions: list[tuple[str, routing.Decision, Location | None, float | None]] = []
+    decisions: list[tuple[str, routing.Decision, Place | None, float | None]] = []
     if data.ship_to is not None:
         standard = state.route(routing.Order(QUOTE_ID, "web", lines, ship_to=(data.ship_to.lat, data.ship_to.lon)))
         if standard.unfilled:
@@ -66,11 +68,10 @@ def quote(session: Session, data: PromiseRequest, settings: Settings, now: datet
             fastest = _faster(state, lines, (data.ship_to.lat, data.ship_to.lon), standard)
             if fastest is not None:
                 decisions.append(("delivery:fastest", fastest, None, None))
-    for store, distance in stores:
-        decision = state.route(routing.Order(QUOTE_ID, "web", lines, pickup_at=store.id))
+    for pickup_store, distance in stores:
+        decision = state.route(routing.Order(QUOTE_ID, "web", lines, pickup_at=pickup_store.id))
         if not decision.unfilled and decision.shipments:
-            decisions.append((f"pickup:{store.id}", decision, store, distance))
-    places = _locations(session, {s.location for _, d, _, _ in decisions for s in d.shipments})
+            decisions.append((f"pickup:{pickup_store.id}", decision, pickup_store, distance))
     for option_id, decision, store, distance in decisions:
         option = _option(option_id, decision, store, distance, places, state, settings, now)
         if option is not None:
@@ -84,50 +85,47 @@ def quote(session: Session, data: PromiseRequest, settings: Settings, now: datet
 def _faster(state: routing.RoutingState, lines: tuple[routing.OrderLine, ...], ship_to: tuple[float, float], standard: routing.Decision) -> routing.Decision | None:
     """The cheapest complete plan that arrives sooner than `standard` (in the router's days), if any."""
     slowest = max(s.delivery_days for s in standard.shipments)
-    for days in range(slowest):
+    # Only the day counts some location can make: between two of them the router would see the same locations.
+    every = state.net.compile(routing.Order(QUOTE_ID, "web", lines, ship_to=ship_to))
+    for days in sorted({arc.days for arc in every.arcs if arc.days < slowest}):
         decision = state.route(routing.Order(QUOTE_ID, "web", lines, ship_to=ship_to, promise_days=days))
         if not decision.unfilled and decision.shipments:
             return decision
     return None
 
 
-def _pickup_stores(session: Session, data: PromiseRequest) -> list[tuple[Location, float | None]]:
+def _pickup_stores(places: Snapshot, data: PromiseRequest) -> list[tuple[Place, float | None]]:
     """The stores to quote pickup at: the one named (404 unknown or inactive, 409 not a store), then the nearest
     ones to `pickup_near`."""
-    chosen: list[tuple[Location, float | None]] = []
+    chosen: list[tuple[Place, float | None]] = []
     if data.pickup_location_id is not None:
-        store = session.get(Location, data.pickup_location_id)
-        if store is None or not store.active:
+        store = places.by_id.get(data.pickup_location_id)
+        if store is None:
             raise NotFound(f"location {data.pickup_location_id} not found or inactive", details={"location_id": data.pickup_location_id})
         if store.kind is not LocationKind.STORE:
             raise Conflict(f"{store.id} is a {store.kind.value}, not a store", details={"location_id": store.id}, code="not_a_store")
         chosen.append((store, None))
     if data.pickup_near is not None:
         near = data.pickup_near
-        found = nearest(availability.active_locations(session, kind=LocationKind.STORE), near.lat, near.lon, near.radius_km)
+        found = nearest_stores(places, near.lat, near.lon, near.radius_km)
         chosen += [(store, distance) for store, distance in found[: near.max_stores] if store.id != data.pickup_location_id]
     return chosen
 
 
-def _locations(session: Session, ids: set[str]) -> dict[str, Location]:
-    if not ids:
-        return {}
-    return {loc.id: loc for loc in session.scalars(select(Location).where(Location.id.in_(ids)))}
-
-
-def _hours(location: Location, settings: Settings) -> calendar.Hours:
-    return calendar.hours_of(location.opening_hours, location.timezone, location.cutoff_time or settings.cutoff_time)
+def _hours(place: Place, places: Snapshot, settings: Settings) -> calendar.Hours:
+    """A location's calendar, built once per locations revision."""
+    cutoff = place.cutoff_time or settings.cutoff_time
+    return places.memo(("hours", place.id, cutoff), lambda: calendar.hours_of(place.opening_hours, place.timezone, cutoff))
 
 
 def _option(
-    option_id: str, decision: routing.Decision, store: Location | None, distance: float | None, places: dict[str, Location],
+    option_id: str, decision: routing.Decision, store: Place | None, distance: float | None, places: Snapshot,
     state: routing.RoutingState, settings: Settings, now: datetime,
 ) -> PromiseOption | None:
     """An option with its dates; None when a location it needs does not open within the calendar's lookahead."""
     parcels = []
     for shipment in decision.shipments:
-        place = places[shipment.location]
-        hours = _hours(place, settings)
+        hours = _hours(places.by_id[shipment.location], places, settings)
         own = store is not None and shipment.location == store.id
         handling = state.net.by_id[shipment.location].handling_days
         dispatch = calendar.dispatch_day(hours, now, handling)
@@ -145,7 +143,7 @@ def _option(
     if store is None:
         arrivals = [p.arrival_date for p in parcels if p.arrival_date is not None]
         return PromiseOption(method="delivery", earliest_delivery=max(arrivals) if arrivals else None, **common)
-    hours = _hours(store, settings)
+    hours = _hours(store, places, settings)
     own_only = all(p.location_id == store.id for p in parcels)
     prepare = timedelta(minutes=settings.pickup_ready_minutes)
     if own_only:
@@ -164,12 +162,12 @@ def _option(
     )
 
 
-def promise(session: Session, data: PromiseRequest, principal: Principal, settings: Settings, now: datetime) -> PromiseResult:
+def promise(session: Session, data: PromiseRequest, principal: Principal, settings: Settings, now: datetime, index: LocationIndex) -> PromiseResult:
     """Quote the basket and, with `hold_seconds`, hold one option. When a racing checkout takes a unit between the
     quote and the hold, the basket is quoted again (up to `routing_realtime_retries` times): the hold is made on
     what is really there, or refused with the options that remain."""
     for _attempt in range(settings.routing_realtime_retries):
-        found = quote(session, data, settings, now)
+        found = quote(session, data, settings, now, index)
         if data.hold_seconds is None:
             return PromiseResult(quoted_at=now, options=found.options, delivery_shortfall=found.shortfall, hold=None)
         option = _held_option(found, data.hold_option)

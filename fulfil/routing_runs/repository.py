@@ -23,8 +23,8 @@ def start_of_day(now: datetime | None = None) -> datetime:
     return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
 
 
-def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> list[routing.Location]:
-    """Active locations with the parcels they can still prepare today (shipments in `exclude_shipments` not counted)."""
+def used_today(session: Session, *, exclude_shipments: Iterable[int] = ()) -> dict[str, int]:
+    """Parcels each location has taken on today (shipments in `exclude_shipments` and dropped ones not counted)."""
     excluded = list(exclude_shipments)
     used_stmt = (
         select(Shipment.location_id, func.count())
@@ -33,25 +33,36 @@ def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> lis
     )
     if excluded:
         used_stmt = used_stmt.where(Shipment.id.not_in(excluded))
-    used: dict[str, int] = {loc: n for loc, n in session.execute(used_stmt).all()}
+    return {loc: n for loc, n in session.execute(used_stmt).all()}
+
+
+def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> list[routing.Location]:
+    """Active locations with the parcels they can still prepare today (shipments in `exclude_shipments` not counted)."""
+    used = used_today(session, exclude_shipments=exclude_shipments)
     out = []
     columns = (Location.id, Location.kind, Location.lat, Location.lon, Location.capacity_per_day, Location.pick_cost_per_unit, Location.handling_days)
-    # Columns, not entities: the router needs none of a location's JSON (address, opening hours), and quotes run this per request.
+    # Columns, not entities: the router needs none of a location's JSON (address, opening hours).
     for loc_id, kind, lat, lon, per_day, pick_cost, handling in session.execute(select(*columns).where(Location.active.is_(True)).order_by(Location.id)):
         capacity = None if per_day is None else max(0, per_day - used.get(loc_id, 0))
         out.append(routing.Location(loc_id, kind.value, lat, lon, capacity, pick_cost, handling))
     return out
 
 
-def stock(session: Session, gtins: set[str] | None, *, held_by: Sequence[Shipment] = ()) -> list[routing.StockItem]:
-    """Stock the router may use: on hand less what other orders hold (units held by `held_by` count as free)."""
+def stock(
+    session: Session, gtins: set[str] | None, *, held_by: Sequence[Shipment] = (), active_only: bool = True,
+) -> list[routing.StockItem]:
+    """Stock the router may use: on hand less what other orders hold (units held by `held_by` count as free); of
+    active locations, or (`active_only=False`) of every location, for a caller that filters by a location index."""
     freed: dict[tuple[str, str], int] = defaultdict(int)
     for shipment in held_by:
         if shipment.status in HOLDS_RESERVATION:
             for line in shipment.lines:
                 freed[(shipment.location_id, line.gtin)] += line.qty - line.picked_qty
     columns = (StockLevel.location_id, StockLevel.gtin, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
-    stmt = select(*columns).join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
+    # Only rows with a unit to give (the rest would be dropped below): a product held at 1,000 locations sends fewer rows.
+    stmt = select(*columns).where(StockLevel.on_hand > StockLevel.reserved) if not held_by else select(*columns)
+    if active_only:
+        stmt = stmt.join(Location, Location.id == StockLevel.location_id).where(Location.active.is_(True))
     if gtins is not None:
         stmt = stmt.where(StockLevel.gtin.in_(gtins))
     items = []

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 import routing
 from routing.explain import explain
+from routing.network import Network
 from fulfil.config import Settings
 from fulfil.errors import Conflict, InsufficientStock, NotFound
+from fulfil.locations.index import Snapshot
 from fulfil.models import Order, RoutingDecision, Shipment
 from fulfil.models.base import utcnow
 from fulfil.routing_runs import assign, repository
@@ -59,12 +61,32 @@ def _record_of(field: str, locations: Sequence[routing.Location], stock: Sequenc
     return f"order {orders[i].id} {rest}"
 
 
-def network_state(session: Session, settings: Settings, gtins: set[str]) -> routing.RoutingState:
-    """The real-time router's view of the network for these products, as order intake sees it: active locations with
-    the parcels they can still prepare today, and the units no order or hold has reserved. Quotes route against it
-    (route() reserves nothing), so a quote and the order that follows are decided by the same cost model."""
-    instance = build_instance(settings, repository.locations(session), repository.stock(session, gtins), [])
-    return routing.RoutingState(instance)
+def network_state(session: Session, settings: Settings, gtins: set[str], places: Snapshot) -> routing.RoutingState:
+    """The real-time router's view of the network for these products, as order intake sees it: the active locations
+    (`places`, checked against the database by fulfil.locations.index) with the parcels they can still prepare today,
+    and the units no order or hold has reserved. Quotes route against it (route() reserves nothing), so a quote and
+    the order that follows are decided by the same cost model.
+
+    What depends only on the locations (the network's index and coordinate arrays) is built once per locations
+    revision; each call reads the day's parcels and the products' stock."""
+    cost_model = params(settings)
+    base = places.memo(("routing-network", cost_model), lambda: _base_network(settings, places))
+    used = repository.used_today(session)
+    capacity = {p.id: max(0, p.capacity_per_day - used[p.id]) for p in places.places if p.capacity_per_day is not None and used.get(p.id)}
+    stock = [item for item in repository.stock(session, gtins, active_only=False) if item.location in places.by_id]
+    try:
+        return routing.RoutingState(base.restocked(capacity, stock))
+    except routing.InvalidInstance as exc:
+        record = _record_of(exc.field, list(base.locations), stock, [])
+        raise Conflict(f"cannot route: {record}: {exc.message}", code="invalid_routing_data", details={"field": exc.field, "message": exc.message}) from exc
+
+
+def _base_network(settings: Settings, places: Snapshot) -> Network:
+    """The routing network of the active locations at their full daily capacity, with no stock."""
+    locations = [
+        routing.Location(p.id, p.kind.value, p.lat, p.lon, p.capacity_per_day, p.pick_cost_per_unit, p.handling_days) for p in places.places
+    ]
+    return routing.RoutingState(build_instance(settings, locations, [], [])).net
 
 
 @dataclass(frozen=True)

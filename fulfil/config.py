@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     )
     pickup_checkin_window_seconds: float = Field(default=900.0, gt=0, le=86_400, description="The window of pickup_checkin_max_failures.")
 
+    # The store app's sign-in (docs/store-app.md): staff PINs exchanged for a short-lived picker session.
+    staff_session_hours: float = Field(default=10.0, gt=0, le=24, description="A staff session ends this long after sign-in, used or not.")
+    staff_idle_minutes: float = Field(
+        default=15.0, ge=2, le=24 * 60, description="A staff session unused this long is signed out (checked to the minute)."
+    )
+    staff_sign_in_max_failures: int = Field(
+        default=5, ge=1, le=1_000, description="Wrong PINs a client address may enter at one store per window before it is locked out (429)."
+    )
+    staff_sign_in_store_max_failures: int = Field(
+        default=20, ge=1, le=10_000, description="Wrong PINs at one store from all addresses per window before every sign-in there is locked out."
+    )
+    staff_sign_in_window_seconds: float = Field(default=900.0, gt=0, le=86_400, description="The window of the two sign-in failure limits.")
+
     # Channels (docs/channels.md): availability buckets, promises and checkout holds.
     availability_limited_max: int = Field(
         default=3, ge=0, le=1_000_000,

@@ -146,6 +146,7 @@ def require_detached(*roles: Role) -> Callable[..., Principal]:
 
 OpsOnly = Annotated[Principal, Depends(require(Role.OPS))]
 OpsOrPicker = Annotated[Principal, Depends(require(Role.OPS, Role.PICKER))]
+PickerOnly = Annotated[Principal, Depends(require(Role.PICKER))]
 Device = Annotated[Principal, Depends(require(Role.DEVICE, Role.OPS))]
 OrderTaker = Annotated[Principal, Depends(require(Role.OPS, Role.PICKER, Role.CHANNEL))]
 OpsOrChannel = Annotated[Principal, Depends(require(Role.OPS, Role.CHANNEL))]

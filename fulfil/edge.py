@@ -1,8 +1,9 @@
 """The request edge: what is refused before the service reads a byte of a request body.
 
 1. Every `/api/` request is authenticated first (401 without reading the body); the principal is handed to the
-   route, which does not look the token up again. The exceptions are the customer's curbside check-in and order
-   tracking (PUBLIC_API), which the code or token and a limit of failed attempts guard instead of a bearer token.
+   route, which does not look the token up again. The exceptions are the customer's curbside check-in, order
+   tracking and the store app's sign-in (PUBLIC_API), which the code, token or staff PIN and a limit of failed
+   attempts guard instead of a bearer token.
 2. A NUL character in the path (404) or the query string (422) is refused: PostgreSQL cannot hold one.
 3. Bodies are capped while they stream: a declared Content-Length over the cap is 413 at once, and a body that
    streams past it (chunked, or lying about its length) is cut off with 413 as soon as the cap is crossed.
@@ -33,6 +34,7 @@ PRINCIPAL_KEY = "principal"  # request.state.principal
 PUBLIC_API: tuple[re.Pattern[str], ...] = (
     re.compile(r"/api/v1/pickups/[^/]+/checkin"),
     re.compile(r"/api/v1/track/[^/]+"),  # customer tracking: the tracking token or pickup code is the key
+    re.compile(r"/api/v1/store/sign-in"),  # the store app's sign-in: the staff PIN, with a lockout (fulfil.staff)
 )
 
 

@@ -84,6 +84,11 @@ def authenticate(session: Session, secret: str) -> Principal:
             code="device_token_unscoped",
         )
     now = utcnow()
+    if token.expires_at is not None and now >= token.expires_at:
+        raise Unauthenticated("this session has ended: sign in again", code="session_expired")
+    if token.idle_seconds is not None and token.last_used_at is not None and (now - token.last_used_at).total_seconds() > token.idle_seconds:
+        # For good: last_used_at no longer moves, so every later request is refused the same way.
+        raise Unauthenticated("signed out after a while unused: sign in again", code="signed_out_idle")
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         token.last_used_at = now
     return Principal(token_id=token.id, name=token.name, role=token.role, location_id=token.location_id)

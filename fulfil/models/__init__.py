@@ -12,6 +12,7 @@ from fulfil.models.routing import RoutingDecision, RoutingRun
 from fulfil.models.shipment import (
     Handover, Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus, ShortPick, ShortPickRequest, ShortReason,
 )
+from fulfil.models.staff import ServiceSecret, SignInFailure, StaffMember
 from fulfil.models.store import DomainEvent, StoreTask, TaskKind, TaskStatus
 from fulfil.models.stock import AppendOnlyViolation, StockCause, StockEvent, StockEventKind, StockLevel
 from fulfil.models.tag import RfidTag, TagAnomaly, TagState
@@ -21,7 +22,7 @@ __all__ = [
     "DomainEvent", "FeedClock", "HoldStatus", "StockHold", "StockHoldLine", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason",
     "StoreTask", "TaskKind", "TaskStatus",
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
-    "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "Revision", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
+    "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "Revision", "ServiceSecret", "SignInFailure", "StaffMember", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",
     "ShipmentLine", "ShipmentStatus", "StockCause", "StockEvent", "StockEventKind", "StockLevel", "TagAnomaly", "TagState",
     "DeliveryStatus", "EndpointStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent",
 ]

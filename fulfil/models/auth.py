@@ -32,3 +32,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A staff member's handheld session (fulfil.staff): who signed in, when it ends whatever happens, and the idle
+    # time after which it is signed out. None for tokens issued by ops, which live until revoked.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    idle_seconds: Mapped[int | None] = mapped_column(Integer, default=None)

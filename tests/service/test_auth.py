@@ -19,10 +19,11 @@ from fulfil.config import Settings
 from fulfil.models import ApiToken, Role
 
 OPS, PICKER, DEVICE, CHANNEL = "ops", "picker", "device", "channel"
-# The customer's curbside check-in and order tracking take no token: the pickup code (or tracking token) and a limit
-# of failed attempts guard them (tests/service/test_pickup_checkin.py, tests/service/test_tracking.py).
+# The customer's curbside check-in, order tracking and the store app's sign-in take no token: the pickup code (or
+# tracking token, or staff PIN) and a limit of failed attempts guard them (tests/service/test_pickup_checkin.py,
+# tests/service/test_tracking.py, tests/service/test_staff_sign_in.py).
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/api/v1/pickups/{code}/checkin",
-          "/api/v1/track/{code}"}
+          "/api/v1/track/{code}", "/api/v1/store/sign-in"}
 
 # (method, path) -> roles that may call it. Everything else must be refused with 403.
 ACCESS: dict[tuple[str, str], set[str]] = {
@@ -30,6 +31,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/tokens"): {OPS},
     ("POST", "/api/v1/tokens"): {OPS},
     ("DELETE", "/api/v1/tokens/{token_id}"): {OPS},
+    ("GET", "/api/v1/staff"): {OPS},
+    ("POST", "/api/v1/staff"): {OPS},
+    ("PATCH", "/api/v1/staff/{staff_id}"): {OPS},
+    ("POST", "/api/v1/store/sign-out"): {PICKER},
     ("GET", "/api/v1/locations"): {OPS, PICKER},
     ("POST", "/api/v1/locations"): {OPS},
     ("GET", "/api/v1/locations/{location_id}"): {OPS, PICKER},
@@ -107,7 +112,7 @@ ROUTES = api_routes()
 
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
-    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345", "hold_id": "hold_x", "webhook_id": "1"}
+    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345", "hold_id": "hold_x", "webhook_id": "1", "staff_id": "1"}
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     return url + "?max_seconds=0.2" if url.endswith("/stream") else url
 

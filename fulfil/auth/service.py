@@ -29,6 +29,7 @@ class Principal:
     name: str
     role: Role
     location_id: str | None
+    staff_id: int | None = None  # a staff member's store app session (fulfil.staff)
 
     @property
     def label(self) -> str:
@@ -91,7 +92,7 @@ def authenticate(session: Session, secret: str) -> Principal:
         raise Unauthenticated("signed out after a while unused: sign in again", code="signed_out_idle")
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         token.last_used_at = now
-    return Principal(token_id=token.id, name=token.name, role=token.role, location_id=token.location_id)
+    return Principal(token_id=token.id, name=token.name, role=token.role, location_id=token.location_id, staff_id=token.staff_id)
 
 
 def list_tokens(session: Session, *, include_revoked: bool = False) -> Sequence[ApiToken]:

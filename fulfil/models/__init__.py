@@ -10,7 +10,8 @@ from fulfil.models.product import Product
 from fulfil.models.revision import Revision
 from fulfil.models.routing import RoutingDecision, RoutingRun
 from fulfil.models.shipment import (
-    Handover, Parcel, ParcelStatus, ParcelVerification, Shipment, ShipmentLine, ShipmentStatus, ShortPick, ShortPickRequest, ShortReason,
+    Handover, Parcel, ParcelStatus, ParcelVerification, ScanOutcome, Shipment, ShipmentLine, ShipmentScan, ShipmentStatus, ShortPick,
+    ShortPickRequest, ShortReason,
 )
 from fulfil.models.staff import ServiceSecret, SignInFailure, StaffMember
 from fulfil.models.store import DomainEvent, StoreTask, TaskKind, TaskStatus
@@ -19,7 +20,7 @@ from fulfil.models.tag import RfidTag, TagAnomaly, TagState
 from fulfil.models.webhook import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
-    "DomainEvent", "FeedClock", "HoldStatus", "StockHold", "StockHoldLine", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason",
+    "DomainEvent", "FeedClock", "HoldStatus", "StockHold", "StockHoldLine", "Handover", "OrderCancellation", "Return", "ReturnGrade", "ReturnLine", "ShortPick", "ShortPickRequest", "ShortReason", "ScanOutcome", "ShipmentScan",
     "StoreTask", "TaskKind", "TaskStatus",
     "ApiToken", "AppendOnlyViolation", "Base", "Channel", "Location", "LocationKind", "Order", "OrderLine",
     "OrderStatus", "Parcel", "ParcelStatus", "ParcelVerification", "Product", "Revision", "ServiceSecret", "SignInFailure", "StaffMember", "RfidTag", "Role", "RoutingDecision", "RoutingRun", "Shipment",

@@ -52,6 +52,12 @@ class Shipment(Base):
     status: Mapped[ShipmentStatus] = mapped_column(str_enum(ShipmentStatus, "shipment_status"), default=ShipmentStatus.ASSIGNED)
     rejection_reason: Mapped[str | None] = mapped_column(Text, default=None)
     pack_station: Mapped[str | None] = mapped_column(String(64), default=None)  # zone where it is being packed
+    # Who is picking it (fulfil.shipments.scans): a staff member (any of their sessions), else a token; others are
+    # refused until ops release the claim.
+    claimed_by: Mapped[str | None] = mapped_column(String(160), default=None)  # the claimant's name, as shown to others
+    claimed_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"), default=None)
+    claimed_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # ready for pickup since
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # uncollected pickup expires then
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # pickup reminder recorded
@@ -179,3 +185,33 @@ class ShortPickRequest(Base):
     new_shipment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # shipments the re-routing created
     actor: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScanOutcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    WRONG_ITEM = "wrong_item"  # a product the shipment does not carry
+    ALREADY_COMPLETE = "already_complete"  # one too many: every unit of that product is picked
+    DUPLICATE_ITEM = "duplicate_item"  # an RFID tag already counted in this shipment
+    NOT_AN_ITEM = "not_an_item"  # a parcel label (SSCC)
+    UNREADABLE = "unreadable"  # not a GTIN, element string or EPC
+
+
+class ShipmentScan(Base):
+    """One scan made while picking a shipment, accepted or refused; `scan_id` (the device's) makes it count once."""
+
+    __tablename__ = "shipment_scans"
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "scan_id"),
+        Index("ix_shipment_scans_epc", "shipment_id", "epc"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    scan_id: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(128))  # what the scanner typed (trimmed, capped)
+    gtin: Mapped[str | None] = mapped_column(String(14), default=None)
+    epc: Mapped[str | None] = mapped_column(String(64), default=None)
+    outcome: Mapped[ScanOutcome] = mapped_column(str_enum(ScanOutcome, "scan_outcome"))
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -138,6 +138,9 @@ class ShipmentRead(BaseModel):
     held_at: str | None = None
     ready_at: datetime | None = None
     expires_at: datetime | None = None
+    # Picking: who holds the shipment (nobody else may pick it) and since when.
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
 
 
 class PickupCodeRead(BaseModel):

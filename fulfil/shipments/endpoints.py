@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from fulfil.api_types import Offset, RecordId, RequiredIdempotencyKey
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
-from fulfil.models import ShipmentStatus
+from fulfil.models import ScanOutcome, ShipmentStatus
 from fulfil.orders.schemas import ShipmentRead
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 from fulfil.errors import NotFound
@@ -16,9 +16,10 @@ from fulfil.openapi import errors
 from fulfil.pickups import arrival, handover
 from fulfil.pickups import service as pickups
 from fulfil.pickups.schemas import HandoverRequest, HandoverResult, RefusedRead
-from fulfil.shipments import repository, service, short_picks, verification, workflow
+from fulfil.shipments import repository, scans, service, short_picks, verification, workflow
 from fulfil.shipments.schemas import (
-    PackRequest, PackResult, RejectRequest, RejectResult, ShortPickCreate, ShortPickResult, UnitsRead, VerificationRead,
+    PackRequest, PackResult, RejectRequest, RejectResult, ScanLine, ScanRequest, ScanResultRead, ShortPickCreate, ShortPickResult, UnitsRead,
+    VerificationRead,
 )
 
 router = APIRouter(prefix="/shipments", tags=["shipments"], route_class=CommittingRoute)
@@ -85,6 +86,29 @@ def short_pick(
 def start_picking(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
     """A picker takes the shipment (it can no longer be moved by re-optimisation)."""
     workflow.start_picking(session, shipment_id, principal)
+    return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
+
+
+@router.post("/{shipment_id}/scans", response_model=ScanResultRead, responses=errors(409))
+def scan(shipment_id: RecordId, data: ScanRequest, session: SessionDep, principal: OpsOrPicker) -> ScanResultRead:
+    """A scan while picking (a started shipment, claimed by the caller or nobody): one unit of an item the shipment
+    carries is counted on its line; anything else (another product, one too many, a tag already counted, a parcel
+    label, an unreadable code) is refused with a message (`accepted: false`). Recorded either way under `scan_id`:
+    sent again, it gets the same answer and counts once. 409 `claimed` when another picker holds the shipment."""
+    done = scans.scan(session, shipment_id, data.scan_id, data.code, principal)
+    lines = done.shipment.lines
+    return ScanResultRead(
+        scan_id=done.scan.scan_id, accepted=done.scan.outcome is ScanOutcome.ACCEPTED, outcome=done.scan.outcome, message=done.scan.message,
+        gtin=done.scan.gtin, epc=done.scan.epc, replayed=done.replayed,
+        lines=[ScanLine(gtin=ln.gtin, qty=ln.qty, picked_qty=ln.picked_qty) for ln in lines],
+        picked_units=sum(ln.picked_qty for ln in lines), total_units=sum(ln.qty for ln in lines),
+    )
+
+
+@router.post("/{shipment_id}/release", response_model=ShipmentRead, responses=errors(409))
+def release(shipment_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """Give up a shipment being picked (its claimant, or ops): another picker may take it over where it stands."""
+    scans.release(session, shipment_id, principal)
     return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fulfil.api_types import RequestModel
-from fulfil.models import ShortReason
+from fulfil.models import ScanOutcome, ShortReason
 from fulfil.orders.schemas import MAX_LINES, ProductUnits, ShipmentRead, units_per_gtin
 from fulfil.routing_runs.schemas import RoutingDecisionRead
 
@@ -67,6 +67,34 @@ class ShortPickResult(BaseModel):
 # A pack-station zone of the readers file (fulfil.ingest.config.zone_kind): `pack-station`, `pack-station-2`.
 PACK_STATION_PATTERN = r"^pack-station(-[A-Za-z0-9._-]+)?$"
 PACK_STATION = re.compile(PACK_STATION_PATTERN)
+
+
+class ScanRequest(RequestModel):
+    scan_id: str = Field(
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="The device's id for this scan (e.g. a UUID): a scan sent again with it counts once.",
+    )
+    code: str = Field(min_length=1, max_length=128, description="What the scanner typed: a GTIN barcode (any GS1 dress) or an EPC from an RFID sled.")
+
+
+class ScanLine(BaseModel):
+    gtin: str
+    qty: int
+    picked_qty: int
+
+
+class ScanResultRead(BaseModel):
+    """A scan's verdict and the shipment's progress after it."""
+
+    scan_id: str
+    accepted: bool = Field(description="true: one unit counted on its line. false: refused, nothing counted (`outcome` says why).")
+    outcome: ScanOutcome
+    message: str = Field(description="What to tell the picker, e.g. `Bottes 42 is not in this order: put it back.`")
+    gtin: str | None
+    epc: str | None
+    replayed: bool = Field(description="true: this scan_id was recorded before; this is that answer again, nothing counted twice.")
+    lines: list[ScanLine]
+    picked_units: int
+    total_units: int
 
 
 class PackRequest(RequestModel):

@@ -11,7 +11,7 @@ from fulfil.errors import Conflict, InvalidInput
 from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
 from fulfil.routing_runs import assign
 from fulfil.routing_runs import repository as routing_repository
-from fulfil.shipments import service
+from fulfil.shipments import scans, service
 from fulfil.shipments.schemas import PACK_STATION
 from fulfil.shipments.states import advance
 from fulfil.stock import service as stock
@@ -24,9 +24,16 @@ def _mine(session: Session, shipment_id: int, principal: Principal) -> Shipment:
 
 
 def start_picking(session: Session, shipment_id: int, principal: Principal) -> Shipment:
-    """A picker takes the shipment: it can no longer be moved by re-optimisation."""
+    """A picker takes the shipment: it can no longer be moved by re-optimisation, and it is claimed for them
+    (fulfil.shipments.scans). Starting again what they already hold (another handheld, a retry) changes nothing, one
+    being picked that nobody holds (released) is taken over where it stands, one another picker holds is 409
+    `claimed`."""
     shipment = _mine(session, shipment_id, principal)
+    if shipment.status is ShipmentStatus.PICKING:  # held by the caller (nothing changes), by nobody (taken over), or 409
+        scans.claim(session, shipment, principal)
+        return shipment
     advance(shipment, ShipmentStatus.PICKING)
+    scans.claim(session, shipment, principal)
     _refresh_order(session, shipment)
     return shipment
 

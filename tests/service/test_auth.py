@@ -61,6 +61,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/shipments/{shipment_id}/short"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/start"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/picked"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/scans"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/release"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/pack"): {OPS, PICKER},
     ("GET", "/api/v1/shipments/{shipment_id}/verification"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {OPS, PICKER},

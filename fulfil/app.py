@@ -41,7 +41,7 @@ from fulfil.pickups.scheduler import PickupSweeper
 from fulfil.promise.endpoints import router as promise_router
 from fulfil.routing_runs.endpoints import router as routing_router
 from fulfil.routing_runs.scheduler import BatchScheduler
-from fulfil.shipments.endpoints import router as shipments_router
+from fulfil.shipments.endpoints import pick_lists_router, router as shipments_router
 from fulfil.staff.endpoints import staff_router, store_router
 from fulfil.stock.endpoints import router as stock_router
 from fulfil.tags.endpoints import router as tags_router
@@ -172,6 +172,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router,
                    availability_router, promise_router, holds_router, webhooks_router):
         app.include_router(router, prefix=API_PREFIX)
-    for router in (feeds_router, tracking_router, staff_router, store_router):
+    for router in (feeds_router, tracking_router, staff_router, store_router, pick_lists_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -76,7 +76,7 @@ def seed_demo(session: Session, settings: Settings) -> SeedReport:
         gtins.append(gtin)
         catalog.create(session, ProductCreate(
             gtin=gtin, name=f"{garment}, {colour}", company_prefix_length=len(DEMO_COMPANY_PREFIX),
-            aisle=f"A{1 + i // 6}", bay=f"{1 + (i % 6) // 2:02d}", shelf=str(1 + i % 2),
+            aisle=f"A{1 + i // 6}", bay=f"{1 + (i % 6) // 2:02d}", shelf=str(1 + i % 2), colour=colour,
         ))
     records = 0
     seed = stock.Cause(StockCause.SYSTEM, actor="seed", reason=AdjustmentReason.RECEIPT.value, note="demo data")

@@ -42,16 +42,20 @@ class ProductCreate(RequestModel):
     aisle: str | None = Field(default=None, max_length=16)
     bay: str | None = Field(default=None, max_length=16)
     shelf: str | None = Field(default=None, max_length=16)
+    size: str | None = Field(default=None, max_length=32, description="Shown on the pick list, e.g. 42 or M.")
+    colour: str | None = Field(default=None, max_length=32, description="Shown on the pick list, e.g. navy.")
 
 
 class ProductUpdate(PatchModel):
-    NULLABLE = frozenset({"company_prefix_length", "aisle", "bay", "shelf"})
+    NULLABLE = frozenset({"company_prefix_length", "aisle", "bay", "shelf", "size", "colour"})
 
     name: str | None = Field(default=None, min_length=1, max_length=300)
     company_prefix_length: int | None = Field(default=None, ge=6, le=12)
     aisle: str | None = Field(default=None, max_length=16)
     bay: str | None = Field(default=None, max_length=16)
     shelf: str | None = Field(default=None, max_length=16)
+    size: str | None = Field(default=None, max_length=32)
+    colour: str | None = Field(default=None, max_length=32)
 
 
 class ProductRead(BaseModel):
@@ -63,5 +67,7 @@ class ProductRead(BaseModel):
     aisle: str | None
     bay: str | None
     shelf: str | None
+    size: str | None = None
+    colour: str | None = None
     created_at: datetime
     updated_at: datetime

@@ -27,5 +27,8 @@ class Product(Base):
     aisle: Mapped[str | None] = mapped_column(String(16), default=None)
     bay: Mapped[str | None] = mapped_column(String(16), default=None)
     shelf: Mapped[str | None] = mapped_column(String(16), default=None)
+    # What a picker checks on the item besides its name (the store app's pick list).
+    size: Mapped[str | None] = mapped_column(String(32), default=None)
+    colour: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from fulfil.api_types import Offset, RecordId, RequiredIdempotencyKey
+from fulfil.api_types import MAX_ID, Offset, RecordId, RequiredIdempotencyKey
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.models import ScanOutcome, ShipmentStatus
 from fulfil.orders.schemas import ShipmentRead
@@ -16,13 +16,14 @@ from fulfil.openapi import errors
 from fulfil.pickups import arrival, handover
 from fulfil.pickups import service as pickups
 from fulfil.pickups.schemas import HandoverRequest, HandoverResult, RefusedRead
-from fulfil.shipments import repository, scans, service, short_picks, verification, workflow
+from fulfil.shipments import pick_lists, repository, scans, service, short_picks, verification, workflow
 from fulfil.shipments.schemas import (
-    PackRequest, PackResult, RejectRequest, RejectResult, ScanLine, ScanRequest, ScanResultRead, ShortPickCreate, ShortPickResult, UnitsRead,
-    VerificationRead,
+    BatchScanRead, BatchScanRequest, PackRequest, PackResult, PickLineRead, PickListRead, PickSlot, RejectRequest, RejectResult, ScanLine,
+    ScanRequest, ScanResultRead, ShortPickCreate, ShortPickResult, UnitsRead, VerificationRead,
 )
 
 router = APIRouter(prefix="/shipments", tags=["shipments"], route_class=CommittingRoute)
+pick_lists_router = APIRouter(prefix="/pick-lists", tags=["store app"], route_class=CommittingRoute)
 
 
 @router.get("", response_model=list[ShipmentRead])
@@ -95,7 +96,10 @@ def scan(shipment_id: RecordId, data: ScanRequest, session: SessionDep, principa
     carries is counted on its line; anything else (another product, one too many, a tag already counted, a parcel
     label, an unreadable code) is refused with a message (`accepted: false`). Recorded either way under `scan_id`:
     sent again, it gets the same answer and counts once. 409 `claimed` when another picker holds the shipment."""
-    done = scans.scan(session, shipment_id, data.scan_id, data.code, principal)
+    return _scan_read(scans.scan(session, shipment_id, data.scan_id, data.code, principal))
+
+
+def _scan_read(done: scans.ScanResult) -> ScanResultRead:
     lines = done.shipment.lines
     return ScanResultRead(
         scan_id=done.scan.scan_id, accepted=done.scan.outcome is ScanOutcome.ACCEPTED, outcome=done.scan.outcome, message=done.scan.message,
@@ -172,3 +176,39 @@ def hand_over(shipment_id: RecordId, data: HandoverRequest, session: SessionDep,
         authorised_by="override" if row.override_reason is not None else "pickup_code", override_reason=row.override_reason,
         handed_over_at=row.created_at, handed_over_by=row.actor,
     )
+
+
+def _slots(batch: pick_lists.PickList) -> list[PickSlot]:
+    return [
+        PickSlot(slot=i, colour=pick_lists.SLOT_COLOURS[i - 1], shipment_id=s.id, order_id=s.order_id,
+                 qty=sum(ln.qty for ln in s.lines), picked_qty=sum(ln.picked_qty for ln in s.lines))
+        for i, s in enumerate(batch.shipments, start=1)
+    ]
+
+
+@pick_lists_router.get("", response_model=PickListRead, responses=errors(404, 409))
+def pick_list(
+    session: SessionDep, principal: OpsOrPicker,
+    shipment_id: Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]], Query(description="One shipment, or up to 8 picked together (slots in this order).")],
+) -> PickListRead:
+    """What to pick, in walking order through the store (aisle, bay, shelf), for one shipment or a batch picked
+    together: each line is a product at its place with what each slot (a tote or bag, numbered and coloured) needs."""
+    batch = pick_lists.pick_list(session, shipment_id, principal)
+    slots = _slots(batch)
+    lines = [
+        PickLineRead(
+            gtin=ln.gtin, name=ln.name, size=ln.size, colour=ln.colour, aisle=ln.aisle, bay=ln.bay, shelf=ln.shelf, qty=ln.qty, picked_qty=ln.picked_qty,
+            slots=[slots[i - 1].model_copy(update={"qty": q, "picked_qty": p}) for i, (q, p) in sorted(ln.slots.items())],
+        )
+        for ln in batch.lines
+    ]
+    return PickListRead(location_id=batch.shipments[0].location_id, slots=slots, lines=lines)
+
+
+@pick_lists_router.post("/scans", response_model=BatchScanRead, responses=errors(404, 409))
+def batch_scan(data: BatchScanRequest, session: SessionDep, principal: OpsOrPicker) -> BatchScanRead:
+    """A scan while picking a batch: it goes to the first slot that still needs the product, and the answer names
+    the slot to put it in. Otherwise as `POST /shipments/{id}/scans` (refusals, one count per scan_id)."""
+    done = pick_lists.scan_for_batch(session, data.shipment_ids, data.scan_id, data.code, principal)
+    single = _scan_read(done.result)
+    return BatchScanRead(**single.model_dump(), slot=done.slot, slot_colour=pick_lists.SLOT_COLOURS[done.slot - 1], shipment_id=done.result.shipment.id)

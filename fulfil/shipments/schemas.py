@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fulfil.api_types import RequestModel
+from fulfil.api_types import MAX_ID, RequestModel
 from fulfil.models import ScanOutcome, ShortReason
 from fulfil.orders.schemas import MAX_LINES, ProductUnits, ShipmentRead, units_per_gtin
 from fulfil.routing_runs.schemas import RoutingDecisionRead
@@ -95,6 +95,48 @@ class ScanResultRead(BaseModel):
     lines: list[ScanLine]
     picked_units: int
     total_units: int
+
+
+class PickSlot(BaseModel):
+    slot: int = Field(description="1, 2, … in the order the shipments were asked.")
+    colour: str = Field(description="The slot's colour, to label its tote or bag: red, blue, green, …")
+    shipment_id: int
+    order_id: int
+    qty: int
+    picked_qty: int
+
+
+class PickLineRead(BaseModel):
+    gtin: str
+    name: str
+    size: str | None
+    colour: str | None
+    aisle: str | None
+    bay: str | None
+    shelf: str | None
+    qty: int
+    picked_qty: int
+    slots: list[PickSlot] = Field(description="What each slot of the batch needs of this product (one slot for a single shipment).")
+
+
+class PickListRead(BaseModel):
+    """Lines in walking order (aisle, bay, shelf; products without a place last)."""
+
+    location_id: str
+    slots: list[PickSlot] = Field(description="Every shipment of the batch with its slot, colour and progress.")
+    lines: list[PickLineRead]
+
+
+class BatchScanRequest(ScanRequest):
+    shipment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        min_length=1, max_length=8, description="The batch, in slot order (as the pick list was asked).",
+    )
+
+
+class BatchScanRead(ScanResultRead):
+    slot: int = Field(description="The slot the scan went to: put the item in this tote or bag.")
+    slot_colour: str
+    shipment_id: int
 
 
 class PackRequest(RequestModel):

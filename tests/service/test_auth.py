@@ -35,6 +35,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/staff"): {OPS},
     ("PATCH", "/api/v1/staff/{staff_id}"): {OPS},
     ("POST", "/api/v1/store/sign-out"): {PICKER},
+    ("GET", "/api/v1/pick-lists"): {OPS, PICKER},
+    ("POST", "/api/v1/pick-lists/scans"): {OPS, PICKER},
     ("GET", "/api/v1/locations"): {OPS, PICKER},
     ("POST", "/api/v1/locations"): {OPS},
     ("GET", "/api/v1/locations/{location_id}"): {OPS, PICKER},

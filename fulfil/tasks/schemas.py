@@ -19,6 +19,10 @@ class TaskRead(BaseModel):
     location_id: str
     status: TaskStatus
     since: datetime
+    due: datetime | None = Field(
+        default=None, description="When it should be done (the queue's order): a curbside arrival at once, a pick by its promised ready time or "
+        "its dispatch cut-off, a parcel to receive soon after it arrives, chores a day after they were raised. null: as soon as possible.",
+    )
     order_id: int | None
     shipment_id: int | None
     gtin: str | None

@@ -5,7 +5,7 @@ task can never disagree with the state it stands for."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +15,10 @@ from fulfil.auth.service import Principal
 from fulfil.deps import check_location
 from fulfil.errors import Conflict, NotFound
 from fulfil.journal import service as journal
-from fulfil.models import Order, Shipment, ShipmentStatus, StockCause, StoreTask, TaskKind, TaskStatus
+from fulfil.config import Settings
+from fulfil.models import Location, Order, Shipment, ShipmentStatus, StockCause, StoreTask, TaskKind, TaskStatus
 from fulfil.models.base import utcnow
+from fulfil.promise import calendar
 from fulfil.stock import service as stock
 
 S = ShipmentStatus
@@ -25,6 +27,8 @@ S = ShipmentStatus
 PICK_STATUSES = (S.ASSIGNED, S.PICKING, S.PICKED, S.PACKED, S.VERIFIED)
 # A receive task lasts from the parcel's departure for the pickup store until it is staged there (ready for pickup).
 RECEIVE_STATUSES = (S.IN_TRANSIT, S.RECEIVED)
+# Put backs and cycle counts wait for the customers' work: due a day after they were raised.
+CHORE_DELAY = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Task:
     ref: str  # stable: "task:12" (stored), "shipment:7" (pick, receive), "order:3" (curbside)
     location_id: str
     since: datetime
+    due: datetime | None = None  # when it should be done (fulfil.tasks.service.queue); None: as soon as possible
     status: TaskStatus = TaskStatus.OPEN
     task_id: int | None = None  # stored tasks: confirm with POST /stores/{id}/tasks/{task_id}/done
     order_id: int | None = None
@@ -115,28 +120,51 @@ def _finish(session: Session, task: StoreTask, actor: str) -> None:
                    task_id=task.id, task_kind=task.kind.value, gtin=task.gtin, qty=task.qty)
 
 
-def queue(session: Session, location_id: str, *, kinds: set[TaskKind] | None = None) -> list[Task]:
-    """The open tasks of a location, oldest first: what the store's staff should do now."""
+def queue(session: Session, location_id: str, settings: Settings, *, kinds: set[TaskKind] | None = None) -> list[Task]:
+    """The open tasks of a location, most urgent first (by `due`, see `_due`): what the store's staff should do now."""
     tasks: list[Task] = []
     wanted = kinds or set(TaskKind)
+    place = session.get(Location, location_id)
+    hours = None if place is None else calendar.hours_of(place.opening_hours, place.timezone, place.cutoff_time or settings.cutoff_time)
+    prepare = timedelta(minutes=settings.pickup_ready_minutes)
     if TaskKind.PICK in wanted:
-        for s in session.scalars(select(Shipment).where(Shipment.location_id == location_id, Shipment.status.in_(PICK_STATUSES))):
-            tasks.append(Task(TaskKind.PICK, f"shipment:{s.id}", location_id, s.created_at, order_id=s.order_id, shipment_id=s.id,
-                              detail={"shipment_status": s.status.value, "click_and_collect": s.pickup_location_id is not None}))
+        picks = session.execute(
+            select(Shipment, Order.created_at).join(Order, Order.id == Shipment.order_id)
+            .where(Shipment.location_id == location_id, Shipment.status.in_(PICK_STATUSES))
+        ).all()
+        for s, ordered_at in picks:
+            same_store = s.pickup_location_id == location_id
+            due = _pick_due(hours, ordered_at, same_store, place.handling_days if place else 0, prepare)
+            tasks.append(Task(TaskKind.PICK, f"shipment:{s.id}", location_id, s.created_at, due=due, order_id=s.order_id, shipment_id=s.id,
+                              detail={"shipment_status": s.status.value, "click_and_collect": s.pickup_location_id is not None,
+                                      "claimed_by": s.claimed_by}))
     if TaskKind.RECEIVE in wanted:
         # A ship-to-store parcel is the store's task until it is ready for pickup: receive it, then stage it (ready).
         for s in session.scalars(select(Shipment).where(Shipment.pickup_location_id == location_id, Shipment.status.in_(RECEIVE_STATUSES))):
-            tasks.append(Task(TaskKind.RECEIVE, f"shipment:{s.id}", location_id, s.status_changed_at, order_id=s.order_id,
-                              shipment_id=s.id, detail={"from": s.location_id, "shipment_status": s.status.value}))
+            tasks.append(Task(TaskKind.RECEIVE, f"shipment:{s.id}", location_id, s.status_changed_at, due=s.status_changed_at + prepare,
+                              order_id=s.order_id, shipment_id=s.id, detail={"from": s.location_id, "shipment_status": s.status.value}))
     if TaskKind.CURBSIDE in wanted:
         waiting = select(Shipment.order_id).where(Shipment.pickup_location_id == location_id, Shipment.status.in_([S.RECEIVED, S.READY_FOR_PICKUP]))
         for o in session.scalars(select(Order).where(Order.checked_in_at.is_not(None), Order.id.in_(waiting))):
             assert o.checked_in_at is not None
-            tasks.append(Task(TaskKind.CURBSIDE, f"order:{o.id}", location_id, o.checked_in_at, order_id=o.id, detail=dict(o.checkin or {})))
+            tasks.append(Task(TaskKind.CURBSIDE, f"order:{o.id}", location_id, o.checked_in_at, due=o.checked_in_at, order_id=o.id,
+                              detail=dict(o.checkin or {})))
     stored = {TaskKind.PUT_BACK, TaskKind.CYCLE_COUNT} & wanted
     if stored:
         for t in session.scalars(select(StoreTask).where(StoreTask.location_id == location_id, StoreTask.status == TaskStatus.OPEN,
                                                          StoreTask.kind.in_(stored))):
-            tasks.append(Task(t.kind, f"task:{t.id}", location_id, t.created_at, task_id=t.id, order_id=t.order_id,
-                              shipment_id=t.shipment_id, gtin=t.gtin, qty=t.qty, reason=t.reason))
-    return sorted(tasks, key=lambda t: (t.since, t.ref))
+            tasks.append(Task(t.kind, f"task:{t.id}", location_id, t.created_at, due=t.created_at + CHORE_DELAY, task_id=t.id,
+                              order_id=t.order_id, shipment_id=t.shipment_id, gtin=t.gtin, qty=t.qty, reason=t.reason))
+    return sorted(tasks, key=lambda t: (t.due or t.since, t.since, t.ref))
+
+
+def _pick_due(hours: calendar.Hours | None, ordered_at: datetime, same_store: bool, handling_days: int, prepare: timedelta) -> datetime | None:
+    """When a pick must be done: a pickup from this store's own shelves when the promise said it would be ready
+    (FULFIL_PICKUP_READY_MINUTES of opening time after the order); anything that leaves the store at its dispatch
+    day's cut-off (the promise's dispatch date)."""
+    if hours is None:
+        return None
+    if same_store:
+        return calendar.ready_at(hours, ordered_at, prepare)
+    day = calendar.dispatch_day(hours, ordered_at, handling_days)
+    return None if day is None else datetime.combine(day, hours.cutoff, hours.zone)

@@ -42,7 +42,7 @@ def test_a_routed_shipment_is_a_pick_task_of_its_store_until_packed(client: Test
     url = f"/api/v1/stores/{store_order['store']}/tasks"
     queue = client.get(url, headers=store_order["picker"]).json()
     assert [(t["kind"], t["ref"], t["task_id"]) for t in queue] == [("pick", f"shipment:{store_order['shipment']}", None)]
-    assert queue[0]["detail"] == {"shipment_status": "assigned", "click_and_collect": True}
+    assert queue[0]["detail"] == {"shipment_status": "assigned", "click_and_collect": True, "claimed_by": None}
     assert client.post(f"/api/v1/shipments/{store_order['shipment']}/start", headers=store_order["picker"]).status_code == 200
     assert client.get(url, headers=store_order["picker"]).json()[0]["detail"]["shipment_status"] == "picking"
     # Only the kinds asked for.
@@ -134,3 +134,44 @@ def test_the_store_stream_carries_shipment_order_and_task_events(client: TestCli
     # The customer's copy of the order event has no location.
     for_customer = session.scalars(select(DomainEvent).where(DomainEvent.order_id == order.id, DomainEvent.kind == "order.cancelled")).all()
     assert sorted((e.location_id or "") for e in for_customer) == ["", store]
+
+
+def test_the_queue_is_most_urgent_first(
+    client: TestClient, ops: dict[str, str], store_order: dict[str, Any], session: Session, make_product: Callable[..., Any],
+    stock_of: Callable[..., None],
+) -> None:
+    """A delivery pick is due at the store's cut-off of its dispatch day, a pickup from the store's own shelves when its
+    promised ready time comes, a put back a day after it was raised; the queue is sorted by those times."""
+    from datetime import datetime, timedelta
+
+    from fulfil.config import Settings
+    from fulfil.models import Location, Order
+    from fulfil.promise import calendar
+
+    store = store_order["store"]
+    patched = client.patch(f"/api/v1/locations/{store}", headers=ops, json={
+        "cutoff_time": "16:00", "timezone": "Europe/Paris", "opening_hours": {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
+    assert patched.status_code == 200, patched.text
+    other = make_product().gtin
+    stock_of(store, other, 2)
+    delivery = client.post("/api/v1/orders", headers=ops, json={
+        "external_id": f"TASKS-D-{store}", "channel": "web", "ship_to": {"lat": 45.01, "lon": 4.0}, "lines": [{"gtin": other, "qty": 1}]})
+    assert delivery.status_code == 201 and delivery.json()["shipments"][0]["location_id"] == store
+    cycle = tasks.open_cycle_count(session, store, other, "test")
+    session.commit()
+
+    queue = client.get(f"/api/v1/stores/{store}/tasks", headers=store_order["picker"]).json()
+    dues = [datetime.fromisoformat(t["due"]) for t in queue]
+    assert dues == sorted(dues) and len(queue) == 3
+    by_ref = {t["ref"]: t for t in queue}
+    location = session.get(Location, store)
+    hours = calendar.hours_of(location.opening_hours, location.timezone, location.cutoff_time)
+    pickup = by_ref[f"shipment:{store_order['shipment']}"]
+    ordered_at = session.get(Order, store_order["order"]).created_at
+    assert datetime.fromisoformat(pickup["due"]) == calendar.ready_at(hours, ordered_at, timedelta(minutes=Settings().pickup_ready_minutes))
+    parcel = by_ref[f"shipment:{delivery.json()['shipments'][0]['id']}"]
+    local = datetime.fromisoformat(parcel["due"]).astimezone(hours.zone)
+    assert (local.hour, local.minute) == (16, 0)  # the cut-off of its dispatch day
+    chore = by_ref[f"task:{cycle.id}"]
+    assert datetime.fromisoformat(chore["due"]) - datetime.fromisoformat(chore["since"]) == timedelta(hours=24)
+    assert queue[-1]["ref"] == f"task:{cycle.id}"  # chores after the customers' work

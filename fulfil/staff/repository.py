@@ -33,12 +33,9 @@ def list_(session: Session, *, location_id: str | None, limit: int, offset: int)
     return session.scalars(stmt).all()
 
 
-def end_sessions(session: Session, staff_id: int, now: datetime) -> int:
-    """Revoke every open session of a staff member; how many there were."""
-    result = session.execute(
-        update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-    )
-    return int(result.rowcount or 0)
+def end_sessions(session: Session, staff_id: int, now: datetime) -> None:
+    """Revoke every open session of a staff member."""
+    session.execute(update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
 
 
 def failures(session: Session, location_id: str, since: datetime, address: str | None = None) -> tuple[int, datetime | None]:

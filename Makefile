@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## run: set up, migrate, seed demo data, print the demo ops token, serve the API on http://$(HOST):$(PORT)
+## run: set up, migrate, seed demo data, print the demo ops token and store app PIN, serve the API on http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/fulfil db upgrade
 	$(BIN)/fulfil seed --demo
 	@echo "Ops token (kept in var/demo-ops-token, reused while valid):"
 	@$(BIN)/fulfil token demo
+	@echo "Store app: http://$(HOST):$(PORT)/store, store Lyon Part-Dieu, PIN (kept in var/demo-staff-pin):"
+	@$(BIN)/fulfil staff demo
 	$(BIN)/fulfil serve --demo --host $(HOST) --port $(PORT)
 
 ## test: set up and run the whole suite (import contracts, then pytest)

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "fulfil.commands.db",
     "fulfil.commands.serve",
     "fulfil.commands.token",
+    "fulfil.commands.staff",
     "fulfil.commands.seed",
     "fulfil.commands.stock",
     "fulfil.commands.ingest",

@@ -189,7 +189,10 @@ def _slots(batch: pick_lists.PickList) -> list[PickSlot]:
 @pick_lists_router.get("", response_model=PickListRead, responses=errors(404, 409))
 def pick_list(
     session: SessionDep, principal: OpsOrPicker,
-    shipment_id: Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]], Query(description="One shipment, or up to 8 picked together (slots in this order).")],
+    shipment_id: Annotated[
+        list[Annotated[int, Query(ge=1, le=MAX_ID)]],
+        Query(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True}, description="One shipment, or up to 8 picked together (slots in this order), each once."),
+    ],
 ) -> PickListRead:
     """What to pick, in walking order through the store (aisle, bay, shelf), for one shipment or a batch picked
     together: each line is a product at its place with what each slot (a tote or bag, numbered and coloured) needs."""

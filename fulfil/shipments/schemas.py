@@ -129,7 +129,7 @@ class PickListRead(BaseModel):
 
 class BatchScanRequest(ScanRequest):
     shipment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        min_length=1, max_length=8, description="The batch, in slot order (as the pick list was asked).",
+        min_length=1, max_length=8, json_schema_extra={"uniqueItems": True}, description="The batch, in slot order (as the pick list was asked), each once.",
     )
 
 

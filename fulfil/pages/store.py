@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from fulfil.auth.service import Principal, authenticate, revoke_token
 from fulfil.db import unit_of_work
@@ -142,8 +143,6 @@ async def sign_in(request: Request) -> Response:
                 return _page(request, "sign_in.html", 401, stores=stores, reason=None, error="pin", chosen=store)
             return _signed_in(request, RedirectResponse("/store/tasks", status_code=303), opened.token, int(settings.staff_session_hours * 3600))
 
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(work)
 
 
@@ -180,8 +179,6 @@ async def sign_out(request: Request) -> Response:
             principal = _principal(request, session)
             if isinstance(principal, Principal) and principal.staff_id is not None:
                 revoke_token(session, principal.token_id)
-
-    from starlette.concurrency import run_in_threadpool
 
     await run_in_threadpool(work)
     return _to_sign_in("signed_out")

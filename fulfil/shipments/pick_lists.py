@@ -101,10 +101,9 @@ def scan_for_batch(session: Session, shipment_ids: Sequence[int], scan_id: str, 
     seen before in the batch gets its first answer again."""
     ids = list(shipment_ids)
     batch = pick_list(session, ids, principal)
-    for slot, shipment in enumerate(batch.shipments, start=1):
-        seen = session.scalar(select(ShipmentScan.id).where(ShipmentScan.shipment_id == shipment.id, ShipmentScan.scan_id == scan_id))
-        if seen is not None:
-            return BatchScan(slot, scans.scan(session, shipment.id, scan_id, code, principal))
+    seen = session.scalar(select(ShipmentScan.shipment_id).where(ShipmentScan.shipment_id.in_(ids), ShipmentScan.scan_id == scan_id).limit(1))
+    if seen is not None:  # one query for the whole batch: the slot that recorded this scan_id answers again
+        return BatchScan(ids.index(seen) + 1, scans.scan(session, seen, scan_id, code, principal))
     parsed = parse(code)
     gtin = parsed.gtin
     target = 1

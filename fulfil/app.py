@@ -34,6 +34,7 @@ from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.locations.index import LocationIndex
 from fulfil.openapi import install as install_openapi
+from fulfil.pages.work import router as store_work_router
 from fulfil.pages.store import STATIC_URL as STORE_STATIC_URL, STORE_DIR, router as store_pages_router
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.returns.endpoints import router as returns_router
@@ -177,5 +178,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in (feeds_router, tracking_router, staff_router, store_router, pick_lists_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(store_pages_router)
+    app.include_router(store_work_router)
     app.mount(STORE_STATIC_URL, StaticFiles(directory=STORE_DIR / "static"), name="store-static")
     return app

@@ -9,6 +9,11 @@
    streams past it (chunked, or lying about its length) is cut off with 413 as soon as the cap is crossed.
 
 So a large body costs the server at most the cap in memory, and nothing at all without a valid token.
+
+The store app's pages call the API with their session cookie instead of a bearer token (SESSION_COOKIE: HttpOnly,
+SameSite=Strict, set by fulfil.pages.store at sign-in). A cookie is only taken from this site: a state-changing
+request (anything but GET and HEAD) must carry an Origin naming this host, else 403 `cross_site` (a browser always
+sends Origin with a script's POST; SameSite=Strict already keeps the cookie off other sites' requests).
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fulfil.auth.service import Principal, authenticate
 from fulfil.db import unit_of_work
-from fulfil.errors import FulfilError, InvalidInput, NotFound, PayloadTooLarge, Unauthenticated
+from fulfil.errors import FulfilError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Unauthenticated
 
 log = logging.getLogger(__name__)
 
 PROTECTED_PREFIX = "/api/"
+SESSION_COOKIE = "fulfil_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 PRINCIPAL_KEY = "principal"  # request.state.principal
 # Paths under /api/ that take no token (exact shapes; any method: the router answers 405 for the ones a path does
 # not serve). The body cap still applies to them.
@@ -51,6 +58,36 @@ def _bearer(scope: Scope) -> str | None:
                 return credentials.strip()
             return None
     return None
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def session_cookie(scope: Scope) -> str | None:
+    """The store app's session cookie, if the request carries one."""
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value
+    return None
+
+
+def same_origin(scope: Scope) -> bool:
+    """Whether a request may act on a cookie: a read, or a write whose Origin is this very host."""
+    if scope.get("method", "GET") in SAFE_METHODS:
+        return True
+    origin, host = _header(scope, b"origin"), _header(scope, b"host")
+    if not origin or not host:
+        return False
+    return origin.split("://", 1)[-1].rstrip("/") == host
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -107,7 +144,11 @@ class RequestEdge:
     async def _authenticate(self, scope: Scope) -> Principal:
         secret = _bearer(scope)
         if secret is None:
-            raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+            secret = session_cookie(scope)
+            if secret is None:
+                raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+            if not same_origin(scope):
+                raise Forbidden("a request from another site cannot use the store app's session", code="cross_site")
         factory = scope["app"].state.session_factory
 
         def look_up() -> Principal:

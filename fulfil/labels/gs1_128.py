@@ -52,21 +52,29 @@ def human_readable(digits: str) -> str:
     return f"({digits[:2]}) {digits[2:]}"
 
 
+def bar_runs(pattern: str) -> list[tuple[int, int]]:
+    """The bars of a module pattern as (first module, width in modules), left to right."""
+    runs = []
+    start = None
+    for i, bit in enumerate(pattern + "0"):
+        if bit == "1" and start is None:
+            start = i
+        elif bit == "0" and start is not None:
+            runs.append((start, i - start))
+            start = None
+    return runs
+
+
 def svg(digits: str, *, module_mm: float = 0.495, height_mm: float = 31.75, title: str | None = None) -> str:
     """An SVG of the barcode with its quiet zones and human-readable line, sized in millimetres for print (defaults:
     GS1's 0.495 mm X-dimension and 31.75 mm bar height for logistic labels)."""
     pattern = modules(digits)
     width = (len(pattern) + 2 * QUIET_MODULES) * module_mm
     text_mm = 4.0
-    bars = []
-    x = QUIET_MODULES
-    run_start = None
-    for i, bit in enumerate(pattern + "0"):
-        if bit == "1" and run_start is None:
-            run_start = i
-        elif bit == "0" and run_start is not None:
-            bars.append(f'<rect x="{(x + run_start) * module_mm:.3f}" y="0" width="{(i - run_start) * module_mm:.3f}" height="{height_mm}"/>')
-            run_start = None
+    bars = [
+        f'<rect x="{(QUIET_MODULES + start) * module_mm:.3f}" y="0" width="{width * module_mm:.3f}" height="{height_mm}"/>'
+        for start, width in bar_runs(pattern)
+    ]
     label = human_readable(digits)
     name = title or f"GS1-128 barcode {label}"
     return (

@@ -1,9 +1,10 @@
 """The store app's pages (/store): server-rendered, working before any script runs (docs/store-app.md).
 
 Authentication: signing in (a staff PIN, or a picker token pasted on a kiosk) puts the session's token in a cookie
-that scripts cannot read (HttpOnly), sent only to /store pages of this site (SameSite=Strict, Path=/store, Secure
-over HTTPS). Every page checks it as the API checks a bearer token (expiry, idle sign-out, revocation); a form
-posted from another site is refused (its Origin must be this site's).
+that scripts cannot read (HttpOnly), sent only with requests from this site (SameSite=Strict, Secure over HTTPS).
+Every page checks it as the API checks a bearer token (expiry, idle sign-out, revocation); a form posted from
+another site is refused (its Origin must be this site's). The pages' scripts call the API itself with the same
+cookie (fulfil.edge takes it in place of a bearer token, for this site's requests only).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from starlette.concurrency import run_in_threadpool
 
 from fulfil.auth.service import Principal, authenticate, revoke_token
 from fulfil.db import unit_of_work
+from fulfil.edge import SESSION_COOKIE
 from fulfil.errors import TooManyRequests, Unauthenticated
-from fulfil.models import Location, LocationKind, Role, StaffMember
+from fulfil.models import Location, LocationKind, Role, StaffMember, TaskKind
 from fulfil.models.base import utcnow
 from fulfil.pages import i18n
 from fulfil.staff import service as staff
@@ -32,7 +34,7 @@ from fulfil.tasks import service as tasks
 
 STORE_DIR = Path(__file__).resolve().parent.parent / "web" / "store"
 STATIC_URL = "/store/static"
-COOKIE = "fulfil_session"
+COOKIE = SESSION_COOKIE
 MAX_FORM_BYTES = 4096
 
 router = APIRouter(prefix="/store", include_in_schema=False)
@@ -45,12 +47,12 @@ def _environment(lang: str) -> Environment:
     return env
 
 
-def _lang(request: Request) -> str:
+def lang_of(request: Request) -> str:
     return i18n.choose(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language"))
 
 
-def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = _lang(request)
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
     html = _environment(lang).get_template(template).render(lang=lang, static=STATIC_URL, path=request.url.path, **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -60,7 +62,7 @@ def _stores(session: Session) -> list[tuple[str, str]]:
     return [(loc_id, name) for loc_id, name in rows]
 
 
-def _same_site(request: Request) -> bool:
+def same_site(request: Request) -> bool:
     """A form posted from this site (an Origin of another site, or none on a POST from a script elsewhere, is not)."""
     origin = request.headers.get("origin")
     if origin is None:
@@ -68,7 +70,7 @@ def _same_site(request: Request) -> bool:
     return urlsplit(origin).netloc == request.url.netloc
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_of(request: Request) -> dict[str, str]:
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -78,11 +80,11 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _signed_in(request: Request, response: Response, secret: str, max_age: int | None) -> Response:
-    response.set_cookie(COOKIE, secret, max_age=max_age, path="/store", httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(COOKIE, secret, max_age=max_age, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
 
 
-def _principal(request: Request, session: Session) -> Principal | Unauthenticated:
+def principal_of(request: Request, session: Session) -> Principal | Unauthenticated:
     secret = request.cookies.get(COOKIE)
     if not secret:
         return Unauthenticated("sign in", code="signed_out")
@@ -95,27 +97,27 @@ def _principal(request: Request, session: Session) -> Principal | Unauthenticate
     return principal
 
 
-def _to_sign_in(reason: str) -> RedirectResponse:
+def to_sign_in(reason: str) -> RedirectResponse:
     response = RedirectResponse(f"/store?reason={reason}", status_code=303)
-    response.delete_cookie(COOKIE, path="/store")
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.get("", response_class=HTMLResponse)
-def sign_in_page(request: Request) -> Response:
+def sign_inpage(request: Request) -> Response:
     """The sign-in page (or the task queue, when signed in already)."""
     with unit_of_work(request.app.state.session_factory) as session:
-        if isinstance(_principal(request, session), Principal):
+        if isinstance(principal_of(request, session), Principal):
             return RedirectResponse("/store/tasks", status_code=303)
-        return _page(request, "sign_in.html", stores=_stores(session), reason=request.query_params.get("reason"), error=None, chosen=None)
+        return page(request, "sign_in.html", stores=_stores(session), reason=request.query_params.get("reason"), error=None, chosen=None)
 
 
 @router.post("", response_class=HTMLResponse)
 async def sign_in(request: Request) -> Response:
     """Sign in with a store and a PIN, or a pasted picker token (kiosks)."""
-    if not _same_site(request):
+    if not same_site(request):
         return Response("cross-site form refused", status_code=403)
-    form = await _form(request)
+    form = await form_of(request)
     address = request.client.host if request.client else "unknown"
     settings = request.app.state.settings
     factory = request.app.state.session_factory
@@ -130,17 +132,17 @@ async def sign_in(request: Request) -> Response:
                 except Unauthenticated:
                     principal = None
                 if principal is None or principal.role is not Role.PICKER:
-                    return _page(request, "sign_in.html", 401, stores=stores, reason=None, error="token", chosen=store)
+                    return page(request, "sign_in.html", 401, stores=stores, reason=None, error="token", chosen=store)
                 return _signed_in(request, RedirectResponse("/store/tasks", status_code=303), form["token"].strip(), None)
             now = utcnow()
             try:
                 opened = staff.sign_in(session, SignIn.model_construct(location_id=store, pin=form.get("pin", "")[:16]), address, settings, now)
             except TooManyRequests as exc:
-                return _page(request, "sign_in.html", 429, stores=stores, reason=None, error="locked", chosen=store, wait=(exc.headers or {}).get("Retry-After", ""))
+                return page(request, "sign_in.html", 429, stores=stores, reason=None, error="locked", chosen=store, wait=(exc.headers or {}).get("Retry-After", ""))
             except staff.WrongPin:
                 session.rollback()
                 staff.record_failure(session, store, address, settings, now)
-                return _page(request, "sign_in.html", 401, stores=stores, reason=None, error="pin", chosen=store)
+                return page(request, "sign_in.html", 401, stores=stores, reason=None, error="pin", chosen=store)
             return _signed_in(request, RedirectResponse("/store/tasks", status_code=303), opened.token, int(settings.staff_session_hours * 3600))
 
     return await run_in_threadpool(work)
@@ -150,44 +152,51 @@ async def sign_in(request: Request) -> Response:
 def task_queue(request: Request) -> Response:
     """The store's tasks, most urgent first."""
     with unit_of_work(request.app.state.session_factory) as session:
-        principal = _principal(request, session)
+        principal = principal_of(request, session)
         if not isinstance(principal, Principal):
-            return _to_sign_in(principal.code)
+            return to_sign_in(principal.code)
         assert principal.location_id is not None
         store = session.get(Location, principal.location_id)
         assert store is not None
         member = session.get(StaffMember, principal.staff_id) if principal.staff_id else None
         who = member.name if member is not None else principal.name
         queue = tasks.queue(session, store.id, request.app.state.settings)
-        lang = _lang(request)
+        lang = lang_of(request)
         rows = []
         for t in queue:
             day, due = i18n.when(t.due, lang, store.timezone)
-            rows.append({"task": t, "day": day, "due": due, "due_iso": t.due.isoformat() if t.due else ""})
-        return _page(request, "tasks.html", store=store, who=who, rows=rows)
+            status = t.detail.get("shipment_status")
+            href = batchable = None
+            if t.kind is TaskKind.PICK and t.shipment_id is not None:
+                picking = status in ("assigned", "picking")
+                href = f"/store/pick?shipment={t.shipment_id}" if picking else f"/store/pack/{t.shipment_id}"
+                batchable = picking and not t.detail.get("claimed_by")
+            rows.append({"task": t, "day": day, "due": due, "due_iso": t.due.isoformat() if t.due else "", "href": href,
+                         "batchable": batchable, "stage": status})
+        return page(request, "tasks.html", store=store, who=who, rows=rows, batchable=sum(1 for r in rows if r["batchable"]))
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
     """End a staff session (a kiosk's pasted token is only forgotten by this browser: it stays valid)."""
-    if not _same_site(request):
+    if not same_site(request):
         return Response("cross-site form refused", status_code=403)
     factory = request.app.state.session_factory
 
     def work() -> None:
         with unit_of_work(factory) as session:
-            principal = _principal(request, session)
+            principal = principal_of(request, session)
             if isinstance(principal, Principal) and principal.staff_id is not None:
                 revoke_token(session, principal.token_id)
 
     await run_in_threadpool(work)
-    return _to_sign_in("signed_out")
+    return to_sign_in("signed_out")
 
 
 @router.post("/language")
 async def language(request: Request) -> Response:
     """The language switch: remembered by this browser for a year."""
-    form = await _form(request)
+    form = await form_of(request)
     lang = form.get("lang") if form.get("lang") in i18n.LANGUAGES else i18n.DEFAULT
     back = form.get("back", "/store")
     response = RedirectResponse(back if back.startswith("/store") and "//" not in back else "/store", status_code=303)

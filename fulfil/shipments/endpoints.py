@@ -18,7 +18,7 @@ from fulfil.pickups import service as pickups
 from fulfil.pickups.schemas import HandoverRequest, HandoverResult, RefusedRead
 from fulfil.shipments import pick_lists, repository, scans, service, short_picks, verification, workflow
 from fulfil.shipments.schemas import (
-    BatchScanRead, BatchScanRequest, PackRequest, PackResult, PickLineRead, PickListRead, PickSlot, RejectRequest, RejectResult, ScanLine,
+    BatchScanRead, BatchScanRequest, OverrideRequest, PackRequest, PackResult, PickLineRead, PickListRead, PickSlot, RejectRequest, RejectResult, ScanLine,
     ScanRequest, ScanResultRead, ShortPickCreate, ShortPickResult, UnitsRead, VerificationRead,
 )
 
@@ -138,6 +138,15 @@ def get_verification(shipment_id: RecordId, session: SessionDep, principal: OpsO
     if row is None:
         raise NotFound(f"no verdict yet for shipment {shipment_id}", details={"shipment_id": shipment_id})
     return VerificationRead.model_validate(row)
+
+
+@router.post("/{shipment_id}/override", response_model=ShipmentRead, responses=errors(409))
+def override(shipment_id: RecordId, data: OverrideRequest, session: SessionDep, principal: OpsOrPicker) -> ShipmentRead:
+    """Close a packed parcel without a complete RFID verdict (a tag that cannot be read, the station's reader down):
+    packed -> verified on the caller's word; the reason and who gave it are kept in the shipment's journal. 409
+    `not_packed` for a shipment not packed; again on a verified one changes nothing."""
+    workflow.close_unverified(session, shipment_id, data.reason, principal)
+    return ShipmentRead.model_validate(service.get(session, shipment_id, principal))
 
 
 @router.post("/{shipment_id}/ship", response_model=ShipmentRead, responses=errors(409))

@@ -72,6 +72,7 @@ def claim(session: Session, shipment: Shipment, principal: Principal) -> None:
     shipment.claimed_staff_id = principal.staff_id
     shipment.claimed_token_id = principal.token_id if principal.token_id > 0 else None
     shipment.claimed_at = utcnow()
+    session.flush()  # written now: a later read of the order's shipments (populate_existing) must not undo it
 
 
 def release(session: Session, shipment_id: int, principal: Principal) -> Shipment:

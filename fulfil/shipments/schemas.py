@@ -143,6 +143,10 @@ class PackRequest(RequestModel):
     station: str = Field(pattern=PACK_STATION_PATTERN, max_length=64, description="The pack-station zone the parcel is packed at, e.g. pack-station-1.")
 
 
+class OverrideRequest(RequestModel):
+    reason: str = Field(min_length=3, max_length=300, description="Why the parcel is closed without a complete RFID verdict (kept in its journal).")
+
+
 class PackResult(BaseModel):
     shipment: ShipmentRead
     sscc: str = Field(description="SSCC-18 of the new parcel: print it on the label.")

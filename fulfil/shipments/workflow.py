@@ -81,6 +81,27 @@ def pack(session: Session, shipment_id: int, station: str, principal: Principal,
     return shipment, parcel, encode_sscc96(parcel.sscc, len(company_prefix))
 
 
+def close_unverified(session: Session, shipment_id: int, reason: str, principal: Principal) -> Shipment:
+    """Close a packed parcel RFID has not verified (a tag that cannot be read, a pack-station reader down), on the
+    word of the person packing it: packed -> verified, the reason and who gave it recorded in the shipment's journal
+    (`shipment.verified` with `override: <reason>`, actor in the event's data). Its tags stay as they were (only a
+    complete verdict packs them). Again on a verified shipment: changes nothing."""
+    shipment = _mine(session, shipment_id, principal)
+    if shipment.status is ShipmentStatus.VERIFIED:
+        return shipment
+    if shipment.status is not ShipmentStatus.PACKED:
+        raise Conflict(
+            f"shipment {shipment.id} is {shipment.status.value}: only a packed parcel can be closed without a complete verdict",
+            details={"shipment_id": shipment.id, "status": shipment.status.value}, code="not_packed",
+        )
+    advance(shipment, ShipmentStatus.VERIFIED, reason=f"override by {principal.label}: {reason}")
+    parcel = session.scalars(select(Parcel).where(Parcel.shipment_id == shipment.id).order_by(Parcel.id.desc()).limit(1)).first()
+    if parcel is not None:
+        parcel.status = ParcelStatus.VERIFIED
+    session.flush()
+    return shipment
+
+
 def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
     """The verified parcel leaves: reserved stock is consumed, its tags and parcel become shipped. A ship-to-store
     parcel goes in transit to its pickup store (received there: fulfil.pickups.arrival); a parcel collected where

@@ -67,6 +67,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/shipments/{shipment_id}/release"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/pack"): {OPS, PICKER},
     ("GET", "/api/v1/shipments/{shipment_id}/verification"): {OPS, PICKER},
+    ("POST", "/api/v1/shipments/{shipment_id}/override"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/receive"): {OPS, PICKER},
     ("POST", "/api/v1/shipments/{shipment_id}/ready"): {OPS, PICKER},

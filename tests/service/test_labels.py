@@ -38,3 +38,33 @@ def test_the_svg_draws_every_bar_with_quiet_zones_and_says_what_it_is() -> None:
 def test_only_even_digit_strings_are_encoded(bad: str) -> None:
     with pytest.raises(ValueError):
         modules(bad)
+
+
+def test_the_a6_pdf_reads_back_with_its_text_and_every_bar() -> None:
+    """Read by an independent PDF reader (pypdf, strict): one A6 page, the text in Windows-1252 (French accents),
+    and the bars drawn as rectangles that give back the barcode's modules at 0.495 mm each."""
+    import io
+
+    from pypdf import PdfReader
+
+    from fulfil.labels.pdf import MM, label_pdf
+
+    sscc = _sscc("00614141000000041")
+    body = label_pdf(sscc=sscc, order_id=4, shipment_id=7, sender=["Lyon Part-Dieu"], to=["Zoé Bérénice (Mme)", "12 rue de la République", "69002 Lyon"], units=3)
+    reader = PdfReader(io.BytesIO(body), strict=True)
+    page = reader.pages[0]
+    assert len(reader.pages) == 1
+    assert (round(float(page.mediabox.width) / MM), round(float(page.mediabox.height) / MM)) == (105, 148)
+    text = page.extract_text()
+    for expected in ("Zoé Bérénice (Mme)", "12 rue de la République", "69002 Lyon", "Commande 4", "Expédition 7", human_readable("00" + sscc)):
+        assert expected in text, expected
+    rects = [tuple(float(v) for v in m) for m in re.findall(rb"([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9.]+) re", page.get_contents().get_data())]
+    module = 0.495 * MM
+    left = rects[0][0]
+    pattern = ["0"] * len(modules("00" + sscc))
+    for x, _, width, _ in rects:
+        start, span = round((x - left) / module), round(width / module)
+        assert abs((x - left) / module - start) < 0.01 and abs(width / module - span) < 0.01  # on the module grid
+        pattern[start:start + span] = ["1"] * span
+    assert "".join(pattern) == modules("00" + sscc)
+    assert left >= QUIET_MODULES * module  # the quiet zone inside the page

@@ -53,6 +53,8 @@ def scan(client: TestClient, headers: dict[str, str], shipment_id: int, code: st
 def test_scans_count_units_and_refuse_what_does_not_belong(client: TestClient, picking: dict[str, Any]) -> None:
     sid, lea = picking["shipment"], picking["lea"]
     assert picking["started"]["claimed_by"] == "test-picker" and picking["started"]["claimed_at"]
+    stored = client.get(f"/api/v1/shipments/{sid}", headers=lea).json()  # committed by the start itself, before any scan
+    assert stored["claimed_by"] == "test-picker" and stored["claimed_at"] == picking["started"]["claimed_at"]
     first = scan(client, lea, sid, picking["boots"][1:]).json()  # the EAN-13 on the box
     assert first["accepted"] and first["outcome"] == "accepted" and first["message"] == "Bottes 42: 1 of 2."
     assert (first["picked_units"], first["total_units"]) == (1, 3)
@@ -181,3 +183,21 @@ def test_scanning_needs_a_started_shipment(client: TestClient, ops: dict[str, st
 @pytest.mark.parametrize("scan_id", ["", "x" * 65, "has space", "é"])
 def test_scan_ids_are_bounded(client: TestClient, picking: dict[str, Any], scan_id: str) -> None:
     assert scan(client, picking["lea"], picking["shipment"], picking["boots"], scan_id=scan_id).status_code == 422
+
+
+def test_a_packed_parcel_closes_without_a_complete_verdict_only_with_a_reason(client: TestClient, ops: dict[str, str], picking: dict[str, Any]) -> None:
+    sid, lea = picking["shipment"], picking["lea"]
+    early = client.post(f"/api/v1/shipments/{sid}/override", headers=lea, json={"reason": "tag unreadable"})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "not_packed"  # picking: nothing to close yet
+    act(client, lea, sid, "picked")
+    act(client, lea, sid, "pack", station="pack-station-1")
+    assert client.post(f"/api/v1/shipments/{sid}/override", headers=lea, json={"reason": "x"}).status_code == 422  # say why
+    closed = client.post(f"/api/v1/shipments/{sid}/override", headers=lea, json={"reason": "the boots' tag is unreadable"})
+    assert closed.status_code == 200 and closed.json()["status"] == "verified"
+    assert closed.json()["parcels"][-1]["status"] == "verified"
+    again = client.post(f"/api/v1/shipments/{sid}/override", headers=lea, json={"reason": "a retried tap"})
+    assert again.status_code == 200 and again.json()["status"] == "verified"
+    stream = client.get(f"/api/v1/locations/{picking['store']}/stream", headers=ops, params={"from_start": True, "max_seconds": 0.5})
+    verified = [line for line in stream.text.splitlines() if line.startswith("data:") and '"shipment.verified"' in line]
+    assert len(verified) == 1 and "override by" in verified[0] and "the boots' tag is unreadable" in verified[0]
+    assert act(client, lea, sid, "ship")["status"] == "shipped"

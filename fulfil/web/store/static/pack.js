@@ -1,0 +1,40 @@
+// The pack page: the RFID verdict of the pack station, live from the location's stream (every new verdict for this
+// shipment), with each problem said in words; a complete verdict brings the next step (ship, or ready for pickup).
+
+import { message, say } from "./feedback.js";
+
+const state = JSON.parse(document.getElementById("state").textContent);
+const names = new Map([...document.querySelectorAll("li.line")].map((li) => [li.dataset.gtin, li.dataset.name]));
+
+function show(verdict) {
+  const summary = document.getElementById("verdict-summary");
+  const list = document.getElementById("verdict-problems");
+  if (!summary || !verdict) return;
+  list.replaceChildren();
+  const add = (text) => { const li = document.createElement("li"); li.textContent = text; list.append(li); };
+  const name = (gtin) => names.get(gtin) || gtin;
+  for (const x of verdict.missing || []) add(message("missing", { name: name(x.gtin), seen: x.seen, expected: x.expected }));
+  for (const x of verdict.wrong_quantity || []) add(message("wrong_quantity", { name: name(x.gtin), seen: x.seen, expected: x.expected }));
+  for (const x of verdict.extra || []) add(message("extra", { name: name(x.gtin), seen: x.seen }));
+  for (const x of verdict.foreign || []) add(message("foreign", { epc: x.epc, reason: x.reason }));
+  document.getElementById("verdict").classList.toggle("complete", verdict.complete);
+  document.getElementById("verdict").classList.toggle("problem", !verdict.complete);
+  summary.textContent = verdict.complete ? message("verdict_complete") : "";
+  if (verdict.complete) say("ok", message("verdict_complete"));
+  else say("bad", list.firstChild ? list.firstChild.textContent : message("verdict_waiting"));
+}
+
+if (state.status === "packed") {
+  if (state.verdict) show(state.verdict);
+  const stream = new EventSource(`/api/v1/locations/${encodeURIComponent(state.location)}/stream`);
+  stream.addEventListener("verification", (event) => {
+    const row = JSON.parse(event.data);
+    if (row.shipment_id !== state.shipment) return;
+    show(row.verdict);
+    if (row.complete) { stream.close(); setTimeout(() => location.reload(), 600); }
+  });
+  stream.addEventListener("shipment", (event) => {  // closed elsewhere (another handheld, an override)
+    const row = JSON.parse(event.data);
+    if (row.shipment_id === state.shipment && row.kind !== "shipment.packed") { stream.close(); location.reload(); }
+  });
+}

@@ -1,0 +1,212 @@
+"""The store app's work in a real Chromium on a handheld (360 × 640, touch, French): a web order from the queue to a
+verified, labelled, shipped parcel, scanned with the keyboard wedge and verified by RFID reads through the real
+ingest path; a wrong scan refused; a second picker locked out of a claimed order; a short pick that re-routes; a
+network drop mid-pick whose scan is replayed and counts once. Screenshots go to var/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+
+from tests.pages.store_app import DEADLINE_MS, STORE, StoreApp, screenshot, store_app, wait_for
+from tests.service.test_cli import env  # noqa: F401 (a fixture)
+
+
+def _scan(page: Any, code: str, *, again: bool = False) -> None:
+    """What a keyboard-wedge scanner does: type the code and Enter, wherever the focus is. `again`: the same label
+    scanned a second time by hand, a moment later (within 100 ms the page takes it for one label read twice)."""
+    if again:
+        page.wait_for_timeout(150)  # a person's second scan, not a synchronisation: nothing is awaited here
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+
+
+def _line(page: Any, name: str) -> Any:
+    return page.get_by_role("list", name="Articles à prélever, dans l'ordre du parcours").get_by_role("listitem").filter(has_text=name).first
+
+
+def _start(page: Any, app: StoreApp, order: dict[str, Any]) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name=f"Préparer la commande {order['id']}").tap()
+    expect(page.get_by_role("heading", name=f"Préparer la commande {order['id']}")).to_be_visible(timeout=DEADLINE_MS)
+    page.get_by_role("button", name="Commencer la préparation").tap()
+    expect(page.get_by_label("Scannez un article, ou tapez son code")).to_be_visible(timeout=DEADLINE_MS)
+    page.get_by_role("heading", level=1).tap()  # a tap unlocks sound and vibration; the focus is on no field
+
+
+def test_a_web_order_is_picked_packed_verified_labelled_and_shipped(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 2, aisle="A10", bay="1", shelf="1")
+        socks = app.product("Chaussettes laine", 1, aisle="A2", bay="3", shelf="2", size="39-42", colour="gris")
+        order = app.order([(shirt, 2), (socks, 1)])
+        shipment_id = order["shipments"][0]["id"]
+        page = app.handheld()
+        app.sign_in(page, "Léa")
+        _start(page, app, order)
+        lines = page.get_by_role("list", name="Articles à prélever, dans l'ordre du parcours").get_by_role("listitem")
+        expect(lines.first).to_contain_text("Allée A2")  # walking order: A2 before A10
+        expect(lines.first).to_contain_text("Taille 39-42")
+        screenshot(page, "store-pick")
+
+        _scan(page, "4006381333931")  # somebody else's product
+        expect(page.get_by_role("alert")).to_contain_text("Pas dans cette commande", timeout=DEADLINE_MS)
+        screenshot(page, "store-pick-wrong-scan")
+        _scan(page, shirt.epcs[0])  # an RFID sled's EPC
+        expect(page.get_by_role("status").filter(has_text="OK : Chemise lin")).to_be_visible(timeout=DEADLINE_MS)
+        expect(_line(page, "Chemise lin")).to_contain_text("1 sur 2")
+        _scan(page, shirt.epcs[0], again=True)  # the same tag again
+        expect(page.get_by_role("alert")).to_contain_text("déjà compté", timeout=DEADLINE_MS)
+        _scan(page, f"]C101{shirt.gtin}")  # a GS1-128 with its symbology identifier
+        expect(_line(page, "Chemise lin")).to_contain_text("2 sur 2", timeout=DEADLINE_MS)
+        _scan(page, shirt.gtin)
+        expect(page.get_by_role("alert")).to_contain_text("Un de trop", timeout=DEADLINE_MS)
+        finish = page.get_by_role("button", name="Tout est prélevé : emballer")
+        expect(finish).to_be_hidden()  # the socks are still to pick: the count comes from the scans
+        page.get_by_label("Scannez un article, ou tapez son code").fill(socks.gtin)  # typed by hand
+        page.get_by_role("button", name="Vérifier").tap()
+        expect(_line(page, "Chaussettes laine")).to_contain_text("1 sur 1", timeout=DEADLINE_MS)
+        screenshot(page, "store-pick-done")
+        finish.tap()
+
+        expect(page.get_by_role("heading", name=f"Emballer la commande {order['id']}")).to_be_visible(timeout=DEADLINE_MS)
+        page.get_by_label("Poste d'emballage").select_option("pack-station-1")
+        page.get_by_role("button", name="Emballer ici").tap()
+        expect(page.get_by_role("heading", name="Contrôle RFID")).to_be_visible(timeout=DEADLINE_MS)
+        sscc = app.shipment(shipment_id)["parcels"][0]["sscc"]
+        app.read([shirt.epcs[0]], antenna=2)  # one shirt on the pack table
+        verdict = page.get_by_role("region", name="Contrôle RFID")
+        expect(verdict).to_contain_text("Mauvaise quantité : Chemise lin (1 sur 2)", timeout=DEADLINE_MS)
+        expect(verdict).to_contain_text("Manquant : Chaussettes laine (0 sur 1)")
+        screenshot(page, "store-pack-incomplete")
+        app.read([shirt.epcs[1], socks.epcs[0]], antenna=2)
+        expect(page.get_by_role("button", name="Expédier")).to_be_visible(timeout=DEADLINE_MS)
+        expect(verdict).to_contain_text("Complet : tout est dans le colis.")
+        screenshot(page, "store-pack-verified")
+
+        with page.expect_popup() as popup:
+            page.get_by_role("link", name="Imprimer l'étiquette").tap()
+        label = popup.value
+        expect(label.get_by_role("img", name=f"GS1-128 barcode (00) {sscc[0]} {sscc[1:8]} {sscc[8:17]} {sscc[17]}")).to_be_visible(timeout=DEADLINE_MS)
+        expect(label.get_by_role("article", name="Étiquette d'expédition")).to_contain_text(f"Commande {order['id']}")
+        expect(label.get_by_role("article", name="Étiquette d'expédition")).to_contain_text("Camille Martin")
+        label.set_viewport_size({"width": 397, "height": 560})  # A6 at 96 dpi
+        screenshot(label, "store-label")
+        pdf = label.request.get(f"{app.base}/store/label/{shipment_id}.pdf")
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        text = PdfReader(_bytes_io(pdf.body())).pages[0].extract_text()
+        assert f"Commande {order['id']}" in text and "Camille Martin" in text and "69002 Lyon" in text and sscc[1:8] in text
+        label.close()
+
+        page.get_by_role("button", name="Expédier").tap()
+        expect(page.get_by_role("status")).to_contain_text("Expédié. Bravo !", timeout=DEADLINE_MS)
+        screenshot(page, "store-shipped")
+        assert app.shipment(shipment_id)["status"] == "shipped"
+        assert (app.on_hand(shirt.gtin), app.on_hand(socks.gtin)) == (0, 0)
+
+
+def _bytes_io(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_a_second_picker_is_locked_out_of_a_claimed_order(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 1)
+        order = app.order([(shirt, 1)])
+        lea = app.handheld()
+        app.sign_in(lea, "Léa")
+        _start(lea, app, order)
+        assert app.shipment(order["shipments"][0]["id"])["claimed_by"] == "Léa"  # starting claims it, before any scan
+        marc = app.handheld()
+        app.sign_in(marc, "Marc")
+        task = marc.get_by_role("list", name="Tâches, les plus urgentes d'abord").get_by_role("listitem").filter(has_text=f"Commande {order['id']}")
+        expect(task).to_contain_text("Léa s'en occupe")
+        task.get_by_role("link", name=f"Préparer la commande {order['id']}").tap()
+        expect(marc.get_by_role("alert")).to_contain_text(f"Léa prépare la commande {order['id']} depuis", timeout=DEADLINE_MS)
+        expect(marc.get_by_role("button", name="Commencer la préparation")).to_have_count(0)
+        expect(marc.get_by_label("Scannez un article, ou tapez son code")).to_have_count(0)
+        screenshot(marc, "store-pick-locked")
+        # Through the API with Marc's session, a scan is refused as well.
+        refused = marc.request.post(f"{app.base}/api/v1/shipments/{order['shipments'][0]['id']}/scans",
+                                    data={"scan_id": "marc-1", "code": shirt.gtin}, headers={"Origin": app.base})
+        assert refused.status == 409 and refused.json()["error"]["code"] == "claimed"
+        # Léa gives it back: Marc may take it over.
+        lea.get_by_role("button", name="Rendre la commande").tap()
+        expect(lea.get_by_role("heading", name="Tâches")).to_be_visible(timeout=DEADLINE_MS)
+        marc.reload()
+        marc.get_by_role("button", name="Commencer la préparation").tap()
+        expect(marc.get_by_label("Scannez un article, ou tapez son code")).to_be_visible(timeout=DEADLINE_MS)
+        assert app.shipment(order["shipments"][0]["id"])["status"] == "picking"
+
+
+def test_a_short_pick_from_the_line_reroutes_the_missing_unit(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 2)
+        order = app.order([(shirt, 2)])
+        added = app.api("POST", "/stock/adjustments", json={"location_id": "DC-PARIS", "gtin": shirt.gtin, "delta": 5, "reason": "receipt"},
+                        headers={"Idempotency-Key": "dc-receipt"})
+        assert added.status_code == 201, added.text
+        page = app.handheld()
+        app.sign_in(page, "Léa")
+        _start(page, app, order)
+        _scan(page, shirt.epcs[0])
+        expect(_line(page, "Chemise lin")).to_contain_text("1 sur 2", timeout=DEADLINE_MS)
+        page.get_by_role("button", name="Impossible de prélever Chemise lin").tap()
+        dialog = page.get_by_role("dialog", name="Impossible de prélever Chemise lin")
+        expect(dialog).to_be_visible()
+        dialog.get_by_label("Pas en rayon").check()
+        expect(dialog.get_by_label("Combien ne pouvez-vous pas prélever ?")).to_have_value("1")
+        screenshot(page, "store-short-pick")
+        dialog.get_by_role("button", name="Confirmer").tap()
+        expect(_line(page, "Chemise lin")).to_contain_text("1 sur 1", timeout=DEADLINE_MS)
+        expect(page.get_by_role("button", name="Tout est prélevé : emballer")).to_be_visible()
+        routed = app.api("GET", f"/orders/{order['id']}").json()
+        elsewhere = [s for s in routed["shipments"] if s["location_id"] != STORE and s["status"] == "assigned"]
+        assert [(s["location_id"], sum(ln["qty"] for ln in s["lines"])) for s in elsewhere] == [("DC-PARIS", 1)], routed
+        tasks = app.api("GET", f"/stores/{STORE}/tasks").json()
+        assert any(t["kind"] == "cycle_count" and t["gtin"] == shirt.gtin for t in tasks)  # not on the shelf: count it
+
+
+def test_a_scan_whose_answer_is_lost_is_replayed_and_counts_once(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 3)
+        order = app.order([(shirt, 3)])
+        shipment_id = order["shipments"][0]["id"]
+        page = app.handheld()
+        app.sign_in(page, "Léa")
+        _start(page, app, order)
+        # The network drops after the server took the scan: the answer never reaches the handheld.
+        delivered = []
+
+        def lose_the_answer(route: Any) -> None:
+            delivered.append(route.fetch().status)
+            route.abort("internetdisconnected")
+
+        page.route("**/scans", lose_the_answer)
+        _scan(page, shirt.epcs[0])
+        expect(page.get_by_role("status").filter(has_text=re.compile("^Pas de réseau"))).to_be_visible(timeout=DEADLINE_MS)
+        wait_for(lambda: delivered, "the server to take the scan")
+        assert app.shipment(shipment_id)["lines"][0]["picked_qty"] == 1
+        # Still offline: a second scan is kept on the device, behind the first.
+        page.context.set_offline(True)
+        page.unroute("**/scans")
+        _scan(page, shirt.epcs[1])
+        expect(page.get_by_role("status").filter(has_text="2 actions sont gardées")).to_be_visible(timeout=DEADLINE_MS)
+        screenshot(page, "store-pick-offline")
+        page.context.set_offline(False)
+        expect(_line(page, "Chemise lin")).to_contain_text("2 sur 3", timeout=DEADLINE_MS)
+        expect(page.get_by_role("status").filter(has_text=re.compile("^Pas de réseau"))).to_be_hidden(timeout=DEADLINE_MS)
+        assert app.shipment(shipment_id)["lines"][0]["picked_qty"] == 2  # the replayed first scan counted once

@@ -25,7 +25,8 @@ from fulfil.auth.service import Principal, authenticate, revoke_token
 from fulfil.db import unit_of_work
 from fulfil.edge import SESSION_COOKIE
 from fulfil.errors import TooManyRequests, Unauthenticated
-from fulfil.models import Location, LocationKind, Role, StaffMember, TaskKind
+from fulfil.models import Location, LocationKind, Role, ShipmentStatus, StaffMember, TaskKind
+from fulfil.pickups import service as pickups
 from fulfil.models.base import utcnow
 from fulfil.pages import i18n
 from fulfil.staff import service as staff
@@ -173,7 +174,8 @@ def task_queue(request: Request) -> Response:
                 batchable = picking and not t.detail.get("claimed_by")
             rows.append({"task": t, "day": day, "due": due, "due_iso": t.due.isoformat() if t.due else "", "href": href,
                          "batchable": batchable, "stage": status})
-        return page(request, "tasks.html", store=store, who=who, rows=rows, batchable=sum(1 for r in rows if r["batchable"]))
+        waiting = len(pickups.waiting(session, principal, None, ShipmentStatus.READY_FOR_PICKUP, 1000, 0))
+        return page(request, "tasks.html", store=store, who=who, rows=rows, batchable=sum(1 for r in rows if r["batchable"]), pickups_waiting=waiting)
 
 
 @router.post("/sign-out")

@@ -37,17 +37,17 @@ PICKABLE = (ShipmentStatus.ASSIGNED, ShipmentStatus.PICKING)
 ShipmentIds = Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]], Query(alias="shipment", max_length=pick_lists.MAX_BATCH)]
 
 
-def _who(session: Session, principal: Principal) -> str:
+def who(session: Session, principal: Principal) -> str:
     member = session.get(StaffMember, principal.staff_id) if principal.staff_id else None
     return member.name if member is not None else principal.name
 
 
 def _refused(request: Request, session: Session, principal: Principal, exc: FulfilError) -> HTMLResponse:
     store = session.get(Location, principal.location_id)
-    return page(request, "problem.html", exc.status_code, store=store, who=_who(session, principal), message=exc.message)
+    return page(request, "problem.html", exc.status_code, store=store, who=who(session, principal), message=exc.message)
 
 
-def _as_picker(request: Request, work: Callable[[Session, Principal], Response]) -> Response:
+def as_picker(request: Request, work: Callable[[Session, Principal], Response]) -> Response:
     """A page's work for the signed-in picker, in one transaction: to the sign-in page without a session; a refusal
     (claimed by another, not found, a wrong state) rolled back and shown as a page saying why."""
     with unit_of_work(request.app.state.session_factory) as session:
@@ -61,18 +61,18 @@ def _as_picker(request: Request, work: Callable[[Session, Principal], Response])
             return _refused(request, session, principal, exc)
 
 
-async def _form_action(request: Request, work: Callable[[Session, Principal, dict[str, str]], Response]) -> Response:
+async def form_action(request: Request, work: Callable[[Session, Principal, dict[str, str]], Response]) -> Response:
     """A page's form posted from this site (403 otherwise), done as the signed-in picker."""
     if not same_site(request):
         return Response("cross-site form refused", status_code=403)
     form = await form_of(request)
-    return await run_in_threadpool(_as_picker, request, lambda session, principal: work(session, principal, form))
+    return await run_in_threadpool(as_picker, request, lambda session, principal: work(session, principal, form))
 
 
 @router.get("/pick", response_class=HTMLResponse)
 def pick_page(request: Request, shipment_ids: ShipmentIds) -> Response:
     """Pick one shipment, or a batch picked together (a slot and a colour per order), in walking order."""
-    return _as_picker(request, lambda session, principal: _pick(request, session, principal, shipment_ids))
+    return as_picker(request, lambda session, principal: _pick(request, session, principal, shipment_ids))
 
 
 def _pick(request: Request, session: Session, principal: Principal, shipment_ids: list[int]) -> Response:
@@ -92,7 +92,7 @@ def _pick(request: Request, session: Session, principal: Principal, shipment_ids
         "batch": len(batch.shipments) > 1,
         "lines": [{"gtin": ln.gtin, "slots": {str(k): list(qp) for k, qp in ln.slots.items()}} for ln in batch.lines],
     }
-    return page(request, "pick.html", store=store, who=_who(session, principal), batch=batch, slots=slots, state=state,
+    return page(request, "pick.html", store=store, who=who(session, principal), batch=batch, slots=slots, state=state,
                 started=all(s["mine"] and s["status"] == "picking" for s in slots),
                 startable=any(s["pickable"] and not s["claimed_by_other"] and not s["mine"] for s in slots),
                 blocked=[s for s in slots if s["claimed_by_other"]])
@@ -111,7 +111,7 @@ async def pick_action(request: Request, shipment_ids: ShipmentIds) -> Response:
             return RedirectResponse("/store/tasks", status_code=303)
         return RedirectResponse(str(request.url.path) + "?" + urlencode([("shipment", i) for i in shipment_ids]), status_code=303)
 
-    return await _form_action(request, work)
+    return await form_action(request, work)
 
 
 def _stations(request: Request, location_id: str, current: str | None) -> list[str]:
@@ -127,7 +127,7 @@ def _stations(request: Request, location_id: str, current: str | None) -> list[s
 @router.get("/pack/{shipment_id}", response_class=HTMLResponse)
 def pack_page(request: Request, shipment_id: int) -> Response:
     """Pack a picked shipment at a pack station and watch the RFID verdict; then ship it or make it ready for pickup."""
-    return _as_picker(request, lambda session, principal: _pack(request, session, principal, shipment_id))
+    return as_picker(request, lambda session, principal: _pack(request, session, principal, shipment_id))
 
 
 def _pack(request: Request, session: Session, principal: Principal, shipment_id: int) -> Response:
@@ -141,7 +141,7 @@ def _pack(request: Request, session: Session, principal: Principal, shipment_id:
     state = {"shipment": shipment.id, "location": shipment.location_id, "status": shipment.status.value, "station": shipment.pack_station,
              "verdict": latest.verdict if latest is not None else None, "collected_here": collected_here,
              "lines": {ln.gtin: ln.qty for ln in batch.lines}}
-    return page(request, "pack.html", store=store, who=_who(session, principal), shipment=shipment, lines=batch.lines, parcel=parcel,
+    return page(request, "pack.html", store=store, who=who(session, principal), shipment=shipment, lines=batch.lines, parcel=parcel,
                 stations=_stations(request, store.id, shipment.pack_station), state=state, collected_here=collected_here)
 
 
@@ -166,7 +166,7 @@ async def pack_action(request: Request, shipment_id: int) -> Response:
             pickups.ready(session, shipment_id, principal)
         return RedirectResponse(f"/store/pack/{shipment_id}", status_code=303)
 
-    return await _form_action(request, work)
+    return await form_action(request, work)
 
 
 def _label(session: Session, principal: Principal, shipment_id: int) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def label_pdf_page(request: Request, shipment_id: int) -> Response:
         return Response(body, media_type="application/pdf", headers={
             "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="label-{label["parcel"].sscc}.pdf"'})
 
-    return _as_picker(request, work)
+    return as_picker(request, work)
 
 
 @router.get("/label/{shipment_id}", response_class=HTMLResponse)
@@ -223,4 +223,4 @@ def label_page(request: Request, shipment_id: int) -> Response:
         label = _label(session, principal, shipment_id)
         return page(request, "label.html", barcode=svg("00" + label["parcel"].sscc), **label)
 
-    return _as_picker(request, work)
+    return as_picker(request, work)

@@ -210,3 +210,52 @@ def test_a_scan_whose_answer_is_lost_is_replayed_and_counts_once(env: dict[str, 
         expect(_line(page, "Chemise lin")).to_contain_text("2 sur 3", timeout=DEADLINE_MS)
         expect(page.get_by_role("status").filter(has_text=re.compile("^Pas de réseau"))).to_be_hidden(timeout=DEADLINE_MS)
         assert app.shipment(shipment_id)["lines"][0]["picked_qty"] == 2  # the replayed first scan counted once
+
+
+def test_a_click_and_collect_handover_with_the_code_and_one_refused_item(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 2)
+        order = app.order([(shirt, 2)], pickup_location_id=STORE, customer_ref="Mme Durand")
+        sid = order["shipments"][0]["id"]
+        for action, body in (("start", None), ("picked", None), ("pack", {"station": "pack-station-1"})):
+            done = app.api("POST", f"/shipments/{sid}/{action}", json=body)
+            assert done.status_code == 200, done.text
+        app.read(shirt.epcs, antenna=2)
+        wait_for(lambda: app.shipment(sid)["status"] == "verified", "the parcel verified by its tags")
+        assert app.api("POST", f"/shipments/{sid}/ready").status_code == 200
+        code = app.api("GET", f"/orders/{order['id']}").json()["pickup"]["display"]
+
+        page = app.handheld()
+        app.sign_in(page, "Léa")
+        page.get_by_role("link", name="Retraits en attente : 1").tap()
+        expect(page.get_by_role("heading", name="Retraits")).to_be_visible(timeout=DEADLINE_MS)
+        finder = page.get_by_label("Code de retrait, QR code, numéro de commande ou client")
+        finder.fill("ZZZZ-ZZZZ")
+        page.get_by_role("button", name="Chercher").tap()
+        expect(page.get_by_role("status")).to_contain_text("Rien de ce qui attend ici", timeout=DEADLINE_MS)
+        page.get_by_label("Code de retrait, QR code, numéro de commande ou client").fill("durand")  # the customer's name
+        page.get_by_role("button", name="Chercher").tap()
+        page.get_by_role("link", name=f"Remettre la commande {order['id']}").tap()
+        page.get_by_label("Code de retrait du client").fill("ABCD-EFGH" if code != "ABCD-EFGH" else "ABCD-EFGJ")
+        page.get_by_role("button", name="Remettre au client").tap()
+        expect(page.get_by_role("alert")).to_contain_text("Ce code n'est pas celui de la commande", timeout=DEADLINE_MS)
+        assert app.shipment(sid)["status"] == "ready_for_pickup"  # nothing handed over
+
+        page.get_by_role("link", name="← Tâches").tap()  # the customer shows the QR code in their message: scanned into the finder
+        page.get_by_role("link", name="Retraits en attente : 1").tap()
+        qr = app.api("GET", f"/orders/{order['id']}").json()["pickup"]["qr_payload"]
+        page.get_by_label("Code de retrait, QR code, numéro de commande ou client").fill(qr)
+        page.get_by_role("button", name="Chercher").tap()
+        expect(page.get_by_text("Le code du client correspond à cette commande.")).to_be_visible(timeout=DEADLINE_MS)
+        page.get_by_label("Refusé par le client : Chemise lin").fill("1")
+        page.get_by_label("Pourquoi : Chemise lin").select_option(label="Mauvaise taille")
+        screenshot(page, "store-handover")
+        page.get_by_role("button", name="Remettre au client").tap()
+        expect(page.get_by_role("status")).to_contain_text("Remis. Remerciez le client !", timeout=DEADLINE_MS)
+        expect(page.get_by_role("list", name="Refusé au comptoir")).to_contain_text("1 × Chemise lin refusé : de nouveau en vente dans ce magasin")
+        screenshot(page, "store-handed-over")
+        assert app.shipment(sid)["status"] == "collected"
+        level = app.api("GET", f"/stock/{STORE}/{shirt.gtin}").json()
+        assert (level["on_hand"], level["reserved"], level["available"] + level["safety"]) == (1, 0, 1)  # the refused shirt is on sale again

@@ -1,0 +1,53 @@
+// The task queue, live: the store's stream (GET /api/v1/locations/{id}/stream) says when something changed there; the
+// queue is fetched again, and a task that was not in it before is announced with a tone, a vibration (after the
+// first tap: browsers' rule) and a message. Due times count down every 30 s.
+
+import { alertNewWork, message, say } from "./feedback.js";
+
+const state = JSON.parse(document.getElementById("state").textContent);
+const WORK = { pick: "work_pick", curbside: "work_curbside", receive: "work_receive", put_back: "work_task", cycle_count: "work_task" };
+const refs = () => new Map([...document.querySelectorAll("li.task[data-ref]")].map((li) => [li.dataset.ref, li.dataset.kind]));
+
+function countdowns() {
+  const now = Date.now();
+  for (const time of document.querySelectorAll("time[data-countdown]")) {
+    const minutes = Math.round((Date.parse(time.getAttribute("datetime")) - now) / 60000);
+    let left = time.nextElementSibling;
+    if (!left || !left.classList.contains("left")) {
+      left = document.createElement("span");
+      left.className = "left";
+      time.after(left);
+    }
+    left.classList.toggle("late", minutes < 0);
+    left.textContent = minutes < 0 ? message("due_late", { minutes: -minutes }) : minutes <= 24 * 60 ? message("due_in", { minutes }) : "";
+  }
+}
+
+let refreshing = null;
+async function refresh() {
+  const response = await fetch(location.href, { credentials: "same-origin" });
+  if (!response.ok || response.redirected) { location.reload(); return; }
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = page.getElementById("queue");
+  if (!fresh) return;
+  const before = refs();
+  document.getElementById("queue").replaceWith(fresh);
+  const added = [...refs()].filter(([ref]) => !before.has(ref));
+  if (added.length) {
+    alertNewWork();
+    say("info", message("new_work", { what: added.map(([, kind]) => message(WORK[kind] || "work_task")).join(", ") }));
+  }
+  countdowns();
+}
+
+function soon() {  // several events of one change make one refresh
+  clearTimeout(refreshing);
+  refreshing = setTimeout(refresh, 300);
+}
+
+const stream = new EventSource(`/api/v1/locations/${encodeURIComponent(state.location)}/stream`);
+for (const family of ["shipment", "pickup", "task", "order"]) {
+  stream.addEventListener(family, soon);
+}
+countdowns();
+setInterval(countdowns, 30000);

@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
             for line in demo.describe():
                 print(f"demo: {line}", file=sys.stderr)
             mqtt = app.state.ingest.mqtt if app.state.ingest is not None else None
-            demo.start(mqtt.subscriber.wait_ready if mqtt is not None else None)
+            demo.start(mqtt.subscriber.wait_ready if mqtt is not None else None, app.state.session_factory, settings)
         print(f"Fulfil API on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)", flush=True)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=settings.log_level))
         server.run(sockets=[listener])  # the socket bound above: no window for another process to take the port

@@ -259,3 +259,38 @@ def test_a_click_and_collect_handover_with_the_code_and_one_refused_item(env: di
         assert app.shipment(sid)["status"] == "collected"
         level = app.api("GET", f"/stock/{STORE}/{shirt.gtin}").json()
         assert (level["on_hand"], level["reserved"], level["available"] + level["safety"]) == (1, 0, 1)  # the refused shirt is on sale again
+
+
+def test_new_work_arrives_live_and_two_orders_are_picked_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 2)
+        page = app.handheld()
+        app.sign_in(page, "Léa")
+        page.get_by_role("heading", name="Tâches").tap()  # the first tap unlocks the alert's sound
+        first = app.order([(shirt, 1)])
+        expect(page.get_by_role("link", name=f"Préparer la commande {first['id']}")).to_be_visible(timeout=DEADLINE_MS)  # no reload
+        expect(page.get_by_role("status").filter(has_text="Nouveau travail")).to_contain_text("une commande à préparer")
+        second = app.order([(shirt, 1)])
+        expect(page.get_by_role("link", name=f"Préparer la commande {second['id']}")).to_be_visible(timeout=DEADLINE_MS)
+        for order in (first, second):
+            page.get_by_label(f"Ajouter la commande {order['id']} au lot").check()
+        screenshot(page, "store-tasks-batch")
+        page.get_by_role("button", name="Préparer ensemble les commandes cochées").tap()
+        expect(page.get_by_role("heading", name="Préparer 2 commandes ensemble")).to_be_visible(timeout=DEADLINE_MS)
+        totes = page.get_by_role("list", name="Bacs")
+        expect(totes).to_contain_text(f"Bac 1, rouge : commande {first['id']}")
+        expect(totes).to_contain_text(f"Bac 2, bleu : commande {second['id']}")
+        page.get_by_role("button", name="Commencer la préparation de ces commandes").tap()
+        expect(page.get_by_label("Scannez un article, ou tapez son code")).to_be_visible(timeout=DEADLINE_MS)
+        page.get_by_role("heading", level=1).tap()
+        _scan(page, shirt.epcs[0])
+        expect(page.get_by_role("status")).to_contain_text("OK : Chemise lin, dans le bac 1 (rouge)", timeout=DEADLINE_MS)
+        _scan(page, shirt.epcs[1])
+        expect(page.get_by_role("status")).to_contain_text("OK : Chemise lin, dans le bac 2 (bleu)", timeout=DEADLINE_MS)
+        expect(_line(page, "Chemise lin")).to_contain_text("2 sur 2")
+        screenshot(page, "store-pick-batch")
+        page.get_by_role("button", name="Tout est prélevé : terminé").tap()
+        expect(page.get_by_role("heading", name="Tâches")).to_be_visible(timeout=DEADLINE_MS)
+        assert [app.shipment(o["shipments"][0]["id"])["status"] for o in (first, second)] == ["picked", "picked"]

@@ -35,6 +35,7 @@ from fulfil.locations.endpoints import router as locations_router
 from fulfil.locations.index import LocationIndex
 from fulfil.openapi import install as install_openapi
 from fulfil.pages.pickups import router as store_pickups_router
+from fulfil.pages.returns import router as store_returns_router
 from fulfil.pages.work import router as store_work_router
 from fulfil.pages.store import STATIC_URL as STORE_STATIC_URL, STORE_DIR, router as store_pages_router
 from fulfil.orders.endpoints import router as orders_router
@@ -181,5 +182,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(store_pages_router)
     app.include_router(store_work_router)
     app.include_router(store_pickups_router)
+    app.include_router(store_returns_router)
     app.mount(STORE_STATIC_URL, StaticFiles(directory=STORE_DIR / "static"), name="store-static")
     return app

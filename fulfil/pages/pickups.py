@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,11 @@ from fulfil.models import Location, Order, Product, Shipment, ShipmentStatus
 from fulfil.pages import i18n
 from fulfil.pages.store import lang_of, page
 from fulfil.pages.work import as_picker, form_action, who
-from fulfil.pickups import codes, handover, repository
+from fulfil.pickups import arrival, codes, handover, repository
 from fulfil.pickups import service as pickups
 from fulfil.pickups.schemas import HandoverRequest, RefusedLine
 from fulfil.shipments import service as shipments
+from rfid.scan_codes import parse
 
 router = APIRouter(prefix="/store", include_in_schema=False)
 
@@ -50,11 +51,11 @@ def _rows(request: Request, session: Session, principal: Principal) -> list[dict
 
 
 def _list(request: Request, session: Session, principal: Principal, query: str = "", matches: list[dict[str, Any]] | None = None,
-          status: int = 200, problem: str | None = None) -> Response:
+          received: Shipment | None = None) -> Response:
     store = session.get(Location, principal.location_id)
     rows = _rows(request, session, principal) if matches is None else matches
-    return page(request, "pickups.html", status, store=store, who=who(session, principal), rows=rows, query=query, searched=matches is not None,
-                problem=problem)
+    return page(request, "pickups.html", store=store, who=who(session, principal), rows=rows, query=query, searched=matches is not None,
+                received=received)
 
 
 @router.get("/pickups", response_class=HTMLResponse)
@@ -66,10 +67,14 @@ def pickups_page(request: Request) -> Response:
 @router.post("/pickups", response_class=HTMLResponse)
 async def find_pickup(request: Request) -> Response:
     """Find a pickup: the customer's code (typed or its QR code scanned) opens the handover at once; an order number,
-    the web shop's order id or the customer's reference narrows the list."""
+    the web shop's order id or the customer's reference narrows the list. A parcel's label (its SSCC) scanned here
+    receives a ship-to-store parcel that arrived."""
 
     def work(session: Session, principal: Principal, form: dict[str, str]) -> Response:
         query = form.get("q", "").strip()[:64]
+        scanned = parse(query)
+        if scanned.kind == "sscc" and scanned.sscc is not None:
+            return _list(request, session, principal, received=arrival.receive_sscc(session, scanned.sscc, principal))
         qr = QR.fullmatch(query)
         typed = qr.group(2) if qr else query
         if re.fullmatch(codes.CODE_INPUT_PATTERN, typed):
@@ -103,6 +108,17 @@ def _handover(request: Request, session: Session, principal: Principal, shipment
     return page(request, "handover.html", status, store=store, who=who(session, principal), shipment=shipment, order=order, lines=lines,
                 code=code, problem=problem, done=done, names={g: p.name for g, p in names.items()},
                 curbside=order.checked_in_at is not None if order else False, checkin=(order.checkin or {}) if order else {})
+
+
+@router.post("/pickups/{shipment_id}/ready", response_class=HTMLResponse)
+async def make_ready(request: Request, shipment_id: int) -> Response:
+    """A received parcel is staged in the pickup area: ready, and the customer is told."""
+
+    def work(session: Session, principal: Principal, form: dict[str, str]) -> Response:
+        pickups.ready(session, shipment_id, principal)
+        return RedirectResponse("/store/pickups", status_code=303)
+
+    return await form_action(request, work)
 
 
 @router.get("/pickups/{shipment_id}", response_class=HTMLResponse)

@@ -172,6 +172,8 @@ def task_queue(request: Request) -> Response:
                 picking = status in ("assigned", "picking")
                 href = f"/store/pick?shipment={t.shipment_id}" if picking else f"/store/pack/{t.shipment_id}"
                 batchable = picking and not t.detail.get("claimed_by")
+            elif t.kind in (TaskKind.RECEIVE, TaskKind.CURBSIDE):
+                href = "/store/pickups"
             rows.append({"task": t, "day": day, "due": due, "due_iso": t.due.isoformat() if t.due else "", "href": href,
                          "batchable": batchable, "stage": status})
         waiting = len(pickups.waiting(session, principal, None, ShipmentStatus.READY_FOR_PICKUP, 1000, 0))

@@ -10,7 +10,6 @@ from fulfil.api_types import Offset, OptionalRecordId, RecordId
 from fulfil.deps import CommittingRoute, OpsOrPicker, SessionDep, check_location
 from fulfil.openapi import errors
 from fulfil.returns import repository, service
-from fulfil.returns.items import ReturnRefused
 from fulfil.returns.schemas import ReturnCreate, ReturnRead
 
 router = APIRouter(prefix="/returns", tags=["returns"], route_class=CommittingRoute)
@@ -29,15 +28,7 @@ def receive_return(data: ReturnCreate, session: SessionDep, principal: OpsOrPick
     """Take in a customer's return where the items are (a picker: at its store; ops: any store or warehouse):
     resellable units are in that location's stock at once, damaged ones in quarantine; the refund due is stated.
     All or nothing: 409 lists every item that cannot come back; an EPC never sold or shipped is also flagged."""
-    try:
-        received = service.receive(session, data, principal)
-    except ReturnRefused as refused:
-        if refused.flags:
-            # The refusal undoes the return; the flag must outlive it, so it gets a short transaction of its own.
-            session.rollback()
-            service.flag(session, refused.flags, data, principal, refused.order_id)
-            session.commit()
-        raise
+    received = service.take_in(session, data, principal)
     if not received.created:
         response.status_code = status.HTTP_200_OK
     return service.read(session, [received.return_])[0]

@@ -74,6 +74,20 @@ def receive(session: Session, data: ReturnCreate, principal: Principal) -> Recei
     return Received(return_, created=True)
 
 
+def take_in(session: Session, data: ReturnCreate, principal: Principal) -> Received:
+    """`receive`, as the API and the store app's returns desk call it: when the return is refused with EPCs to flag
+    (never sold or shipped), the refusal rolls the rest back and the flags are recorded in a short transaction of
+    their own (they must outlive it); then the refusal is raised again."""
+    try:
+        return receive(session, data, principal)
+    except ReturnRefused as refused:
+        if refused.flags:
+            session.rollback()
+            flag(session, refused.flags, data, principal, refused.order_id)
+            session.commit()
+        raise
+
+
 def _each_tag_graded_once(data: ReturnCreate) -> None:
     """The same EPC listed twice counts once; listed with two grades or reasons it is a contradiction (422 naming the
     second listing). A rule the schema cannot say, so it is checked here, on a body the schema accepted."""

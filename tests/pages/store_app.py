@@ -24,6 +24,7 @@ from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
 from tests.service.test_cli import run, seeded_token, serving
 
 STORE = "ST-LYON-01"
+OTHER_STORE = "ST-PARIS-01"  # Paris Rivoli: where a Lyon customer brings an item back
 READER = "handheld-test-lyon"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 HANDHELD = {"viewport": {"width": 360, "height": 640}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
@@ -76,7 +77,7 @@ class StoreApp:
     base: str
     ops: dict[str, str]
     device: dict[str, str]
-    pins: dict[str, str]
+    pins: dict[str, tuple[str, str]]  # staff name -> (store, PIN)
     browser: Any
     made: int = 0
 
@@ -111,9 +112,10 @@ class StoreApp:
                 sent = httpx.post(f"{self.base}/api/v1/ingest/payloads", params={"reader": READER}, headers=self.device, content=payload, timeout=10)
                 assert sent.status_code == 200 and not sent.json().get("rejected"), sent.text
 
-    def order(self, lines: list[tuple[Product, int]], **extra: Any) -> dict[str, Any]:
+    def order(self, lines: list[tuple[Product, int]], prices: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
         """A web order for home delivery in Lyon, routed to the Lyon store (the only one with these products)."""
-        body = {"external_id": f"WEB-{uuid.uuid4().hex[:8]}", "channel": "web", "lines": [{"gtin": p.gtin, "qty": q} for p, q in lines], **extra}
+        body = {"external_id": f"WEB-{uuid.uuid4().hex[:8]}", "channel": "web", **extra,
+                "lines": [{"gtin": p.gtin, "qty": q, **({"unit_price": prices[p.gtin]} if prices else {})} for p, q in lines]}
         if "pickup_location_id" not in extra:
             body["ship_to"] = LYON
         made = self.api("POST", "/orders", json=body)
@@ -134,9 +136,10 @@ class StoreApp:
     def sign_in(self, page: Any, who: str) -> None:
         from playwright.sync_api import expect
 
+        store, pin = self.pins[who]
         page.goto(f"{self.base}/store")
-        page.get_by_label("Magasin").select_option(value=STORE)
-        page.get_by_label("Votre code PIN").fill(self.pins[who])
+        page.get_by_label("Magasin").select_option(value=store)
+        page.get_by_label("Votre code PIN").fill(pin)
         page.get_by_role("button", name="Connexion").tap()
         expect(page.get_by_role("heading", name="Tâches")).to_be_visible(timeout=DEADLINE_MS)
 
@@ -158,10 +161,10 @@ def store_app(env: dict[str, str], tmp_path: Path) -> Iterator[StoreApp]:
     ops = {"Authorization": f"Bearer {seeded_token(env)}"}
     device = run(["token", "create", "--role", "device", "--store", STORE, "--name", "pack-reader"], env)
     assert device.returncode == 0, device.stderr
-    pins = {"Léa": "482916", "Marc": "739155"}
+    pins = {"Léa": (STORE, "482916"), "Marc": (STORE, "739155"), "Inès": (OTHER_STORE, "615204")}
     with serving(env) as (base, _proc), sync_playwright() as pw:
-        for name, pin in pins.items():
-            made = httpx.post(f"{base}/api/v1/staff", headers=ops, json={"location_id": STORE, "name": name, "pin": pin})
+        for name, (store, pin) in pins.items():
+            made = httpx.post(f"{base}/api/v1/staff", headers=ops, json={"location_id": store, "name": name, "pin": pin})
             assert made.status_code == 201, made.text
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

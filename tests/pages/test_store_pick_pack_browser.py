@@ -11,7 +11,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.pages.store_app import DEADLINE_MS, STORE, StoreApp, screenshot, store_app, wait_for
+from tests.pages.store_app import DEADLINE_MS, OTHER_STORE, STORE, StoreApp, screenshot, store_app, wait_for
 from tests.service.test_cli import env  # noqa: F401 (a fixture)
 
 
@@ -294,3 +294,53 @@ def test_new_work_arrives_live_and_two_orders_are_picked_together(env: dict[str,
         page.get_by_role("button", name="Tout est prélevé : terminé").tap()
         expect(page.get_by_role("heading", name="Tâches")).to_be_visible(timeout=DEADLINE_MS)
         assert [app.shipment(o["shipments"][0]["id"])["status"] for o in (first, second)] == ["picked", "picked"]
+
+
+def test_a_return_at_another_store_is_on_sale_there_at_once(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 2)
+        socks = app.product("Chaussettes laine", 1, size="39-42")
+        order = app.order([(shirt, 1), (socks, 1)], currency="EUR", prices={shirt.gtin: "39.90", socks.gtin: "9.50"})
+        sid = order["shipments"][0]["id"]
+        for action, body in (("start", None), ("picked", None), ("pack", {"station": "pack-station-1"})):
+            assert app.api("POST", f"/shipments/{sid}/{action}", json=body).status_code == 200
+        app.read([shirt.epcs[0], socks.epcs[0]], antenna=2)
+        wait_for(lambda: app.shipment(sid)["status"] == "verified", "the parcel verified by its tags")
+        assert app.api("POST", f"/shipments/{sid}/ship").status_code == 200
+
+        page = app.handheld()
+        app.sign_in(page, "Inès")  # at Paris Rivoli, 400 km from the store that shipped it
+        page.get_by_role("link", name="Retours clients").tap()
+        expect(page.get_by_role("heading", name="Retours")).to_be_visible(timeout=DEADLINE_MS)
+        page.get_by_role("heading", name="Retours").tap()
+        _scan(page, shirt.epcs[0])  # the returned shirt's tag, read by the sled: it names the order
+        expect(page.get_by_role("heading", name=f"Retour de la commande {order['id']}")).to_be_visible(timeout=DEADLINE_MS)
+        shirt_line = page.get_by_role("list", name="Ce que le client a acheté").get_by_role("listitem").filter(has_text="Chemise lin")
+        expect(shirt_line).to_contain_text("Étiquettes scannées : 1")
+        page.get_by_label("Pourquoi : Chemise lin").select_option(label="Trop petit")
+        page.get_by_label("Articles sans étiquette repris : Chaussettes laine").fill("1")  # the socks' tag was cut off
+        page.get_by_label("État : Chaussettes laine").select_option(label="Abîmé : quarantaine")
+        screenshot(page, "store-return-desk")
+        page.get_by_role("button", name="Enregistrer le retour").tap()
+        done = page.get_by_role("region", name="Retour enregistré")
+        expect(done).to_contain_text("1 × Chemise lin : de nouveau en vente ici", timeout=DEADLINE_MS)
+        expect(done).to_contain_text("1 × Chaussettes laine : abîmé, en quarantaine")
+        expect(done).to_contain_text("Remboursement dû : 49,40 €")  # both come back: a damaged item is refunded too
+        screenshot(page, "store-return-done")
+        paris = app.api("GET", f"/stock/{OTHER_STORE}/{shirt.gtin}").json()
+        assert (paris["on_hand"], paris["available"] + paris["safety"]) == (1, 1)  # on sale in Paris at once
+        tag = app.api("GET", f"/tags/{shirt.epcs[0]}").json()
+        assert (tag["location_id"], tag["state"]) == (OTHER_STORE, "in_stock")
+        # The same return cannot be taken twice: the shirt has come back already.
+        page.get_by_role("link", name="Un autre retour").tap()
+        page.get_by_label("Numéro de commande, code de retrait, ou scannez un article rapporté").fill(str(order["id"]))
+        page.get_by_role("button", name="Chercher").tap()
+        page.get_by_role("heading", name=f"Retour de la commande {order['id']}").tap()
+        expect(shirt_line).to_contain_text("Livrés 1 · déjà retournés 1 · retournables 0")
+        _scan(page, shirt.epcs[0])
+        expect(shirt_line).to_contain_text("Étiquettes scannées : 1", timeout=DEADLINE_MS)
+        page.get_by_role("button", name="Enregistrer le retour").tap()
+        expect(page.get_by_role("alert").first).to_contain_text("Non repris", timeout=DEADLINE_MS)
+        assert app.api("GET", f"/stock/{OTHER_STORE}/{shirt.gtin}").json()["on_hand"] == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fulfil.commands._common import reporting_errors, session_for
 from fulfil.commands.serve import DEMO_DIR
-from fulfil.commands.token import _read_secret, _write_secret
+from fulfil.commands.secret_files import read_secret, write_secret
 from fulfil.errors import Conflict
 
 # `make run` keeps its demo staff member's PIN here (owner-only) and reuses it while it still signs in.
@@ -59,7 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
         if store is None:
             raise Conflict(f"the demo store {DEMO_STORE} is missing: run `fulfil seed --demo` first", code="no_demo")
         key = repository.pin_key(session)
-        kept = _read_secret(path)
+        kept = read_secret(path)
         member = session.scalars(select(StaffMember).where(StaffMember.location_id == DEMO_STORE, StaffMember.name == DEMO_STAFF_NAME)).first()
         if kept is not None and member is not None and member.active and member.pin_digest == service.digest(key, DEMO_STORE, kept):
             print(kept)
@@ -77,7 +77,7 @@ def _demo(args: argparse.Namespace) -> int:
                 if exc.code == "pin_taken":
                     continue
                 raise
-            _write_secret(path, pin)  # inside the unit of work: a file that cannot be written sets nothing
+            write_secret(path, pin)  # inside the unit of work: a file that cannot be written sets nothing
             break
         else:
             raise Conflict(f"no free PIN found in {ATTEMPTS} draws at {DEMO_STORE}", code="pin_taken")

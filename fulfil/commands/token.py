@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from fulfil.commands._common import reporting_errors, session_for
+from fulfil.commands.secret_files import read_secret, write_secret
 from fulfil.commands.serve import DEMO_DIR
-from fulfil.errors import BadRequest, Unauthenticated
+from fulfil.errors import Unauthenticated
 from fulfil.models import Role
 
 # `make run` keeps its ops token here (owner-only) and reuses it while it is valid.
@@ -58,7 +58,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     with session_for() as session:
-        kept = _read_secret(path)
+        kept = read_secret(path)
         if kept is not None:
             try:
                 principal = authenticate(session, kept)
@@ -74,37 +74,11 @@ def _demo(args: argparse.Namespace) -> int:
             revoke_token(session, token_id)
         issued = create_token(session, role=Role.OPS, name=DEMO_TOKEN_NAME)
         token_id = issued.token.id
-        _write_secret(path, issued.secret)  # inside the unit of work: a file that cannot be written mints nothing
+        write_secret(path, issued.secret)  # inside the unit of work: a file that cannot be written mints nothing
     print(issued.secret)
     revoked = f"; revoked the earlier demo token(s) #{', #'.join(map(str, earlier))}" if earlier else ""
     print(f"created demo ops token #{token_id}, kept in {path} (owner-only){revoked}", file=sys.stderr)
     return 0
-
-
-def _read_secret(path: Path) -> str | None:
-    try:
-        secret = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise BadRequest(f"cannot read the demo token file {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError:
-        return None  # not a token: replaced like any other invalid one
-    return secret or None
-
-
-def _write_secret(path: Path, secret: str) -> None:
-    """Replace the file atomically, readable by its owner only (mode 0600)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(secret + "\n")
-        os.chmod(tmp, 0o600)  # an older .tmp left behind keeps its mode through O_CREAT
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise BadRequest(f"cannot write the demo token file {path}: {exc.strerror or exc}") from exc
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

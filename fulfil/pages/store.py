@@ -137,12 +137,10 @@ async def sign_in(request: Request) -> Response:
                 return _signed_in(request, RedirectResponse("/store/tasks", status_code=303), form["token"].strip(), None)
             now = utcnow()
             try:
-                opened = staff.sign_in(session, SignIn.model_construct(location_id=store, pin=form.get("pin", "")[:16]), address, settings, now)
+                opened = staff.sign_in_or_count(session, SignIn.model_construct(location_id=store, pin=form.get("pin", "")[:16]), address, settings, now)
             except TooManyRequests as exc:
                 return page(request, "sign_in.html", 429, stores=stores, reason=None, error="locked", chosen=store, wait=(exc.headers or {}).get("Retry-After", ""))
             except staff.WrongPin:
-                session.rollback()
-                staff.record_failure(session, store, address, settings, now)
                 return page(request, "sign_in.html", 401, stores=stores, reason=None, error="pin", chosen=store)
             return _signed_in(request, RedirectResponse("/store/tasks", status_code=303), opened.token, int(settings.staff_session_hours * 3600))
 
@@ -195,6 +193,12 @@ async def sign_out(request: Request) -> Response:
 
     await run_in_threadpool(work)
     return to_sign_in("signed_out")
+
+
+@router.get("/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The service worker, served from /store/ so that it may control every store app page (its scope)."""
+    return Response((STORE_DIR / "static" / "sw.js").read_bytes(), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/language")

@@ -53,12 +53,8 @@ def sign_in(data: SignIn, request: Request, session: SessionDep) -> StaffSession
     address = request.client.host if request.client else "unknown"
     now = utcnow()
     try:
-        return service.sign_in(session, data, address, settings, now)
+        return service.sign_in_or_count(session, data, address, settings, now)
     except service.WrongPin:
-        # Counted in a transaction of its own, committed before the 401 (the request's own is rolled back).
-        session.rollback()
-        service.record_failure(session, data.location_id, address, settings, now)
-        session.commit()
         raise Unauthenticated("wrong PIN for this store", code="wrong_pin") from None
 
 

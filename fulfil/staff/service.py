@@ -131,6 +131,18 @@ def sign_in(session: Session, data: SignIn, address: str, settings: Settings, no
     )
 
 
+def sign_in_or_count(session: Session, data: SignIn, address: str, settings: Settings, now: datetime) -> StaffSession:
+    """`sign_in`, as the API and the sign-in page call it: a wrong PIN is counted in a transaction of its own, committed
+    (the caller's is rolled back, the count must outlive the refusal), then WrongPin is raised again."""
+    try:
+        return sign_in(session, data, address, settings, now)
+    except WrongPin:
+        session.rollback()
+        record_failure(session, data.location_id, address, settings, now)
+        session.commit()
+        raise
+
+
 def record_failure(session: Session, location_id: str, address: str, settings: Settings, now: datetime) -> None:
     """Count a wrong PIN (in its own transaction: the caller commits it before answering 401)."""
     window = timedelta(seconds=settings.staff_sign_in_window_seconds)

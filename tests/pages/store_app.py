@@ -162,7 +162,7 @@ def store_app(env: dict[str, str], tmp_path: Path) -> Iterator[StoreApp]:
     device = run(["token", "create", "--role", "device", "--store", STORE, "--name", "pack-reader"], env)
     assert device.returncode == 0, device.stderr
     pins = {"Léa": (STORE, "482916"), "Marc": (STORE, "739155"), "Inès": (OTHER_STORE, "615204")}
-    with serving(env) as (base, _proc), sync_playwright() as pw:
+    with serving(env, drain=True) as (base, _proc), sync_playwright() as pw:
         for name, (store, pin) in pins.items():
             made = httpx.post(f"{base}/api/v1/staff", headers=ops, json={"location_id": store, "name": name, "pin": pin})
             assert made.status_code == 201, made.text

@@ -12,7 +12,7 @@ import pytest
 
 from tests.pages.store_app import DEADLINE_MS, HANDHELD, screenshot
 from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
-from tests.service.test_cli import env, run, serving  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import env, run, server_log, serving  # noqa: F401 (env is a fixture)
 
 VERDICT_DEADLINE_MS = 30_000  # the emulated reader publishes twice a second; the ingest smooths over a few reads
 
@@ -29,7 +29,7 @@ def test_a_newcomer_ships_a_verified_parcel_on_the_demo(env: dict[str, str], tmp
     made = run(["staff", "demo"], env, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     pin = made.stdout.strip()
-    with serving(env, "--demo", cwd=tmp_path) as (base, _proc), sync_playwright() as pw:
+    with serving(env, "--demo", cwd=tmp_path, drain=True) as (base, proc), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(locale="fr-FR", **HANDHELD).new_page()
@@ -38,7 +38,10 @@ def test_a_newcomer_ships_a_verified_parcel_on_the_demo(env: dict[str, str], tmp
             page.get_by_label("Votre code PIN").fill(pin)
             page.get_by_role("button", name="Connexion").tap()
             pick = page.get_by_role("link", name=re.compile(r"^Préparer la commande \d+$")).first
-            expect(pick).to_be_visible(timeout=VERDICT_DEADLINE_MS)  # the demo places one as soon as Lyon has tagged stock
+            try:
+                expect(pick).to_be_visible(timeout=VERDICT_DEADLINE_MS)  # the demo places one as soon as Lyon has tagged stock
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n--- the server said:\n{server_log(proc)}") from None
             screenshot(page, "demo-store-tasks")
             pick.tap()
             page.get_by_role("button", name="Commencer la préparation").tap()

@@ -188,6 +188,9 @@ def test_a_scan_whose_answer_is_lost_is_replayed_and_counts_once(env: dict[str, 
         page = app.handheld()
         app.sign_in(page, "Léa")
         _start(page, app, order)
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=DEADLINE_MS)  # the app works offline from now on
+        page.reload()  # kept on the device by the service worker as it is shown
+        page.get_by_role("heading", level=1).tap()
         # The network drops after the server took the scan: the answer never reaches the handheld.
         delivered = []
 
@@ -205,10 +208,15 @@ def test_a_scan_whose_answer_is_lost_is_replayed_and_counts_once(env: dict[str, 
         page.unroute("**/scans")
         _scan(page, shirt.epcs[1])
         expect(page.get_by_role("status").filter(has_text="2 actions sont gardées")).to_be_visible(timeout=DEADLINE_MS)
+        page.reload()  # a reload without a network still opens the page, and the kept actions are still there
+        expect(page.get_by_role("heading", name=f"Préparer la commande {order['id']}")).to_be_visible(timeout=DEADLINE_MS)
+        expect(page.get_by_role("status").filter(has_text="2 actions sont gardées")).to_be_visible(timeout=DEADLINE_MS)
         screenshot(page, "store-pick-offline")
         page.context.set_offline(False)
-        expect(_line(page, "Chemise lin")).to_contain_text("2 sur 3", timeout=DEADLINE_MS)
         expect(page.get_by_role("status").filter(has_text=re.compile("^Pas de réseau"))).to_be_hidden(timeout=DEADLINE_MS)
+        wait_for(lambda: app.shipment(shipment_id)["lines"][0]["picked_qty"] == 2, "the kept scans sent")
+        page.reload()
+        expect(_line(page, "Chemise lin")).to_contain_text("2 sur 3", timeout=DEADLINE_MS)
         assert app.shipment(shipment_id)["lines"][0]["picked_qty"] == 2  # the replayed first scan counted once
 
 

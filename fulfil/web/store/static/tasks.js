@@ -19,7 +19,11 @@ function countdowns() {
       time.after(left);
     }
     left.classList.toggle("late", minutes < 0);
-    left.textContent = minutes < 0 ? message("due_late", { minutes: -minutes }) : minutes <= 24 * 60 ? message("due_in", { minutes }) : "";
+    const span = Math.abs(minutes);
+    const hours = Math.floor(span / 60);
+    const late = minutes < 0;
+    left.textContent = span < 60 ? message(late ? "due_late" : "due_in", { minutes: span })
+      : span < 24 * 60 ? message(late ? "due_late_hours" : "due_in_hours", { hours, minutes: String(span % 60).padStart(2, "0") }) : "";
   }
 }
 

@@ -44,7 +44,7 @@ PIN = "572913"
 FULFIL = [sys.executable, "-m", "fulfil.cli"]
 
 # Timed in the page: Enter pressed (before any handler) until the feedback box changes.
-SCAN_PROBE = """() => new Promise((resolve) => {
+SCAN_PROBE = """() => { window.__scan = new Promise((resolve) => {
   const box = document.getElementById("feedback");
   let pressed = 0;
   const down = (e) => { if (e.key === "Enter") { pressed = performance.now(); document.removeEventListener("keydown", down, true); } };
@@ -53,7 +53,7 @@ SCAN_PROBE = """() => new Promise((resolve) => {
     if (pressed) { seen.disconnect(); resolve(performance.now() - pressed); }
   });
   seen.observe(box, { childList: true, characterData: true, subtree: true, attributes: true });
-})"""
+}); }"""
 NAVIGATION = "() => { const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime; }"
 HEALTH = "async () => { const t = performance.now(); await (await fetch('/healthz')).text(); return performance.now() - t; }"
 
@@ -105,10 +105,10 @@ def _cycle(page: Any, base: str, work: dict[str, Any], timings: dict[str, list[f
     nav("start picking (claim)")
     page.locator("h1").click()
     for _ in range(2):
-        probe = page.evaluate_handle(SCAN_PROBE)
+        page.evaluate(SCAN_PROBE)
         page.keyboard.type(work["gtin"])
         page.keyboard.press("Enter")
-        timings["scan an item (until the answer shows)"].append(float(page.evaluate("(p) => p", probe)))
+        timings["scan an item (until the answer shows)"].append(float(page.evaluate("() => window.__scan")))
         page.wait_for_timeout(120)  # a person's next scan; the page takes two reads of a label within 100 ms for one
     with page.expect_navigation():
         page.locator("#finish").click()
@@ -175,6 +175,7 @@ def main() -> None:
             context = browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 640}, has_touch=True, is_mobile=True,
                                           service_workers="block")
             page = context.new_page()
+            page.set_default_timeout(15_000)
             page.goto(f"{base}/store")
             page.locator("#store").select_option(STORE)
             page.locator("#pin").fill(PIN)

@@ -25,7 +25,7 @@ from fulfil.auth.service import Principal, authenticate, revoke_token
 from fulfil.db import unit_of_work
 from fulfil.edge import SESSION_COOKIE
 from fulfil.errors import TooManyRequests, Unauthenticated
-from fulfil.models import Location, LocationKind, Role, ShipmentStatus, StaffMember, TaskKind
+from fulfil.models import Location, LocationKind, Product, Role, ShipmentStatus, StaffMember, TaskKind
 from fulfil.pickups import service as pickups
 from fulfil.models.base import utcnow
 from fulfil.pages import i18n
@@ -160,6 +160,8 @@ def task_queue(request: Request) -> Response:
         member = session.get(StaffMember, principal.staff_id) if principal.staff_id else None
         who = member.name if member is not None else principal.name
         queue = tasks.queue(session, store.id, request.app.state.settings)
+        gtins = {t.gtin for t in queue if t.gtin}
+        names = {gtin: name for gtin, name in session.execute(select(Product.gtin, Product.name).where(Product.gtin.in_(gtins)))} if gtins else {}
         lang = lang_of(request)
         rows = []
         for t in queue:
@@ -173,7 +175,7 @@ def task_queue(request: Request) -> Response:
             elif t.kind in (TaskKind.RECEIVE, TaskKind.CURBSIDE):
                 href = "/store/pickups"
             rows.append({"task": t, "day": day, "due": due, "due_iso": t.due.isoformat() if t.due else "", "href": href,
-                         "batchable": batchable, "stage": status})
+                         "batchable": batchable, "stage": status, "product": names.get(t.gtin or "")})
         waiting = len(pickups.waiting(session, principal, None, ShipmentStatus.READY_FOR_PICKUP, 1000, 0))
         return page(request, "tasks.html", store=store, who=who, rows=rows, batchable=sum(1 for r in rows if r["batchable"]), pickups_waiting=waiting)
 

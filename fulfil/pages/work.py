@@ -30,6 +30,7 @@ from fulfil.pickups import service as pickups
 from fulfil.pages.store import form_of, lang_of, page, principal_of, same_site, to_sign_in
 from fulfil.shipments import pick_lists, scans, service, verification, workflow
 from fulfil.shipments.schemas import PACK_STATION
+from fulfil.tasks import service as tasks
 
 router = APIRouter(prefix="/store", include_in_schema=False)
 
@@ -110,6 +111,20 @@ async def pick_action(request: Request, shipment_ids: ShipmentIds) -> Response:
         if form.get("action") == "release":
             return RedirectResponse("/store/tasks", status_code=303)
         return RedirectResponse(str(request.url.path) + "?" + urlencode([("shipment", i) for i in shipment_ids]), status_code=303)
+
+    return await form_action(request, work)
+
+
+@router.post("/tasks/{task_id}/done", response_class=HTMLResponse)
+async def task_done(request: Request, task_id: int) -> Response:
+    """A put back done, or a cycle count with what was counted (on-hand becomes it); then the queue again."""
+
+    def work(session: Session, principal: Principal, form: dict[str, str]) -> Response:
+        counted = form.get("counted", "").strip()
+        if counted and not (counted.isdigit() and int(counted) <= 1_000_000):
+            raise InvalidInput("a count is a whole number of units", details=[{"field": "counted", "message": "0 to 1,000,000"}])
+        tasks.complete(session, principal.location_id or "", task_id, principal, counted=int(counted) if counted else None)
+        return RedirectResponse("/store/tasks", status_code=303)
 
     return await form_action(request, work)
 

@@ -12,7 +12,7 @@ from fulfil.errors import NotFound
 from fulfil.models import Location, TaskKind
 from fulfil.openapi import errors
 from fulfil.tasks import service
-from fulfil.tasks.schemas import StoredTaskRead, TaskRead
+from fulfil.tasks.schemas import StoredTaskRead, TaskDone, TaskRead
 
 router = APIRouter(prefix="/stores", tags=["tasks"], route_class=CommittingRoute)
 
@@ -33,7 +33,10 @@ def list_tasks(
 
 
 @router.post("/{location_id}/tasks/{task_id}/done", response_model=StoredTaskRead, responses=errors(409))
-def complete_task(location_id: LocationIdPath, task_id: RecordId, session: SessionDep, principal: OpsOrPicker) -> StoredTaskRead:
-    """Confirm a put back (its units are released: on the shelf, available again) or a cycle count. Confirming it
-    again changes nothing."""
-    return StoredTaskRead.model_validate(service.complete(session, location_id, task_id, principal))
+def complete_task(
+    location_id: LocationIdPath, task_id: RecordId, session: SessionDep, principal: OpsOrPicker, data: TaskDone | None = None,
+) -> StoredTaskRead:
+    """Confirm a put back (its units are released: on the shelf, available again) or a cycle count, with what was
+    counted (`counted`: on-hand becomes it, by the store's own staff). Confirming it again changes nothing; `counted`
+    on a put back is 422."""
+    return StoredTaskRead.model_validate(service.complete(session, location_id, task_id, principal, counted=data.counted if data else None))

@@ -7,7 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fulfil.api_types import RequestModel
 from fulfil.models import TaskKind, TaskStatus
+
+
+class TaskDone(RequestModel):
+    counted: int | None = Field(
+        default=None, ge=0, le=1_000_000,
+        description="A cycle count only: the units of the product counted in the store. On-hand becomes this (a `count` "
+        "adjustment; 409 when fewer than the units reserved there). Without it the count is confirmed as the books say.",
+    )
 
 
 class TaskRead(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
 from fulfil.deps import check_location
-from fulfil.errors import Conflict, NotFound
+from fulfil.errors import Conflict, InvalidInput, NotFound
 from fulfil.journal import service as journal
 from fulfil.config import Settings
 from fulfil.models import Location, Order, Shipment, ShipmentStatus, StockCause, StoreTask, TaskKind, TaskStatus
@@ -90,9 +90,10 @@ def close_cycle_counts(session: Session, location_id: str, gtin: str, actor: str
         _finish(session, task, actor)
 
 
-def complete(session: Session, location_id: str, task_id: int, principal: Principal) -> StoreTask:
-    """Confirm a stored task. A put back releases its units (they are on the shelf, available again). Confirming a
-    task that is done already changes nothing (a retried tap)."""
+def complete(session: Session, location_id: str, task_id: int, principal: Principal, *, counted: int | None = None) -> StoreTask:
+    """Confirm a stored task. A put back releases its units (they are on the shelf, available again); a cycle count
+    with `counted` sets the product's on-hand there to it (a `count` adjustment, once per task). Confirming a task
+    that is done already changes nothing (a retried tap)."""
     check_location(principal, location_id)
     stmt = select(StoreTask).where(StoreTask.id == task_id, StoreTask.location_id == location_id).with_for_update()
     task = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
@@ -102,6 +103,13 @@ def complete(session: Session, location_id: str, task_id: int, principal: Princi
         return task
     if task.status is not TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is {task.status.value}", details={"task_id": task_id, "status": task.status.value}, code="task_closed")
+    if counted is not None and task.kind is not TaskKind.CYCLE_COUNT:
+        raise InvalidInput(f"task {task_id} is a {task.kind.value}: only a cycle count takes a count",
+                           details=[{"field": "body.counted", "message": "only for a cycle count"}])
+    if task.kind is TaskKind.CYCLE_COUNT and counted is not None:
+        assert task.gtin is not None
+        cause = stock.Cause(StockCause.MANUAL, actor=principal.label, reason="count", note=f"cycle count task {task.id}: {task.reason or ''}".strip())
+        stock.adjust(session, task.location_id, task.gtin, cause, set_on_hand=counted, idempotency_key=f"cycle-count:{task.id}")
     if task.kind is TaskKind.PUT_BACK:
         assert task.gtin is not None and task.qty is not None
         cause = stock.Cause(StockCause.ORDER, actor=principal.label, order_id=task.order_id, shipment_id=task.shipment_id,

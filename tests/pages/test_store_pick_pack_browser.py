@@ -176,6 +176,14 @@ def test_a_short_pick_from_the_line_reroutes_the_missing_unit(env: dict[str, str
         assert [(s["location_id"], sum(ln["qty"] for ln in s["lines"])) for s in elsewhere] == [("DC-PARIS", 1)], routed
         tasks = app.api("GET", f"/stores/{STORE}/tasks").json()
         assert any(t["kind"] == "cycle_count" and t["gtin"] == shirt.gtin for t in tasks)  # not on the shelf: count it
+        # The count, from the queue: one shirt is really there (the one picked, still reserved for the order).
+        page.get_by_role("link", name="← Tâches").tap()
+        page.get_by_label("Compté en rayon : Chemise lin").fill("1")
+        screenshot(page, "store-cycle-count")
+        page.get_by_role("button", name="Enregistrer le comptage").tap()
+        expect(page.get_by_label("Compté en rayon : Chemise lin")).to_have_count(0, timeout=DEADLINE_MS)
+        level = app.api("GET", f"/stock/{STORE}/{shirt.gtin}").json()
+        assert (level["on_hand"], level["reserved"]) == (1, 1)
 
 
 def test_a_scan_whose_answer_is_lost_is_replayed_and_counts_once(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811

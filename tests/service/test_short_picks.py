@@ -233,3 +233,24 @@ def test_a_count_closes_the_cycle_count(client: TestClient, ops: dict[str, str],
     assert confirmed.status_code == 200 and confirmed.json()["done_by"], confirmed.text
     assert tasks(client, ops, w["store"], "cycle_count") == []
     assert level(client, ops, w["store"], w["g2"])["on_hand"] == 4  # confirming a count moves no stock
+
+
+def test_the_store_records_its_cycle_count_with_what_it_counted(client: TestClient, ops: dict[str, str], picking: dict[str, Any]) -> None:
+    w = picking
+    assert short(client, w["picker"], w["shipment"], "not_found", {w["g1"]: 1}).status_code == 200
+    [count] = tasks(client, ops, w["store"], "cycle_count")
+    before = level(client, ops, w["store"], w["g1"])
+    url = f"/api/v1/stores/{w['store']}/tasks/{count['task_id']}/done"
+    too_few = client.post(url, headers=w["picker"], json={"counted": before["reserved"] - 1}) if before["reserved"] else None
+    if too_few is not None:  # fewer than what orders hold there cannot be counted: nothing changes
+        assert too_few.status_code == 409 and tasks(client, ops, w["store"], "cycle_count") != []
+    done = client.post(url, headers=w["picker"], json={"counted": before["reserved"] + 2})
+    assert done.status_code == 200 and done.json()["status"] == "done", done.text
+    after = level(client, ops, w["store"], w["g1"])
+    assert after["on_hand"] == before["reserved"] + 2 and after["reserved"] == before["reserved"]
+    again = client.post(url, headers=w["picker"], json={"counted": 99})  # a retried tap: done already, nothing moves
+    assert again.status_code == 200 and level(client, ops, w["store"], w["g1"])["on_hand"] == after["on_hand"]
+    events = client.get("/api/v1/stock/events", headers=ops, params={"location_id": w["store"], "gtin": w["g1"]}).json()
+    assert sum(1 for e in events if e.get("reason") == "count") == 1
+    put_back = client.post(f"/api/v1/stores/{w['store']}/tasks/{count['task_id']}/done", headers=w["picker"], json={"counted": -1})
+    assert put_back.status_code == 422

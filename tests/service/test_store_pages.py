@@ -150,3 +150,28 @@ def test_due_times_read_as_staff_read_them() -> None:
     day, text = when(datetime(2026, 12, 10, 8, 0, tzinfo=timezone.utc), "fr", "Europe/Paris", now)
     assert day == "" and text == "10/12/2026 09:00"
     assert when(None, "fr", "Europe/Paris", now) == ("", "")
+
+
+def test_a_put_back_is_confirmed_from_the_queue(
+    client: TestClient, ops: dict[str, str], store: Location, pin: str, make_product: Callable[..., Any], stock_of: Callable[..., None],
+) -> None:
+    import re
+
+    gtin = make_product(name="Écharpe laine").gtin
+    stock_of(store.id, gtin, 3)
+    order = client.post("/api/v1/orders", headers=ops, json={"external_id": f"PB-{uuid.uuid4().hex[:8]}", "channel": "web",
+                                                              "pickup_location_id": store.id, "lines": [{"gtin": gtin, "qty": 1}]}).json()
+    [shipment] = order["shipments"]
+    assert shipment["location_id"] == store.id
+    assert client.post(f"/api/v1/shipments/{shipment['id']}/start", headers=ops).status_code == 200
+    assert client.post(f"/api/v1/orders/{order['id']}/cancel", headers=ops, json={"reason": "the customer changed their mind"}).status_code == 200
+    assert _sign_in(client, store=store.id, pin=pin).status_code == 303
+    queue = client.get("/store/tasks").text
+    assert "Écharpe laine × 1" in queue and "Put back: done" in queue
+    [task_id] = re.findall(r'action="/store/tasks/(\d+)/done"', queue)
+    assert client.post(f"/store/tasks/{task_id}/done", headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.get(f"/api/v1/stock/{store.id}/{gtin}", headers=ops).json()["reserved"] == 1  # held by the put back
+    done = client.post(f"/store/tasks/{task_id}/done", headers={"Origin": "http://testserver"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/store/tasks"
+    assert "Put back: done" not in client.get("/store/tasks").text
+    assert client.get(f"/api/v1/stock/{store.id}/{gtin}", headers=ops).json()["reserved"] == 0  # on the shelf, available again

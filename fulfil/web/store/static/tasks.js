@@ -29,8 +29,14 @@ function countdowns() {
 
 let refreshing = null;
 async function refresh() {
-  const response = await fetch(location.href, { credentials: "same-origin" });
-  if (!response.ok || response.redirected) { location.reload(); return; }
+  let response;
+  try {
+    response = await fetch(location.href, { credentials: "same-origin" });
+  } catch (error) {
+    return;  // no network: the queue shown stays, the next change tries again
+  }
+  if (response.redirected) { location.assign(response.url); return; }  // signed out meanwhile: the sign-in page says why
+  if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = page.getElementById("queue");
   if (!fresh) return;

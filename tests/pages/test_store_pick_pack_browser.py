@@ -143,9 +143,14 @@ def test_a_second_picker_is_locked_out_of_a_claimed_order(env: dict[str, str], t
         lea.get_by_role("button", name="Rendre la commande").tap()
         expect(lea.get_by_role("heading", name="Tâches")).to_be_visible(timeout=DEADLINE_MS)
         marc.reload()
-        marc.get_by_role("button", name="Commencer la préparation").tap()
+        marc.get_by_role("heading", level=1).tap()
+        _scan(marc, shirt.gtin)  # scanning the first item starts picking (the claim), then counts it: no tap needed
         expect(marc.get_by_label("Scannez un article, ou tapez son code")).to_be_visible(timeout=DEADLINE_MS)
-        assert app.shipment(order["shipments"][0]["id"])["status"] == "picking"
+        expect(_line(marc, "Chemise lin")).to_contain_text("1 sur 1", timeout=DEADLINE_MS)
+        marc.reload()  # the scan that started it is not counted again
+        expect(_line(marc, "Chemise lin")).to_contain_text("1 sur 1", timeout=DEADLINE_MS)
+        shipment = app.shipment(order["shipments"][0]["id"])
+        assert (shipment["status"], shipment["claimed_by"], shipment["lines"][0]["picked_qty"]) == ("picking", "Marc", 1)
 
 
 def test_a_short_pick_from_the_line_reroutes_the_missing_unit(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811

@@ -38,3 +38,7 @@ if (state.status === "packed") {
     if (row.shipment_id === state.shipment && row.kind !== "shipment.packed") { stream.close(); location.reload(); }
   });
 }
+
+// Verified: the next step's button has the focus, so the handheld's Enter key (or a tap) takes it.
+const next = document.querySelector("form button.primary");
+if (state.status === "verified" && next) next.focus();

@@ -68,8 +68,7 @@ async function answered(response, action) {
   }
 }
 
-async function scanned(code) {
-  const scanId = outbox.newId();
+async function scanned(code, scanId = outbox.newId()) {
   const action = state.batch
     ? { id: scanId, kind: "scan", url: "/api/v1/pick-lists/scans", body: { shipment_ids: state.shipments, scan_id: scanId, code } }
     : { id: scanId, kind: "scan", url: `/api/v1/shipments/${state.shipments[0]}/scans`, body: { scan_id: scanId, code } };
@@ -126,6 +125,26 @@ if (finish) {
   });
 }
 
+// Before picking has started, a scan starts it (the claim) and is then counted: the happy path needs no tap. The
+// scan waits in this tab's session storage across the page's reload, under its scan_id, so it counts once.
+const PENDING = `fulfil-pending-scan:${state.shipments.join(",")}`;
+const start = document.getElementById("start");
+
+async function scanBeforeStart(code) {
+  sessionStorage.setItem(PENDING, JSON.stringify({ code, scanId: outbox.newId() }));
+  start.requestSubmit();
+}
+
 const field = document.getElementById("code");
-if (field) listen(scanned, field);
+if (field) {
+  listen(scanned, field);
+  const pending = sessionStorage.getItem(PENDING);
+  if (pending) {
+    sessionStorage.removeItem(PENDING);
+    const { code, scanId } = JSON.parse(pending);
+    scanned(code, scanId);
+  }
+} else if (start) {
+  listen(scanBeforeStart);
+}
 render();

@@ -21,7 +21,7 @@ from fulfil.errors import Forbidden, InvalidInput
 from fulfil.models import Location, Order, Product, Shipment, ShipmentStatus
 from fulfil.pages import i18n
 from fulfil.pages.store import lang_of, page
-from fulfil.pages.work import as_picker, form_action, who
+from fulfil.pages.work import as_picker, form_action, units, who
 from fulfil.pickups import arrival, codes, handover, repository
 from fulfil.pickups import service as pickups
 from fulfil.pickups.schemas import HandoverRequest, RefusedLine
@@ -135,7 +135,7 @@ async def hand_over(request: Request, shipment_id: int) -> Response:
         shipment = shipments.get(session, shipment_id, principal)
         refused = []
         for index, line in enumerate(shipment.lines):
-            qty = _count(form.get(f"refused-{index}", "0"))
+            qty = units(form.get(f"refused-{index}", "0"))
             if qty:
                 reason = form.get(f"reason-{index}", "other")
                 reason = reason if reason in REFUSAL_REASONS else "other"
@@ -153,10 +153,3 @@ async def hand_over(request: Request, shipment_id: int) -> Response:
         return _handover(request, session, principal, shipment_id, done=done)
 
     return await form_action(request, work)
-
-
-def _count(text: str) -> int:
-    try:
-        return max(0, min(int(text), 10_000))
-    except ValueError:
-        return 0

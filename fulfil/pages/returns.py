@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from fulfil.auth.service import Principal
 from fulfil.models import Location, Order, Product, ReturnGrade, RfidTag
 from fulfil.pages.store import lang_of, page
-from fulfil.pages.work import as_picker, form_action, who
+from fulfil.pages.work import as_picker, form_action, units, who
 from fulfil.pickups import codes
 from fulfil.returns import repository
 from fulfil.returns import service as returns
@@ -135,7 +135,7 @@ async def desk_action(request: Request, order_id: int) -> Response:
             reason_ = ReturnReason(reason) if reason in {r.value for r in ReturnReason} else ReturnReason.OTHER
             tags = session.scalars(select(RfidTag.epc).where(RfidTag.epc.in_(epcs), RfidTag.gtin == ln.gtin)) if epcs else []
             items += [ReturnEpcItem(epc=e, grade=grade, reason=reason_) for e in tags]
-            qty = _count(form.get(f"qty-{ln.line_no}", "0"))
+            qty = units(form.get(f"qty-{ln.line_no}", "0"))
             if qty:
                 items.append(ReturnGtinItem(gtin=ln.gtin, qty=qty, grade=grade, reason=reason_))
         if not items:
@@ -151,10 +151,3 @@ async def desk_action(request: Request, order_id: int) -> Response:
         return _desk(request, session, principal, order_id, epcs=[], ref=uuid.uuid4().hex, done=done)
 
     return await form_action(request, work)
-
-
-def _count(text: str) -> int:
-    try:
-        return max(0, min(int(text), 10_000))
-    except ValueError:
-        return 0

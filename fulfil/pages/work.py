@@ -48,6 +48,12 @@ def _refused(request: Request, session: Session, principal: Principal, exc: Fulf
     return page(request, "problem.html", exc.status_code, store=store, who=who(session, principal), message=exc.message)
 
 
+def units(text: str, limit: int = 10_000) -> int:
+    """A number of units typed into a form: a whole number from 0 to `limit` (anything else is 0)."""
+    text = text.strip()
+    return min(int(text), limit) if text.isdigit() else 0
+
+
 def as_picker(request: Request, work: Callable[[Session, Principal], Response]) -> Response:
     """A page's work for the signed-in picker, in one transaction: to the sign-in page without a session; a refusal
     (claimed by another, not found, a wrong state) rolled back and shown as a page saying why."""
@@ -121,9 +127,9 @@ async def task_done(request: Request, task_id: int) -> Response:
 
     def work(session: Session, principal: Principal, form: dict[str, str]) -> Response:
         counted = form.get("counted", "").strip()
-        if counted and not (counted.isdigit() and int(counted) <= 1_000_000):
+        if counted and not counted.isdigit():
             raise InvalidInput("a count is a whole number of units", details=[{"field": "counted", "message": "0 to 1,000,000"}])
-        tasks.complete(session, principal.location_id or "", task_id, principal, counted=int(counted) if counted else None)
+        tasks.complete(session, principal.location_id or "", task_id, principal, counted=units(counted, 1_000_000) if counted else None)
         return RedirectResponse("/store/tasks", status_code=303)
 
     return await form_action(request, work)

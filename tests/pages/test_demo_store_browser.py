@@ -15,6 +15,22 @@ from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
 from tests.service.test_cli import env, run, server_log, serving  # noqa: F401 (env is a fixture)
 
 VERDICT_DEADLINE_MS = 30_000  # the emulated reader publishes twice a second; the ingest smooths over a few reads
+FIRST_ORDER_DEADLINE_MS = 60_000  # the first carton received at Lyon, then its order placed: "within a minute" (issue 14)
+
+
+def _diagnose(base: str, ops: dict[str, str]) -> str:
+    """What the demo did so far: the ingest's state, Lyon's stock moved by its reader, the demo's orders."""
+    import httpx
+
+    try:
+        status = httpx.get(f"{base}/api/v1/ingest/status", headers=ops, timeout=5).text[:1500]
+        events = httpx.get(f"{base}/api/v1/stock/events", headers=ops, params={"location_id": "ST-LYON-01", "limit": 5000}, timeout=5).json()
+        orders = httpx.get(f"{base}/api/v1/orders", headers=ops, params={"limit": 50}, timeout=5).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return repr(exc)
+    by_reader = [e for e in events if e.get("cause") == "reader"]
+    return (f"ingest: {status}\nLyon stock events from its reader: {len(by_reader)} (of {len(events)})\n"
+            f"orders: {[(o.get('external_id'), o.get('status')) for o in orders]}")
 
 
 def test_a_newcomer_ships_a_verified_parcel_on_the_demo(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
@@ -29,6 +45,7 @@ def test_a_newcomer_ships_a_verified_parcel_on_the_demo(env: dict[str, str], tmp
     made = run(["staff", "demo"], env, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     pin = made.stdout.strip()
+    ops = {"Authorization": f"Bearer {run(['token', 'create', '--role', 'ops'], env, cwd=tmp_path).stdout.strip()}"}
     with serving(env, "--demo", cwd=tmp_path, drain=True) as (base, proc), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -39,9 +56,9 @@ def test_a_newcomer_ships_a_verified_parcel_on_the_demo(env: dict[str, str], tmp
             page.get_by_role("button", name="Connexion").tap()
             pick = page.get_by_role("link", name=re.compile(r"^Préparer la commande \d+$")).first
             try:
-                expect(pick).to_be_visible(timeout=VERDICT_DEADLINE_MS)  # the demo places one as soon as Lyon has tagged stock
+                expect(pick).to_be_visible(timeout=FIRST_ORDER_DEADLINE_MS)  # the demo places one as soon as Lyon has tagged stock
             except AssertionError as exc:
-                raise AssertionError(f"{exc}\n--- the server said:\n{server_log(proc)}") from None
+                raise AssertionError(f"{exc}\n--- where the demo stands:\n{_diagnose(base, ops)}\n--- the server said:\n{server_log(proc)}") from None
             screenshot(page, "demo-store-tasks")
             pick.tap()
             page.get_by_role("button", name="Commencer la préparation").tap()

@@ -169,6 +169,8 @@ def main() -> None:
                 raise RuntimeError("the server did not start")
             time.sleep(0.1)
         httpx.post(f"{base}/api/v1/staff", headers=ops, json={"location_id": STORE, "name": "Bench", "pin": PIN}).raise_for_status()
+        # The demo store ships 40 parcels a day; the benchmark's orders would exhaust that and go unfilled.
+        httpx.patch(f"{base}/api/v1/locations/{STORE}", headers=ops, json={"capacity_per_day": 10_000}).raise_for_status()
         runs: list[dict[str, list[float]]] = []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])

@@ -33,6 +33,18 @@ if (state.status === "packed") {
     show(row.verdict);
     if (row.complete) { stream.close(); setTimeout(() => location.reload(), 600); }
   });
+  stream.addEventListener("open", async () => {  // a verdict between the page's rendering and the stream's start
+    const response = await fetch(`/api/v1/shipments/${state.shipment}/verification`, { credentials: "same-origin" });
+    if (!response.ok) return;  // 404: no verdict yet
+    const row = await response.json();
+    show(row.verdict);
+    const seen = `fulfil-verdict-seen:${state.shipment}`;
+    if (row.complete && sessionStorage.getItem(seen) !== String(row.id)) {  // once per verdict: an older parcel's never loops
+      sessionStorage.setItem(seen, String(row.id));
+      stream.close();
+      location.reload();
+    }
+  });
   stream.addEventListener("shipment", (event) => {  // closed elsewhere (another handheld, an override)
     const row = JSON.parse(event.data);
     if (row.shipment_id === state.shipment && row.kind !== "shipment.packed") { stream.close(); location.reload(); }

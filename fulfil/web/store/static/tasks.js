@@ -59,5 +59,8 @@ const stream = new EventSource(`/api/v1/locations/${encodeURIComponent(state.loc
 for (const family of ["shipment", "pickup", "task", "order"]) {
   stream.addEventListener(family, soon);
 }
+// The stream starts from the moment it connects: what changed between this page being rendered and then is fetched
+// once the stream is open (and again after a reconnect), so no task falls in between.
+stream.addEventListener("open", soon);
 countdowns();
 setInterval(countdowns, 30000);

@@ -4,13 +4,11 @@ real ingest path, and Chromium at a handheld's size."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 from fulfil.demo import DEMO_COMPANY_PREFIX
 from rfid.epc import encode_sgtin96
 from rfid.epc.gs1 import gtin_check_digit
+from tests.ingest.conftest import impinj
 from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
 from tests.service.test_cli import run, seeded_token, serving
 
@@ -105,10 +104,7 @@ class StoreApp:
         """The reader sees these tags (twice, as a reader reads continuously) on an antenna."""
         for _ in range(2):
             for epc in epcs:
-                payload = json.dumps({
-                    "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "hostname": "r700", "eventType": "tagInventory",
-                    "tagInventoryEvent": {"epcHex": epc, "antennaPort": antenna, "peakRssiCdbm": -6000 if antenna == 1 else -3000},
-                }).encode()
+                payload = impinj(epc, antenna, rssi_cdbm=-6000 if antenna == 1 else -3000)
                 sent = httpx.post(f"{self.base}/api/v1/ingest/payloads", params={"reader": READER}, headers=self.device, content=payload, timeout=10)
                 assert sent.status_code == 200 and not sent.json().get("rejected"), sent.text
 

@@ -1,4 +1,5 @@
-"""GS1-128 barcodes of all-numeric element strings (an SSCC label's `(00)` + 18 digits), as bar patterns and SVG.
+"""GS1-128 barcodes of all-numeric element strings (an SSCC label's `(00)` + 18 digits), as bar patterns and SVG;
+and plain Code 128 of short printable text (code set B, no FNC1), for signs such as a pack station's name.
 
 Code 128 (ISO/IEC 15417) in code set C, which packs two digits per symbol: Start C, FNC1 (what makes it GS1-128),
 the digit pairs, the mod-103 check symbol, Stop. Each symbol is 11 modules (Stop 13) of alternating bars and
@@ -7,6 +8,8 @@ anything but digits, is refused: labels here only carry numeric AIs.
 """
 
 from __future__ import annotations
+
+from html import escape
 
 # The 107 Code 128 symbols as bar/space widths (values 0-105, then Stop), from ISO/IEC 15417 table 1.
 _WIDTHS = (
@@ -22,7 +25,7 @@ _WIDTHS = (
     "214121", "412121", "111143", "111341", "131141", "114113", "114311", "411113", "411311", "113141",
     "114131", "311141", "411131", "211412", "211214", "211232", "2331112",
 )
-START_C, FNC1, STOP = 105, 102, 106
+START_B, START_C, FNC1, STOP = 104, 105, 102, 106
 QUIET_MODULES = 10
 
 
@@ -35,13 +38,31 @@ def symbols(digits: str) -> list[int]:
     return values + [check]
 
 
-def modules(digits: str) -> str:
-    """The symbol as modules, "1" for bar and "0" for space, without quiet zones."""
+def text_symbols(text: str) -> list[int]:
+    """The symbol values of printable ASCII text in code set B: Start B, one symbol per character, check."""
+    if not text or not text.isascii() or not all(32 <= ord(c) <= 126 for c in text):
+        raise ValueError("Code 128 set B encodes printable ASCII text")
+    values = [START_B] + [ord(c) - 32 for c in text]
+    check = (values[0] + sum(i * v for i, v in enumerate(values[1:], start=1))) % 103
+    return values + [check]
+
+
+def _pattern(values: list[int]) -> str:
     out = []
-    for value in [*symbols(digits), STOP]:
+    for value in [*values, STOP]:
         for i, width in enumerate(_WIDTHS[value]):
             out.append(("1" if i % 2 == 0 else "0") * int(width))
     return "".join(out)
+
+
+def modules(digits: str) -> str:
+    """The symbol as modules, "1" for bar and "0" for space, without quiet zones."""
+    return _pattern(symbols(digits))
+
+
+def text_modules(text: str) -> str:
+    """A Code 128 (set B) symbol of `text` as modules."""
+    return _pattern(text_symbols(text))
 
 
 def human_readable(digits: str) -> str:
@@ -68,17 +89,24 @@ def bar_runs(pattern: str) -> list[tuple[int, int]]:
 def svg(digits: str, *, module_mm: float = 0.495, height_mm: float = 31.75, title: str | None = None) -> str:
     """An SVG of the barcode with its quiet zones and human-readable line, sized in millimetres for print (defaults:
     GS1's 0.495 mm X-dimension and 31.75 mm bar height for logistic labels)."""
-    pattern = modules(digits)
+    label = human_readable(digits)
+    return _svg(modules(digits), label, title or f"GS1-128 barcode {label}", module_mm, height_mm)
+
+
+def text_svg(text: str, *, module_mm: float = 0.4, height_mm: float = 15.0, title: str | None = None) -> str:
+    """An SVG of a Code 128 (set B) barcode of `text`, its text under the bars."""
+    return _svg(text_modules(text), text, title or f"Code 128 barcode {text}", module_mm, height_mm)
+
+
+def _svg(pattern: str, label: str, name: str, module_mm: float, height_mm: float) -> str:
     width = (len(pattern) + 2 * QUIET_MODULES) * module_mm
     text_mm = 4.0
     bars = [
         f'<rect x="{(QUIET_MODULES + start) * module_mm:.3f}" y="0" width="{width * module_mm:.3f}" height="{height_mm}"/>'
         for start, width in bar_runs(pattern)
     ]
-    label = human_readable(digits)
-    name = title or f"GS1-128 barcode {label}"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{name}" width="{width:.3f}mm" height="{height_mm + text_mm + 1:.3f}mm" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(name)}" width="{width:.3f}mm" height="{height_mm + text_mm + 1:.3f}mm" '
         f'viewBox="0 0 {width:.3f} {height_mm + text_mm + 1:.3f}"><g fill="#000">{"".join(bars)}</g>'
-        f'<text x="{width / 2:.3f}" y="{height_mm + text_mm:.3f}" font-family="monospace" font-size="{text_mm - 0.5}" text-anchor="middle">{label}</text></svg>'
+        f'<text x="{width / 2:.3f}" y="{height_mm + text_mm:.3f}" font-family="monospace" font-size="{text_mm - 0.5}" text-anchor="middle">{escape(label)}</text></svg>'
     )

@@ -141,6 +141,8 @@ class ShipmentRead(BaseModel):
     # Picking: who holds the shipment (nobody else may pick it) and since when.
     claimed_by: str | None = None
     claimed_at: datetime | None = None
+    # Packing: the pack-station zone whose reader verifies the parcel.
+    pack_station: str | None = None
 
 
 class PickupCodeRead(BaseModel):

@@ -125,8 +125,9 @@ def mark_picked(shipment_id: RecordId, session: SessionDep, principal: OpsOrPick
 
 @router.post("/{shipment_id}/pack", response_model=PackResult, responses=errors(409))
 def pack(shipment_id: RecordId, data: PackRequest, request: Request, session: SessionDep, principal: OpsOrPicker) -> PackResult:
-    """Start packing at a pack station: a parcel with an SSCC is created and RFID verifies its contents there."""
-    _, parcel, epc = workflow.pack(session, shipment_id, data.station, principal, request.app.state.settings.sscc_company_prefix)
+    """Start packing at a pack station: a parcel with an SSCC (a pre-printed label's, or allocated) is created and RFID
+    verifies its contents there."""
+    _, parcel, epc = workflow.pack(session, shipment_id, data.station, principal, request.app.state.settings.sscc_company_prefix, data.sscc)
     return PackResult(shipment=ShipmentRead.model_validate(service.get(session, shipment_id, principal)), sscc=parcel.sscc, sscc_epc=epc)
 
 

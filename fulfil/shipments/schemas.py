@@ -7,12 +7,14 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fulfil.api_types import MAX_ID, RequestModel
 from fulfil.models import ScanOutcome, ShortReason
 from fulfil.orders.schemas import MAX_LINES, ProductUnits, ShipmentRead, units_per_gtin
 from fulfil.routing_runs.schemas import RoutingDecisionRead
+from rfid.epc.gs1 import check_key
+from rfid.epc.model import EpcError
 
 
 class PickedUnits(enum.StrEnum):
@@ -139,8 +141,29 @@ class BatchScanRead(ScanResultRead):
     shipment_id: int
 
 
+def _sscc(value: str) -> str:
+    try:
+        return check_key(value, 18, "SSCC")
+    except EpcError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# The length is the pattern; the GS1 check digit is the validator (and `format: sscc` says so).
+Sscc = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{18}$", examples=["106141410000000576"], description="SSCC-18 with a valid GS1 check digit.",
+          json_schema_extra={"format": "sscc"}),
+    AfterValidator(_sscc),
+]
+
+
 class PackRequest(RequestModel):
     station: str = Field(pattern=PACK_STATION_PATTERN, max_length=64, description="The pack-station zone the parcel is packed at, e.g. pack-station-1.")
+    sscc: Sscc | None = Field(
+        default=None,
+        description="A pre-printed parcel label's SSCC-18, scanned at packing: this company's prefix (else 422), on no parcel yet "
+                    "(else 409 `sscc_in_use`). Absent: the service allocates one.",
+    )
 
 
 class OverrideRequest(RequestModel):

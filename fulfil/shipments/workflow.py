@@ -16,7 +16,8 @@ from fulfil.shipments.schemas import PACK_STATION
 from fulfil.shipments.states import advance
 from fulfil.stock import service as stock
 from rfid.epc import encode_sscc96
-from rfid.epc.gs1 import gtin_check_digit
+from rfid.epc.gs1 import check_key, gtin_check_digit
+from rfid.epc.model import EpcError
 
 
 def _mine(session: Session, shipment_id: int, principal: Principal) -> Shipment:
@@ -60,22 +61,53 @@ def unpack(session: Session, shipment: Shipment, reason: str) -> None:
     advance(shipment, ShipmentStatus.PICKED, reason=reason)
 
 
-def sscc_for(company_prefix: str, shipment_id: int, parcel_number: int) -> str:
-    """A deterministic SSCC-18: extension 0, the company prefix, the shipment id and parcel number, check digit."""
+def sscc_for(company_prefix: str, shipment_id: int, parcel_number: int, extension: int = 0) -> str:
+    """A deterministic SSCC-18: the extension digit, the company prefix, the shipment id and parcel number, check digit."""
     width = 16 - len(company_prefix)
     reference = f"{shipment_id % 10 ** (width - 1):0{width - 1}d}{parcel_number % 10}"
-    body = "0" + company_prefix + reference
+    body = str(extension) + company_prefix + reference
     return body + str(gtin_check_digit(body))
 
 
-def pack(session: Session, shipment_id: int, station: str, principal: Principal, company_prefix: str) -> tuple[Shipment, Parcel, str]:
-    """Put the picked items in a parcel at a pack station; RFID verifies it there. Returns the parcel and its SSCC-96 EPC."""
+def _in_use(session: Session, sscc: str) -> bool:
+    return session.scalar(select(Parcel.id).where(Parcel.sscc == sscc).limit(1)) is not None
+
+
+def printed_sscc(session: Session, sscc: str, company_prefix: str) -> str:
+    """A pre-printed parcel label's SSCC, checked before a parcel takes it: 18 digits with a right check digit (422
+    `invalid_input`), from this company's prefix (422: a carrier's or a supplier's label is not ours to reuse), and on
+    no parcel yet (409 `sscc_in_use`). Says nothing of the parcel that has it: it may be another store's."""
+    try:
+        check_key(sscc, 18, "SSCC")
+    except EpcError as exc:
+        raise InvalidInput(str(exc), details=[{"field": "body.sscc", "message": str(exc)}]) from None
+    if sscc[1:1 + len(company_prefix)] != company_prefix:
+        message = f"SSCC {sscc} is not from this company's prefix {company_prefix}: use the company's own parcel labels"
+        raise InvalidInput(message, details=[{"field": "body.sscc", "message": "another company's prefix"}])
+    if _in_use(session, sscc):
+        raise Conflict(f"SSCC {sscc} is on another parcel already: take a new label", details={"sscc": sscc}, code="sscc_in_use")
+    return sscc
+
+
+def pack(session: Session, shipment_id: int, station: str, principal: Principal, company_prefix: str, sscc: str | None = None) -> tuple[Shipment, Parcel, str]:
+    """Put the picked items in a parcel at a pack station; RFID verifies it there. Returns the parcel and its SSCC-96 EPC.
+
+    The parcel's SSCC is the pre-printed label's when one was scanned (`sscc`, checked by `printed_sscc`), else one is
+    allocated: extension digit 0, unless a pre-printed label took that number already (then the next free extension
+    digit, so the two never collide)."""
     if not PACK_STATION.fullmatch(station):
         raise InvalidInput("station must be a pack-station zone, e.g. pack-station-1", details=[{"field": "body.station", "message": "not a pack station"}])
     shipment = _mine(session, shipment_id, principal)
+    if sscc is not None:
+        sscc = printed_sscc(session, sscc, company_prefix)
     advance(shipment, ShipmentStatus.PACKED)
     shipment.pack_station = station
-    parcel = Parcel(sscc=sscc_for(company_prefix, shipment.id, len(shipment.parcels) + 1), shipment_id=shipment.id)
+    if sscc is None:
+        number = len(shipment.parcels) + 1
+        sscc = next((c for c in (sscc_for(company_prefix, shipment.id, number, x) for x in range(10)) if not _in_use(session, c)), None)
+        if sscc is None:
+            raise Conflict(f"no free SSCC left for parcel {number} of shipment {shipment.id}: scan a pre-printed label", code="sscc_in_use")
+    parcel = Parcel(sscc=sscc, shipment_id=shipment.id)
     session.add(parcel)
     session.flush()
     return shipment, parcel, encode_sscc96(parcel.sscc, len(company_prefix))

@@ -45,6 +45,18 @@ def _gtin_strategy() -> st.SearchStrategy[str]:
 schemathesis.openapi.format("gtin", _gtin_strategy())
 
 
+def _sscc_strategy() -> st.SearchStrategy[str]:
+    """Valid SSCC-18 of this service's company prefix (`format: sscc`): another company's label is refused, 422."""
+    from fulfil.config import Settings
+
+    prefix = Settings.model_fields["sscc_company_prefix"].default
+    bodies = st.text("0123456789", min_size=17 - len(prefix), max_size=17 - len(prefix)).map(lambda rest: rest[0] + prefix + rest[1:])
+    return bodies.map(lambda body: body + str(gtin_check_digit(body)))
+
+
+schemathesis.openapi.format("sscc", _sscc_strategy())
+
+
 @schemathesis.hook
 def before_call(context: Any, case: schemathesis.Case, kwargs: Any) -> None:
     """A stream answers until the client leaves; in-process it must close by itself to be judged, so a valid

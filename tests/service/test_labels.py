@@ -1,4 +1,5 @@
-"""The SSCC's GS1-128 barcode for parcel labels, checked bar for bar against an independent encoder (python-barcode)."""
+"""The SSCC's GS1-128 barcode for parcel labels and the Code 128 of station signs, checked bar for bar against an
+independent encoder (python-barcode)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from barcode import get_barcode_class
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fulfil.labels.gs1_128 import QUIET_MODULES, human_readable, modules, svg
+from fulfil.labels.gs1_128 import QUIET_MODULES, human_readable, modules, svg, text_modules, text_svg
 from rfid.epc.gs1 import gtin_check_digit
 
 
@@ -21,6 +22,21 @@ def _sscc(body17: str) -> str:
 def test_sscc_barcodes_match_an_independent_encoder(body: str) -> None:
     element = "00" + _sscc(body)
     assert modules(element) == get_barcode_class("gs1_128")(element).build()[0]
+
+
+# Letters and punctuation with at most three digits in a row: python-barcode switches to code set C on longer runs of
+# digits, which encodes the same text with other symbols; this encoder keeps set B.
+@given(st.from_regex(r"([a-zA-Z\-_. ]{1,4}[0-9]{0,3}){1,6}", fullmatch=True))
+def test_sign_barcodes_match_an_independent_encoder(text: str) -> None:
+    assert text_modules(text) == get_barcode_class("code128")(text).build()[0]
+
+
+def test_a_station_sign_is_drawn_with_its_name_under_the_bars() -> None:
+    drawing = text_svg("pack-station-1")
+    assert 'aria-label="Code 128 barcode pack-station-1"' in drawing and ">pack-station-1</text>" in drawing
+    assert len(re.findall(r"<rect ", drawing)) == len(re.findall(r"1+", text_modules("pack-station-1")))
+    with pytest.raises(ValueError):
+        text_modules("caf\u00e9")
 
 
 def test_the_svg_draws_every_bar_with_quiet_zones_and_says_what_it_is() -> None:

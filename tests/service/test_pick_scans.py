@@ -201,3 +201,39 @@ def test_a_packed_parcel_closes_without_a_complete_verdict_only_with_a_reason(cl
     verified = [line for line in stream.text.splitlines() if line.startswith("data:") and '"shipment.verified"' in line]
     assert len(verified) == 1 and "override by" in verified[0] and "the boots' tag is unreadable" in verified[0]
     assert act(client, lea, sid, "ship")["status"] == "shipped"
+
+
+def test_a_pre_printed_parcel_label_is_checked_then_taken_once(client: TestClient, ops: dict[str, str], picking: dict[str, Any]) -> None:
+    from fulfil.shipments.workflow import sscc_for
+    from rfid.epc.decode import decode_epc
+    from rfid.epc.gs1 import gtin_check_digit
+
+    def label(body17: str) -> str:
+        return body17 + str(gtin_check_digit(body17))
+
+    lea, first = picking["lea"], picking["shipment"]
+    second = shipment_at(place(client, ops, {picking["socks"]: 1}), picking["store"])["id"]
+    act(client, lea, second, "start")
+    for sid in (first, second):
+        act(client, lea, sid, "picked")
+    ours = sscc_for("0614141", second, 1)  # the number the service would give the second parcel: a label takes it first
+
+    def pack(sid: int, sscc: str | None) -> Any:
+        return client.post(f"/api/v1/shipments/{sid}/pack", headers=lea, json={"station": "pack-station-1", "sscc": sscc})
+
+    wrong_check = ours[:-1] + str((int(ours[-1]) + 1) % 10)
+    refused = pack(first, wrong_check)
+    assert refused.status_code == 422 and "check digit" in str(refused.json()["error"]["details"])
+    foreign = label("1" + "0012345" + "000000042")
+    refused = pack(first, foreign)
+    assert refused.status_code == 422 and "prefix" in refused.json()["error"]["message"]
+    assert pack(first, "12345").status_code == 422
+    assert client.get(f"/api/v1/shipments/{first}", headers=lea).json()["status"] == "picked"  # nothing changed on a refusal
+
+    packed = pack(first, ours)
+    assert packed.status_code == 200 and packed.json()["sscc"] == ours
+    assert decode_epc(packed.json()["sscc_epc"]).gs1_key == ours  # the parcel's own tag says the label's number
+    taken = pack(second, ours)
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "sscc_in_use"
+    allocated = pack(second, None)
+    assert allocated.status_code == 200 and allocated.json()["sscc"] == sscc_for("0614141", second, 1, 1) != ours

@@ -22,7 +22,7 @@ from fulfil.api_types import MAX_ID
 from fulfil.auth.service import Principal
 from fulfil.db import unit_of_work
 from fulfil.errors import FulfilError, InvalidInput
-from fulfil.labels.gs1_128 import svg
+from fulfil.labels.gs1_128 import svg, text_svg
 from fulfil.labels.pdf import label_pdf
 from fulfil.models import Location, Order, Parcel, Role, ShipmentStatus, StaffMember
 from fulfil.pages import i18n
@@ -31,6 +31,7 @@ from fulfil.pages.store import form_of, lang_of, page, principal_of, same_site, 
 from fulfil.shipments import pick_lists, scans, service, verification, workflow
 from fulfil.shipments.schemas import PACK_STATION
 from fulfil.tasks import service as tasks
+from rfid.scan_codes import parse
 
 router = APIRouter(prefix="/store", include_in_schema=False)
 
@@ -145,6 +146,19 @@ def _stations(request: Request, location_id: str, current: str | None) -> list[s
     return sorted(zones) or ["pack-station-1"]
 
 
+@router.get("/stations", response_class=HTMLResponse)
+def station_signs(request: Request) -> Response:
+    """Signs to print and put up at the store's pack stations: each station's name as a Code 128 barcode. Scanned at
+    the end of picking it packs the order there, scanned on the pack page it chooses the station — no tap needed."""
+    def work(session: Session, principal: Principal) -> Response:
+        store = session.get(Location, principal.location_id)
+        assert store is not None
+        signs = [{"station": s, "barcode": text_svg(s)} for s in _stations(request, store.id, None)]
+        return page(request, "stations.html", store=store, signs=signs)
+
+    return as_picker(request, work)
+
+
 @router.get("/pack/{shipment_id}", response_class=HTMLResponse)
 def pack_page(request: Request, shipment_id: int) -> Response:
     """Pack a picked shipment at a pack station and watch the RFID verdict; then ship it or make it ready for pickup."""
@@ -175,7 +189,8 @@ async def pack_action(request: Request, shipment_id: int) -> Response:
     def work(session: Session, principal: Principal, form: dict[str, str]) -> Response:
         action = form.get("action")
         if action == "pack":
-            workflow.pack(session, shipment_id, form.get("station", "")[:64], principal, settings.sscc_company_prefix)
+            sscc = _printed_label(form.get("label", "")[:200])
+            workflow.pack(session, shipment_id, form.get("station", "")[:64], principal, settings.sscc_company_prefix, sscc)
         elif action == "override":
             reason = form.get("reason", "").strip()[:300]
             if len(reason) < 3:
@@ -188,6 +203,16 @@ async def pack_action(request: Request, shipment_id: int) -> Response:
         return RedirectResponse(f"/store/pack/{shipment_id}", status_code=303)
 
     return await form_action(request, work)
+
+
+def _printed_label(text: str) -> str | None:
+    """The SSCC of a pre-printed parcel label as scanned (its GS1-128 barcode, the digits under it, or its tag)."""
+    if not text.strip():
+        return None
+    scan = parse(text)
+    if scan.kind != "sscc" or scan.sscc is None:
+        raise InvalidInput(f"this is not a parcel label: {scan.problem or 'an item, not a parcel'}", details=[{"field": "label", "message": "not an SSCC"}])
+    return scan.sscc
 
 
 def _label(session: Session, principal: Principal, shipment_id: int) -> dict[str, Any]:

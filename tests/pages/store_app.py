@@ -140,9 +140,24 @@ class StoreApp:
         expect(page.get_by_role("heading", name="Tâches")).to_be_visible(timeout=DEADLINE_MS)
 
 
-def screenshot(page: Any, name: str) -> None:
+# What a thumb must hit: buttons, fields, choices, disclosure summaries and the links that stand alone as actions (an
+# inline link in a sentence is exempt, as WCAG 2.5.8 allows). A radio button counts by its label, which is the target.
+TARGETS = """() => [...document.querySelectorAll(
+    'button, select, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), textarea, summary, label.choice, ' +
+    'a.open, a.back, a.tile, a.task')]
+  .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map((e) => { const r = e.getBoundingClientRect(); return [e.tagName + ' ' + (e.getAttribute('aria-label') || e.textContent.trim()).slice(0, 40), r.width, r.height]; })
+  .filter(([, w, h]) => w < 44 || h < 44)"""
+
+
+def screenshot(page: Any, name: str, *, targets: bool = True) -> None:
+    """The page as the test saw it, in var/screenshots/; and every touch target on it 44 × 44 CSS px at least (a
+    printable page, such as a label, has none to check)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if targets:
+        small = page.evaluate(TARGETS)
+        assert small == [], f"touch targets under 44 px on {name}: {small}"
 
 
 @contextmanager

@@ -365,3 +365,59 @@ def test_a_return_at_another_store_is_on_sale_there_at_once(env: dict[str, str],
         page.get_by_role("button", name="Enregistrer le retour").tap()
         expect(page.get_by_role("alert").first).to_contain_text("Non repris", timeout=DEADLINE_MS)
         assert app.api("GET", f"/stock/{OTHER_STORE}/{shirt.gtin}").json()["on_hand"] == 1
+
+
+def test_the_scanner_alone_picks_and_packs_and_a_stage_kept_offline_is_done_when_back(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    """No tap from the queue to a packed parcel: Enter opens the most urgent task, the first scan starts picking, the
+    last one focuses "All picked" and the pack station's sign packs it there. Then a pre-printed parcel label scanned
+    while the network is down: the page says it is kept, and the parcel takes that label once the network is back."""
+    from playwright.sync_api import expect
+
+    from rfid.epc.gs1 import gtin_check_digit
+
+    with store_app(env, tmp_path) as app:
+        shirt = app.product("Chemise lin", 1)
+        first = app.order([(shirt, 1)])
+        page = app.handheld()
+        app.sign_in(page, "Léa")
+        expect(page.get_by_role("link", name=f"Préparer la commande {first['id']}")).to_be_focused(timeout=DEADLINE_MS)  # the most urgent
+        page.keyboard.press("Enter")  # the handheld's Enter key
+        expect(page.get_by_role("heading", name=f"Préparer la commande {first['id']}")).to_be_visible(timeout=DEADLINE_MS)
+        _scan(page, shirt.epcs[0])  # starts picking (the claim), then counts
+        expect(page.get_by_role("status").filter(has_text="scannez l’affiche du poste d’emballage")).to_be_visible(timeout=DEADLINE_MS)
+        expect(page.get_by_role("button", name="Tout est prélevé : emballer")).to_be_focused()
+        screenshot(page, "store-pick-scanner-only")
+        _scan(page, "pack-station-1")  # the sign at the station
+        expect(page.get_by_role("heading", name="Contrôle RFID")).to_be_visible(timeout=DEADLINE_MS)
+        packed = app.shipment(first["shipments"][0]["id"])
+        assert (packed["status"], packed["pack_station"], packed["lines"][0]["picked_qty"]) == ("packed", "pack-station-1", 1)
+
+        signs = page.context.new_page()
+        signs.goto(f"{app.base}/store/stations")
+        sign = signs.get_by_role("article", name="Affiche du poste pack-station-1")
+        expect(sign.get_by_role("img", name="Code 128 barcode pack-station-1")).to_be_visible(timeout=DEADLINE_MS)
+        signs.set_viewport_size({"width": 397, "height": 560})  # A6 at 96 dpi
+        screenshot(signs, "store-station-sign")
+        signs.close()
+
+        scarf = app.product("Écharpe laine", 1)
+        second = app.order([(scarf, 1)])
+        shipment_id = second["shipments"][0]["id"]
+        page.goto(f"{app.base}/store/pick?shipment={shipment_id}")
+        _scan(page, scarf.epcs[0])
+        expect(page.get_by_role("button", name="Tout est prélevé : emballer")).to_be_focused(timeout=DEADLINE_MS)
+        page.keyboard.press("Enter")  # the handheld's Enter key on the focused button
+        expect(page.get_by_role("button", name="Emballer ici")).to_be_visible(timeout=DEADLINE_MS)
+        screenshot(page, "store-pack-start")
+        body = "1" + "0614141" + f"{shipment_id:09d}"
+        label = body + str(gtin_check_digit(body))
+        page.context.set_offline(True)
+        _scan(page, f"]C100{label}")  # the pre-printed label's GS1-128
+        expect(page.get_by_role("status").filter(has_text="Pas de réseau : c’est gardé sur l’appareil")).to_be_visible(timeout=DEADLINE_MS)
+        expect(page.get_by_role("button", name="Emballer ici")).to_be_disabled()  # not done twice
+        screenshot(page, "store-pack-kept-offline")
+        assert app.shipment(shipment_id)["status"] == "picked"
+        page.context.set_offline(False)
+        expect(page.get_by_role("heading", name=f"Colis {label}")).to_be_visible(timeout=DEADLINE_MS)
+        done = app.shipment(shipment_id)
+        assert done["status"] == "packed" and [p["sscc"] for p in done["parcels"]] == [label]

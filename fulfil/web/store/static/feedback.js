@@ -61,7 +61,7 @@ export function showOutbox(count) {
   const banner = document.getElementById("offline");
   if (!banner) return;
   banner.hidden = count === 0 && navigator.onLine;
-  banner.textContent = count ? message("offline", { count }) : message("offline_none");
+  banner.textContent = count > 1 ? message("offline", { count }) : count === 1 ? message("offline_one") : message("offline_none");
 }
 window.addEventListener("offline", () => showOutbox(0));
 window.addEventListener("online", () => { const b = document.getElementById("offline"); if (b && !b.textContent.match(/\d/)) b.hidden = true; });

@@ -3,7 +3,8 @@
 // With the network up an action is sent at once. When it is down (fetch fails without an answer) the action is kept
 // in IndexedDB, in order, and sent again when the network is back ("online", and every few seconds): scans carry
 // their scan_id and short picks their Idempotency-Key, so an action the server received before the connection broke
-// counts once. While anything is waiting, new actions queue behind it, so they reach the server in the order made.
+// counts once; a page's stage form replayed after its first sending got through is refused by the shipment's state
+// (already packed, already handed over), never done twice. While anything is waiting, new actions queue behind it, so they reach the server in the order made.
 
 const DB_NAME = "fulfil-store";
 const STORE = "outbox";
@@ -39,6 +40,11 @@ const keep = (action) => run("readwrite", (store) => store.add(action));
 const drop = (seq) => run("readwrite", (store) => store.delete(seq));
 
 async function post(action) {
+  if (action.form !== undefined) {  // a page's form (forms.js): posted as the browser would, its redirect followed
+    return fetch(action.url, {
+      method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: action.form, credentials: "same-origin",
+    });
+  }
   return fetch(action.url, {
     method: action.method || "POST",
     headers: { "Content-Type": "application/json", ...(action.headers || {}) },

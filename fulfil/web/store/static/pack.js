@@ -1,6 +1,8 @@
-// The pack page: the RFID verdict of the pack station, live from the location's stream (every new verdict for this
+// The pack page. Picked: a scan of a station's sign chooses the station and starts packing there, a scan of a
+// pre-printed parcel label packs in that parcel (at the station chosen); no tap needed. Packed: the RFID verdict of the pack station, live from the location's stream (every new verdict for this
 // shipment), with each problem said in words; a complete verdict brings the next step (ship, or ready for pickup).
 
+import { listen } from "./scanner.js";
 import { message, say } from "./feedback.js";
 
 const state = JSON.parse(document.getElementById("state").textContent);
@@ -54,3 +56,20 @@ if (state.status === "packed") {
 // Verified: the next step's button has the focus, so the handheld's Enter key (or a tap) takes it.
 const next = document.querySelector("form button.primary");
 if (state.status === "verified" && next) next.focus();
+
+// Picked: scanning starts packing (the server checks the label: an SSCC of this company, on no other parcel).
+const startPacking = document.getElementById("start-packing");
+if (state.status === "picked" && startPacking) {
+  listen((code) => {
+    const station = code.trim().toLowerCase();
+    const select = startPacking.elements.station;
+    if (/^pack-station(-[a-z0-9._-]+)?$/.test(station)) {
+      if (![...select.options].some((o) => o.value === station)) select.add(new Option(station, station));
+      select.value = station;
+    } else {
+      startPacking.elements.label.value = code;
+    }
+    say("info", message("packing_at", { station: select.value }));
+    startPacking.requestSubmit();
+  });
+}

@@ -34,7 +34,10 @@ function render() {
   }
   const finish = document.getElementById("finish");
   if (finish) finish.hidden = open > 0;
+  return open;
 }
+
+const STATION = /^pack-station(-[a-z0-9._-]+)?$/;
 
 async function problem(response) {
   try {
@@ -57,11 +60,13 @@ async function answered(response, action) {
     totals[line.gtin][0] += line.qty; totals[line.gtin][1] += line.picked_qty;
   }
   for (const [gtin, counts] of Object.entries(totals)) if (lines.has(gtin)) lines.get(gtin)[slot] = counts;
-  render();
+  const open = render();
   const name = result.gtin ? nameOf(result.gtin) : action.body.code;
   if (result.accepted) {
-    say("ok", state.batch ? message("accepted_slot", { name, slot: result.slot, colour: colours[result.slot_colour] || result.slot_colour })
-                          : message("accepted", { name }));
+    const ok = state.batch ? message("accepted_slot", { name, slot: result.slot, colour: colours[result.slot_colour] || result.slot_colour })
+                           : message("accepted", { name });
+    say("ok", open > 0 ? ok : `${ok} ${message("all_picked")}`);
+    if (open === 0) document.getElementById("finish")?.focus();  // the handheld's Enter key takes it
   } else {
     const wanted = result.gtin && lines.has(result.gtin) ? Object.values(lines.get(result.gtin)).reduce((n, [q]) => n + q, 0) : "";
     say("bad", message(result.outcome, { name, gtin: result.gtin || "", qty: wanted }));
@@ -69,6 +74,12 @@ async function answered(response, action) {
 }
 
 async function scanned(code, scanId = outbox.newId()) {
+  if (STATION.test(code.trim().toLowerCase())) {  // a pack station's sign: everything picked, pack it there
+    const open = render();
+    if (open > 0) say("bad", message("station_early", { count: open }));
+    else await finish(code.trim().toLowerCase());
+    return;
+  }
   const action = state.batch
     ? { id: scanId, kind: "scan", url: "/api/v1/pick-lists/scans", body: { shipment_ids: state.shipments, scan_id: scanId, code } }
     : { id: scanId, kind: "scan", url: `/api/v1/shipments/${state.shipments[0]}/scans`, body: { scan_id: scanId, code } };
@@ -113,17 +124,20 @@ if (dialog) {
   });
 }
 
-const finish = document.getElementById("finish");
-if (finish) {
-  finish.addEventListener("click", async () => {
-    for (const shipment of state.shipments) {
-      const sent = await outbox.send({ id: outbox.newId(), kind: "picked", url: `/api/v1/shipments/${shipment}/picked` });
-      if (sent.queued) { say("info", message("offline_none")); return; }
-      if (!sent.response.ok) { say("bad", await problem(sent.response)); return; }
-    }
-    location.href = state.batch ? "/store/tasks" : `/store/pack/${state.shipments[0]}`;
-  });
+// Everything picked: each shipment marked picked, then to its packing (at `station` when a station's sign was
+// scanned: packing starts there), or back to the tasks after a batch (each parcel is packed on its own).
+async function finish(station = null) {
+  const steps = state.shipments.map((shipment) => ({ id: outbox.newId(), kind: "picked", url: `/api/v1/shipments/${shipment}/picked` }));
+  if (station && !state.batch) steps.push({ id: outbox.newId(), kind: "pack", url: `/api/v1/shipments/${state.shipments[0]}/pack`, body: { station } });
+  for (const step of steps) {
+    const sent = await outbox.send(step);
+    if (sent.queued) { say("info", message("form_queued")); return; }
+    if (!sent.response.ok) { say("bad", await problem(sent.response)); return; }
+  }
+  location.href = state.batch ? "/store/tasks" : `/store/pack/${state.shipments[0]}`;
 }
+const finishButton = document.getElementById("finish");
+if (finishButton) finishButton.addEventListener("click", () => finish());
 
 // Before picking has started, a scan starts it (the claim) and is then counted: the happy path needs no tap. The
 // scan waits in this tab's session storage across the page's reload, under its scan_id, so it counts once.

@@ -7,7 +7,8 @@
 
 const PAGES = "fulfil-store-pages";
 const SHELL = ["/store/static/store.css", "/store/static/app.js", "/store/static/scanner.js", "/store/static/outbox.js", "/store/static/feedback.js",
-               "/store/static/pick.js", "/store/static/pack.js", "/store/static/tasks.js", "/store/static/returns.js", "/store/static/label.css"];
+               "/store/static/pick.js", "/store/static/pack.js", "/store/static/tasks.js", "/store/static/returns.js", "/store/static/forms.js",
+               "/store/static/label.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(PAGES).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -34,7 +35,15 @@ async function networkFirst(request, fallback) {
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.origin !== self.location.origin) return;
+  if (event.request.method === "POST" && event.request.mode === "navigate" && url.pathname.startsWith("/store")) {
+    event.respondWith(fetch(event.request).catch(() => new Response(  // a form the outbox does not keep (a search)
+      "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'><title>Fulfil</title>"
+      + "<h1>No network</h1><p>Nothing was sent. Go back and try again when the network is back.</p>",
+      { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } })));
+    return;
+  }
+  if (event.request.method !== "GET") return;
   if (url.pathname.startsWith("/store/static/")) {
     event.respondWith(networkFirst(event.request, null));
   } else if (event.request.mode === "navigate" && url.pathname.startsWith("/store") && !url.pathname.startsWith("/store/label/")) {

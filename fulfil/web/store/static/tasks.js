@@ -6,7 +6,8 @@ import { alertNewWork, message, say } from "./feedback.js";
 
 const state = JSON.parse(document.getElementById("state").textContent);
 const WORK = { pick: "work_pick", curbside: "work_curbside", receive: "work_receive", put_back: "work_task", cycle_count: "work_task" };
-const refs = () => new Map([...document.querySelectorAll("li.task[data-ref]")].map((li) => [li.dataset.ref, li.dataset.kind]));
+const refs = (root = document) => new Map([...root.querySelectorAll("li.task[data-ref]")].map((li) => [li.dataset.ref, li.dataset.kind]));
+let announced = refs();  // the tasks the person has been told about (shown, or announced while they were busy)
 
 function countdowns() {
   const now = Date.now();
@@ -40,14 +41,27 @@ async function refresh() {
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = page.getElementById("queue");
   if (!fresh) return;
-  const before = refs();
-  document.getElementById("queue").replaceWith(fresh);
-  const added = [...refs()].filter(([ref]) => !before.has(ref));
+  const before = announced;
+  announced = refs(fresh);
+  const added = [...announced].filter(([ref]) => !before.has(ref));
   if (added.length) {
     alertNewWork();
     say("info", message("new_work", { what: added.map(([, kind]) => message(WORK[kind] || "work_task")).join(", ") }));
   }
+  if (editing()) {  // a count being typed, orders ticked for a batch: the queue is replaced once that is done
+    clearTimeout(refreshing);
+    refreshing = setTimeout(refresh, 1000);
+    return;
+  }
+  const focused = document.getElementById("queue").contains(document.activeElement);
+  document.getElementById("queue").replaceWith(fresh);
+  if (focused) focusFirst();
   countdowns();
+}
+
+// What the person is in the middle of in the queue, which replacing it would wipe out.
+function editing() {
+  return [...document.querySelectorAll("#queue input")].some((i) => i === document.activeElement || (i.type === "checkbox" ? i.checked : i.value !== ""));
 }
 
 function soon() {  // several events of one change make one refresh
@@ -62,5 +76,11 @@ for (const family of ["shipment", "pickup", "task", "order"]) {
 // The stream starts from the moment it connects: what changed between this page being rendered and then is fetched
 // once the stream is open (and again after a reconnect), so no task falls in between.
 stream.addEventListener("open", soon);
+// The most urgent task's link has the focus, so the handheld's Enter key (or a tap) opens it: no hunting for it.
+function focusFirst() {
+  const first = document.querySelector("li.task a.open");
+  if (first && !document.querySelector("main input:focus, main select:focus")) first.focus();
+}
+focusFirst();
 countdowns();
 setInterval(countdowns, 30000);

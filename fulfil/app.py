@@ -53,6 +53,9 @@ from fulfil.tags.endpoints import router as tags_router
 from fulfil.tasks.endpoints import router as tasks_router
 from fulfil.feeds.endpoints import router as feeds_router
 from fulfil.tracking.endpoints import router as tracking_router
+from fulfil.telemetry import context as request_ids
+from fulfil.telemetry.endpoints import router as metrics_router
+from fulfil.telemetry.middleware import RequestTelemetry
 from fulfil.webhooks.dispatcher import start_in_serve as start_webhook_dispatch
 from fulfil.webhooks.endpoints import router as webhooks_router
 
@@ -64,7 +67,10 @@ HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404:
 
 
 def _error(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "details": details}}, headers=headers)
+    body = {"code": code, "message": message, "details": details}
+    if (rid := request_ids.current()) is not None:
+        body["request_id"] = rid
+    return JSONResponse(status_code=status, content={"error": body}, headers=headers)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -168,12 +174,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
 
     app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTelemetry)  # outermost: the edge's refusals are counted and carry the request id
     app.add_exception_handler(FulfilError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router,
                    availability_router, promise_router, holds_router, webhooks_router):
         app.include_router(router, prefix=API_PREFIX)

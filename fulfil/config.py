@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(default="text", description="Log lines as text, or one JSON object per line (with the request id).")
     api_title: str = "Fulfil"
     max_body_bytes: int = Field(
         default=1_048_576, ge=1_024, le=1_073_741_824,

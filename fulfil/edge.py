@@ -1,6 +1,6 @@
 """The request edge: what is refused before the service reads a byte of a request body.
 
-1. Every `/api/` request is authenticated first (401 without reading the body); the principal is handed to the
+1. Every `/api/` request (and `/metrics`) is authenticated first (401 without reading the body); the principal is handed to the
    route, which does not look the token up again. The exceptions are the customer's curbside check-in, order
    tracking and the store app's sign-in (PUBLIC_API), which the code, token or staff PIN and a limit of failed
    attempts guard instead of a bearer token.
@@ -36,6 +36,7 @@ PROTECTED_PREFIX = "/api/"
 SESSION_COOKIE = "fulfil_session"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 PRINCIPAL_KEY = "principal"  # request.state.principal
+PROTECTED_PATHS = frozenset({"/metrics"})  # outside /api/, authenticated all the same (fulfil.telemetry)
 # Paths under /api/ that take no token (exact shapes; any method: the router answers 405 for the ones a path does
 # not serve). The body cap still applies to them.
 PUBLIC_API: tuple[re.Pattern[str], ...] = (
@@ -132,7 +133,7 @@ class RequestEdge:
         if nul is not None:
             await self._refuse(scope, receive, send, nul)
             return
-        if scope["path"].startswith(PROTECTED_PREFIX) and not _public(scope):
+        if (scope["path"].startswith(PROTECTED_PREFIX) or scope["path"] in PROTECTED_PATHS) and not _public(scope):
             try:
                 principal = await self._authenticate(scope)
             except FulfilError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fulfil.telemetry import context as request_ids
+
 
 class FulfilError(Exception):
     """Base of every error the API reports on purpose: `{"error": {"code", "message", "details"}}`."""
@@ -21,7 +23,10 @@ class FulfilError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of an error."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
+        if (rid := request_ids.current()) is not None:
+            body["request_id"] = rid
+        return {"error": body}
 
 
 class BadRequest(FulfilError):

@@ -43,6 +43,7 @@ class ErrorBody(BaseModel):
     code: str = Field(description="Stable machine-readable code, e.g. not_found, insufficient_stock.")
     message: str = Field(description="What went wrong, for a person.")
     details: Any = Field(description="Structured context: ids, fields, allowed values; null when there is none.")
+    request_id: str | None = Field(default=None, description="The request's id (also in the X-Request-ID header): quote it when reporting a problem.")
 
 
 class Error(BaseModel):
@@ -61,6 +62,7 @@ class InvalidRequestBody(BaseModel):
     code: str
     message: str
     details: list[FieldError]
+    request_id: str | None = None
 
 
 class InvalidRequest(BaseModel):

@@ -22,7 +22,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from fulfil.app import create_app
 
+    from fulfil.telemetry.logs import configure as configure_logs
+
     settings = get_settings()
+    configure_logs(settings.log_format, settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
     # The address first: a port already taken fails here, before a broker, readers or the app start.
@@ -45,7 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
             mqtt = app.state.ingest.mqtt if app.state.ingest is not None else None
             demo.start(mqtt.subscriber.wait_ready if mqtt is not None else None, app.state.session_factory, settings)
         print(f"Fulfil API on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)", flush=True)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=settings.log_level))
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, log_config=None))
         server.run(sockets=[listener])  # the socket bound above: no window for another process to take the port
     finally:
         listener.close()

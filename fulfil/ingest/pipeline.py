@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -49,6 +50,16 @@ class Delivery:
     status: bool = False
 
 
+_KIND_WORDS = re.compile(r"[a-z][a-z ]{1,38}[a-z]")
+
+
+def rejection_kind(reason: str) -> str:
+    """A rejection's kind, for a metric label: the words before the reason's first colon ("invalid JSON: …" ->
+    "invalid_json"), or "other" when they hold anything but letters (an EPC, a number): a bounded set of labels."""
+    head = reason.split(":", 1)[0].strip().lower()
+    return head.replace(" ", "_") if _KIND_WORDS.fullmatch(head) else "other"
+
+
 @dataclass
 class IngestCounters:
     """What the pipeline has seen: payloads, reads, rejections, facts and the effects they had."""
@@ -62,6 +73,7 @@ class IngestCounters:
     commit_failures: int = 0
     quarantined: int = 0  # facts that failed on their own and were dropped (see IngestPipeline.quarantine)
     effects: Counter[str] = field(default_factory=Counter)
+    rejected_by_kind: Counter[str] = field(default_factory=Counter)  # rejection_kind(reason) -> count
     last_rejection: str | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -69,7 +81,7 @@ class IngestCounters:
         return {
             "payloads": self.payloads, "reads": self.reads, "reader_events": self.reader_events, "rejected": self.rejected,
             "facts": self.facts, "commits": self.commits, "commit_failures": self.commit_failures, "quarantined": self.quarantined,
-            "effects": dict(self.effects), "last_rejection": self.last_rejection,
+            "effects": dict(self.effects), "rejected_by_kind": dict(self.rejected_by_kind), "last_rejection": self.last_rejection,
         }
 
 
@@ -100,6 +112,7 @@ class IngestPipeline:
             self.counters.payloads += 1
             for rejection in result.rejections:
                 self.counters.rejected += 1
+                self.counters.rejected_by_kind[rejection_kind(rejection.reason)] += 1
                 self.counters.last_rejection = rejection.reason
                 if self.counters.rejected <= REJECTION_SAMPLES_LOGGED:
                     log.warning("reader %s: payload rejected: %s; sample %r", reader, rejection.reason, rejection.raw[:SAMPLE_BYTES])
@@ -155,6 +168,7 @@ class IngestPipeline:
 
     def _reject_locked(self, reader: str, reason: str, raw: bytes) -> None:
         self.counters.rejected += 1
+        self.counters.rejected_by_kind[rejection_kind(reason)] += 1
         self.counters.last_rejection = reason
         if self.counters.rejected <= REJECTION_SAMPLES_LOGGED:
             log.warning("reader %s: input rejected: %s; sample %r", reader, reason, raw[:SAMPLE_BYTES])

@@ -15,6 +15,7 @@ from fulfil.models import Order, RoutingDecision, RoutingRun, Shipment
 from fulfil.models.base import utcnow
 from fulfil.routing_runs import assign, repository
 from fulfil.routing_runs.service import build_instance
+from fulfil.telemetry.metrics import BATCH_RUN
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     run.details = {"moves_skipped": skipped, "movable_shipments": len(movable_ids), "started_shipments": len(started), "solver": plan.solver.details if plan.solver else {}}
     run.finished_at = utcnow()
     session.flush()
+    BATCH_RUN.observe(run.seconds)
     return run
 
 

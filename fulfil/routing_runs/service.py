@@ -18,6 +18,7 @@ from fulfil.locations.index import Snapshot
 from fulfil.models import Order, RoutingDecision, Shipment
 from fulfil.models.base import utcnow
 from fulfil.routing_runs import assign, repository
+from fulfil.telemetry.metrics import REALTIME_ROUTE
 
 
 def params(settings: Settings) -> routing.Params:
@@ -110,7 +111,7 @@ def route_order(
     last_error: InsufficientStock | None = None
     for _attempt in range(settings.routing_realtime_retries):
         try:
-            with session.begin_nested():
+            with session.begin_nested(), REALTIME_ROUTE.time():
                 return _route_once(session, order, settings, actor=actor, reason=reason, exclude=exclude or set(), only=only, solver=solver)
         except InsufficientStock as exc:
             last_error = exc

@@ -28,6 +28,7 @@ PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirec
 # (method, path) -> roles that may call it. Everything else must be refused with 403.
 ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/me"): {OPS, PICKER, DEVICE, CHANNEL},
+    ("GET", "/metrics"): {OPS},  # Prometheus scrapes with an ops token (docs/operations.md)
     ("GET", "/api/v1/tokens"): {OPS},
     ("POST", "/api/v1/tokens"): {OPS},
     ("DELETE", "/api/v1/tokens/{token_id}"): {OPS},

@@ -24,6 +24,12 @@ def _scan(page: Any, code: str, *, again: bool = False) -> None:
     page.keyboard.press("Enter")
 
 
+def _listening(page: Any) -> None:
+    """Wait until the page's scanner capture is on (its module ran): a scan typed before would be lost in part, as on
+    a real handheld scanning within milliseconds of a page opening."""
+    page.locator("html[data-scanner=on]").wait_for(state="attached", timeout=DEADLINE_MS)
+
+
 def _line(page: Any, name: str) -> Any:
     return page.get_by_role("list", name="Articles à prélever, dans l'ordre du parcours").get_by_role("listitem").filter(has_text=name).first
 
@@ -383,6 +389,7 @@ def test_the_scanner_alone_picks_and_packs_and_a_stage_kept_offline_is_done_when
         expect(page.get_by_role("link", name=f"Préparer la commande {first['id']}")).to_be_focused(timeout=DEADLINE_MS)  # the most urgent
         page.keyboard.press("Enter")  # the handheld's Enter key
         expect(page.get_by_role("heading", name=f"Préparer la commande {first['id']}")).to_be_visible(timeout=DEADLINE_MS)
+        _listening(page)
         _scan(page, shirt.epcs[0])  # starts picking (the claim), then counts
         expect(page.get_by_role("status").filter(has_text="scannez l’affiche du poste d’emballage")).to_be_visible(timeout=DEADLINE_MS)
         expect(page.get_by_role("button", name="Tout est prélevé : emballer")).to_be_focused()
@@ -404,10 +411,12 @@ def test_the_scanner_alone_picks_and_packs_and_a_stage_kept_offline_is_done_when
         second = app.order([(scarf, 1)])
         shipment_id = second["shipments"][0]["id"]
         page.goto(f"{app.base}/store/pick?shipment={shipment_id}")
+        _listening(page)
         _scan(page, scarf.epcs[0])
         expect(page.get_by_role("button", name="Tout est prélevé : emballer")).to_be_focused(timeout=DEADLINE_MS)
         page.keyboard.press("Enter")  # the handheld's Enter key on the focused button
         expect(page.get_by_role("button", name="Emballer ici")).to_be_visible(timeout=DEADLINE_MS)
+        _listening(page)
         screenshot(page, "store-pack-start")
         body = "1" + "0614141" + f"{shipment_id:09d}"
         label = body + str(gtin_check_digit(body))

@@ -69,6 +69,7 @@ export function listen(onScan, field = null) {
     if (emit(text)) event.preventDefault();
   });
 
+  document.documentElement.dataset.scanner = "on";  // listening (tests wait for it before scanning a fresh page)
   if (field) {
     field.form.addEventListener("submit", (event) => {
       event.preventDefault();

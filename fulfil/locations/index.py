@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import numpy as np
@@ -45,6 +46,7 @@ class Place:
     opening_hours: dict[str, Any] | None
     timezone: str
     cutoff_time: str | None
+    paused_until: datetime | None
 
     @property
     def store(self) -> bool:
@@ -85,7 +87,7 @@ class Snapshot:
 
 _COLUMNS = (
     Location.id, Location.name, Location.kind, Location.lat, Location.lon, Location.address, Location.capacity_per_day,
-    Location.pick_cost_per_unit, Location.handling_days, Location.opening_hours, Location.timezone, Location.cutoff_time,
+    Location.pick_cost_per_unit, Location.handling_days, Location.opening_hours, Location.timezone, Location.cutoff_time, Location.paused_until,
 )
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from fulfil.api_types import FreeJson, PatchModel, RequestModel
 from fulfil.models import LocationKind
@@ -92,7 +92,7 @@ class LocationCreate(RequestModel):
 
 
 class LocationUpdate(PatchModel):
-    NULLABLE = frozenset({"address", "capacity_per_day", "opening_hours", "cutoff_time"})
+    NULLABLE = frozenset({"address", "capacity_per_day", "opening_hours", "cutoff_time", "paused_until"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -106,6 +106,9 @@ class LocationUpdate(PatchModel):
     timezone: TimeZone | None = None
     cutoff_time: str | None = Field(default=None, pattern=CUTOFF_PATTERN, description="null: the service default (FULFIL_CUTOFF_TIME).")
     active: bool | None = None
+    paused_until: AwareDatetime | None = Field(
+        default=None, description="Pause it: no new parcel is routed here until then (its daily capacity counts as 0). null resumes it now.",
+    )
 
 
 class LocationRead(BaseModel):
@@ -125,5 +128,6 @@ class LocationRead(BaseModel):
     timezone: str
     cutoff_time: str | None
     active: bool
+    paused_until: datetime | None = Field(default=None, description="Paused by ops until then: no new parcel is routed here.")
     created_at: datetime
     updated_at: datetime

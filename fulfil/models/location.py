@@ -45,6 +45,8 @@ class Location(Base):
     # Orders placed after this local time are handled from the next opening day (None: the service default).
     cutoff_time: Mapped[str | None] = mapped_column(String(5), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Paused by ops until then (a stock take, a shortage of staff, a refit): it prepares no new parcel meanwhile.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The change number of the last change to a field the local inventory feed depends on (fulfil.models.feed).
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 
 import routing
-from fulfil.api_types import RecordId
+from fulfil.api_types import MAX_ID, RecordId
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
 from fulfil.errors import NotFound
-from fulfil.models import RoutingRun
+from fulfil.models import RoutingDecision, RoutingRun
+from fulfil.models.routing import DECISION_TAGS
 from fulfil.openapi import errors
 from fulfil.orders import service as orders
 from fulfil.routing_runs import batch, repository, service
@@ -34,6 +36,37 @@ def reroute_order(order_id: RecordId, data: RerouteRequest, request: Request, se
     """Decide again where an order's unstarted shipments go (optionally excluding or forcing locations)."""
     routed = service.reroute(session, order_id, request.app.state.settings, principal.label, exclude=set(data.exclude_locations), only=data.location_id)
     return RoutingDecisionRead.model_validate(routed.decision)
+
+
+DecisionTag = Literal["split", "unfilled", "promise_risk", "override", "rerouted", "batch", "hold"]
+
+
+@router.get("/routing/decisions", response_model=list[RoutingDecisionRead])
+def list_decisions(
+    session: SessionDep, _: OpsOnly,
+    location_id: Annotated[str | None, Query(max_length=64, description="Decisions sending (part of) an order to this location.")] = None,
+    day: Annotated[date | None, Query(description="Decisions made on this day (UTC).")] = None,
+    tag: Annotated[list[DecisionTag], Query(max_length=len(DECISION_TAGS), description="Decisions carrying every tag given.")] = [],  # noqa: B006
+    current: Annotated[bool, Query(description="Only decisions still in force (not superseded by a later one).")] = False,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page on: decisions older than this id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[RoutingDecisionRead]:
+    """What the router decided, newest first, with each decision's explanation: filter by location, day and tags
+    (split, unfilled, promise_risk, override, rerouted, batch, hold); page with `before_id` (the last id seen)."""
+    since = datetime.combine(day, time.min, tzinfo=UTC) if day is not None else None
+    until = since + timedelta(days=1) if since is not None else None
+    found = repository.find_decisions(session, location_id=location_id, since=since, until=until, tags=tag, current_only=current,
+                                      before_id=before_id, limit=limit)
+    return [RoutingDecisionRead.model_validate(d) for d in found]
+
+
+@router.get("/routing/decisions/{decision_id}", response_model=RoutingDecisionRead)
+def get_decision(decision_id: RecordId, session: SessionDep, _: OpsOnly) -> RoutingDecisionRead:
+    """One decision: where, at what cost, the alternative, the binding constraints, what was unfilled, who decided."""
+    decision = session.get(RoutingDecision, decision_id)
+    if decision is None:
+        raise NotFound(f"routing decision {decision_id} not found", details={"decision_id": decision_id})
+    return RoutingDecisionRead.model_validate(decision)
 
 
 @router.post("/routing/runs", response_model=RoutingRunRead, status_code=status.HTTP_201_CREATED)

@@ -36,14 +36,22 @@ def used_today(session: Session, *, exclude_shipments: Iterable[int] = ()) -> di
     return {loc: n for loc, n in session.execute(used_stmt).all()}
 
 
+def paused(paused_until: datetime | None, now: datetime) -> bool:
+    """Whether ops paused a location (PATCH /locations/{id} `paused_until`): it takes no new parcel until then."""
+    return paused_until is not None and paused_until > now
+
+
 def locations(session: Session, *, exclude_shipments: Iterable[int] = ()) -> list[routing.Location]:
-    """Active locations with the parcels they can still prepare today (shipments in `exclude_shipments` not counted)."""
+    """Active locations with the parcels they can still prepare today (shipments in `exclude_shipments` not counted);
+    a paused location none."""
     used = used_today(session, exclude_shipments=exclude_shipments)
     out = []
-    columns = (Location.id, Location.kind, Location.lat, Location.lon, Location.capacity_per_day, Location.pick_cost_per_unit, Location.handling_days)
+    columns = (Location.id, Location.kind, Location.lat, Location.lon, Location.capacity_per_day, Location.pick_cost_per_unit, Location.handling_days,
+               Location.paused_until)
+    now = utcnow()
     # Columns, not entities: the router needs none of a location's JSON (address, opening hours).
-    for loc_id, kind, lat, lon, per_day, pick_cost, handling in session.execute(select(*columns).where(Location.active.is_(True)).order_by(Location.id)):
-        capacity = None if per_day is None else max(0, per_day - used.get(loc_id, 0))
+    for loc_id, kind, lat, lon, per_day, pick_cost, handling, paused_until in session.execute(select(*columns).where(Location.active.is_(True)).order_by(Location.id)):
+        capacity = 0 if paused(paused_until, now) else None if per_day is None else max(0, per_day - used.get(loc_id, 0))
         out.append(routing.Location(loc_id, kind.value, lat, lon, capacity, pick_cost, handling))
     return out
 
@@ -154,6 +162,27 @@ def exportable_orders(session: Session) -> Sequence[Order]:
 def decisions(session: Session, order_id: int) -> Sequence[RoutingDecision]:
     """Every routing decision of an order, newest first."""
     return session.scalars(select(RoutingDecision).where(RoutingDecision.order_id == order_id).order_by(RoutingDecision.id.desc())).all()
+
+
+def find_decisions(
+    session: Session, *, location_id: str | None, since: datetime | None, until: datetime | None, tags: Sequence[str],
+    current_only: bool, before_id: int | None, limit: int,
+) -> Sequence[RoutingDecision]:
+    """Decisions newest first: sending to `location_id`, made in [since, until), carrying every tag of `tags`."""
+    query = select(RoutingDecision)
+    if location_id is not None:
+        query = query.where(RoutingDecision.places_text.contains(f",{location_id},", autoescape=True))
+    if since is not None:
+        query = query.where(RoutingDecision.created_at >= since)
+    if until is not None:
+        query = query.where(RoutingDecision.created_at < until)
+    for tag in tags:
+        query = query.where(RoutingDecision.tag_text.contains(f",{tag},", autoescape=True))
+    if current_only:
+        query = query.where(RoutingDecision.superseded_at.is_(None))
+    if before_id is not None:
+        query = query.where(RoutingDecision.id < before_id)
+    return session.scalars(query.order_by(RoutingDecision.id.desc()).limit(limit)).all()
 
 
 def runs(session: Session, limit: int) -> Sequence[RoutingRun]:

@@ -14,6 +14,9 @@ class RoutingDecisionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    order_id: int
+    tags: list[str] = Field(description="split, unfilled, promise_risk (the promise ruled out a cheaper location, or units of a promised order are unfilled), override (ops forced "
+                                         "a location), rerouted, batch (moved by a batch run), hold (placed against a checkout hold).")
     location_ids: list[str]
     cost: float
     alternatives: list[dict[str, Any]]

@@ -74,6 +74,8 @@ def network_state(session: Session, settings: Settings, gtins: set[str], places:
     base = places.memo(("routing-network", cost_model), lambda: _base_network(settings, places))
     used = repository.used_today(session)
     capacity = {p.id: max(0, p.capacity_per_day - used[p.id]) for p in places.places if p.capacity_per_day is not None and used.get(p.id)}
+    now = utcnow()
+    capacity |= {p.id: 0 for p in places.places if repository.paused(p.paused_until, now)}
     stock = [item for item in repository.stock(session, gtins, active_only=False) if item.location in places.by_id]
     try:
         return routing.RoutingState(base.restocked(capacity, stock))
@@ -161,7 +163,7 @@ def _route_once(session: Session, order: Order, settings: Settings, *, actor: st
         alternatives=[explanation["alternative"]] if explanation.get("alternative") else [],
         reason=_reason_text(reason, decision, excluded, before),
         explanation={
-            **explanation, "unfilled": decision.unfilled, "excluded": sorted(excluded), "previous_locations": before,
+            **explanation, "unfilled": decision.unfilled, "excluded": sorted(excluded), "previous_locations": before, "promise_days": order.promise_days,
             **({"short_picked": [{"location_id": loc, "gtin": gtin} for loc, gtin in sorted(shorted)]} if shorted else {}),
         },
         solver=solver,

@@ -28,7 +28,9 @@ PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirec
 # (method, path) -> roles that may call it. Everything else must be refused with 403.
 ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/me"): {OPS, PICKER, DEVICE, CHANNEL},
-    ("GET", "/metrics"): {OPS},  # Prometheus scrapes with an ops token (docs/operations.md)
+    ("GET", "/metrics"): {OPS},
+    ("GET", "/api/v1/routing/decisions"): {OPS},
+    ("GET", "/api/v1/routing/decisions/{decision_id}"): {OPS},  # Prometheus scrapes with an ops token (docs/operations.md)
     ("GET", "/api/v1/tokens"): {OPS},
     ("POST", "/api/v1/tokens"): {OPS},
     ("DELETE", "/api/v1/tokens/{token_id}"): {OPS},
@@ -118,7 +120,7 @@ ROUTES = api_routes()
 
 def concrete(path: str, store: str) -> str:
     """A real URL for a route template (ids that exist or not: auth is checked before lookup)."""
-    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345", "hold_id": "hold_x", "webhook_id": "1", "staff_id": "1"}
+    values = {"location_id": store, "gtin": "00614141100002", "order_id": "1", "token_id": "1", "shipment_id": "1", "run_id": "1", "task_id": "1", "return_id": "1", "epc": "3074257BF7194E4000001A85", "code": "ABCD2345", "hold_id": "hold_x", "webhook_id": "1", "staff_id": "1", "decision_id": "1"}
     url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
     return url + "?max_seconds=0.2" if url.endswith("/stream") else url
 

@@ -156,3 +156,76 @@ def test_export_is_a_valid_instance_that_replays(client: TestClient, ops: dict[s
     assert {s.on_hand for s in instance.stock if s.location == net["store"] and s.sku == net["x"]} == {2}  # reservations of exported orders count as free
     plan = routing.solve_optimal(instance, routing.Options(time_limit=5))
     assert routing.check(instance, plan).feasible
+
+
+def test_ops_find_decisions_by_location_day_and_tag(client: TestClient, ops: dict[str, str], net: dict[str, str], stock_of: Callable[..., None]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    promised = client.post("/api/v1/orders", headers=ops, json=web("D-PROMISE", 45.09, 4.0, [(net["x"], 5)], promise_days=1)).json()
+    split = client.post("/api/v1/orders", headers=ops, json=web("D-DC", 45.09, 4.0, [(net["x"], 1)])).json()  # the store has none left
+    forced = client.post("/api/v1/orders", headers=ops, json=web("D-FORCED", 45.09, 4.0, [(net["y"], 1)])).json()
+    assert client.post(f"/api/v1/orders/{forced['id']}/reroute", headers=ops, json={"location_id": net["dc"]}).status_code == 200
+
+    def find(**params: Any) -> list[dict[str, Any]]:
+        response = client.get("/api/v1/routing/decisions", headers=ops, params=params)
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    today = datetime.now(UTC).date().isoformat()
+    mine = {promised["id"], split["id"], forced["id"]}
+    at_store = [d for d in find(location_id=net["store"], day=today) if d["order_id"] in mine]
+    assert {d["order_id"] for d in at_store} == {promised["id"]}
+    assert {d["order_id"] for d in find(location_id=net["dc"]) if d["order_id"] in mine} == {split["id"], forced["id"]}
+    unfilled = [d for d in find(tag="unfilled") if d["order_id"] in mine]
+    assert [d["order_id"] for d in unfilled] == [promised["id"]] and unfilled[0]["explanation"]["unfilled"] == {net["x"]: 3}
+    assert "unfilled" in unfilled[0]["tags"]
+    at_risk = [d["order_id"] for d in find(tag="promise_risk") if d["order_id"] in mine]
+    assert at_risk == [promised["id"]]  # the DC has the rest, too far for the promise
+    overrides = [d for d in find(tag="override") if d["order_id"] in mine]
+    assert [(d["order_id"], d["location_ids"], d["solver"]) for d in overrides] == [(forced["id"], [net["dc"]], "manual")]
+    assert "rerouted" in overrides[0]["tags"]
+    assert [d["order_id"] for d in find(tag=["override", "rerouted"], current=True) if d["order_id"] in mine] == [forced["id"]]
+    assert not [d for d in find(tag="override", day=(datetime.now(UTC) - timedelta(days=2)).date().isoformat()) if d["order_id"] in mine]
+    everything = [d for d in find(limit=500) if d["order_id"] in mine]
+    assert len(everything) == 4  # three on intake, one override; newest first, paged by id
+    first, rest = find(limit=1), find(before_id=everything[0]["id"], limit=500)
+    assert first[0]["id"] == max(d["id"] for d in find(limit=500)) and all(d["id"] < everything[0]["id"] for d in rest)
+    one = client.get(f"/api/v1/routing/decisions/{overrides[0]['id']}", headers=ops)
+    assert one.status_code == 200 and one.json() == overrides[0]
+    assert client.get("/api/v1/routing/decisions/987654", headers=ops).status_code == 404
+    assert client.get("/api/v1/routing/decisions", headers=ops, params={"tag": "nonsense"}).status_code == 422
+
+
+def test_decision_tags_say_what_a_decision_did() -> None:
+    from fulfil.models.routing import decision_tags
+
+    assert decision_tags(["A", "B"], {"unfilled": {}, "binding": []}, "realtime") == ["split"]
+    assert decision_tags(["A", "A"], None, "realtime") == []  # two parcels from one place are no split
+    assert decision_tags([], {"unfilled": {"0123": 2}, "binding": [{"location": None, "constraint": "no stock"}]}, "realtime") == ["unfilled"]
+    assert decision_tags(["A"], {"unfilled": {"0123": 0}, "binding": [{"location": "B", "constraint": "promise date"}]}, "realtime") == ["promise_risk"]
+    assert decision_tags(["B"], {"previous_locations": ["A"]}, "manual") == ["override", "rerouted"]
+    assert decision_tags(["B"], {"previous_locations": ["A"]}, "optimal") == ["rerouted", "batch"]
+    assert decision_tags(["A"], {"hold": "h1", "previous_locations": []}, "hold") == ["hold"]
+    assert decision_tags(["A"], {"unfilled": {"0123": 1}, "promise_days": 2}, "realtime") == ["unfilled", "promise_risk"]
+
+
+def test_a_paused_location_takes_no_new_parcel_until_its_pause_ends(client: TestClient, ops: dict[str, str], net: dict[str, str], session: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fulfil.models import Location
+
+    until = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    paused = client.patch(f"/api/v1/locations/{net['store']}", headers=ops, json={"paused_until": until.isoformat()})
+    assert paused.status_code == 200 and datetime.fromisoformat(paused.json()["paused_until"]) == until
+    assert client.patch(f"/api/v1/locations/{net['store']}", headers=ops, json={"paused_until": "2026-12-06T10:00:00"}).status_code == 422  # no zone
+    order = client.post("/api/v1/orders", headers=ops, json=web("PAUSE-1", 45.09, 4.0, [(net["x"], 1)])).json()
+    assert [s["location_id"] for s in order["shipments"]] == [net["dc"]]  # the store beside the customer is paused
+    quote = client.post("/api/v1/promise", headers=ops, json={"lines": [{"gtin": net["x"], "qty": 1}], "ship_to": {"lat": 45.09, "lon": 4.0}})
+    assert quote.status_code == 200 and net["store"] not in str(quote.json())  # a checkout is not promised from it either
+    # The pause ends (here: moved into the past, as time would): the store takes parcels again.
+    session.get(Location, net["store"]).paused_until = datetime.now(UTC) - timedelta(seconds=1)
+    session.commit()
+    again = client.post("/api/v1/orders", headers=ops, json=web("PAUSE-2", 45.09, 4.0, [(net["x"], 1)])).json()
+    assert [s["location_id"] for s in again["shipments"]] == [net["store"]]
+    resumed = client.patch(f"/api/v1/locations/{net['store']}", headers=ops, json={"paused_until": None})
+    assert resumed.status_code == 200 and resumed.json()["paused_until"] is None

@@ -38,6 +38,7 @@ from fulfil.pages.pickups import router as store_pickups_router
 from fulfil.pages.returns import router as store_returns_router
 from fulfil.pages.work import router as store_work_router
 from fulfil.pages.store import STATIC_URL as STORE_STATIC_URL, STORE_DIR, router as store_pages_router
+from fulfil.ops.endpoints import router as ops_router
 from fulfil.orders.endpoints import router as orders_router
 from fulfil.returns.endpoints import router as returns_router
 from fulfil.pickups.endpoints import router as pickups_router
@@ -110,8 +111,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _error(500, "internal", "internal error; it has been logged")
+    # Starlette runs this outside every middleware: the request's id comes back from its state for the log and body.
+    rid = getattr(request.state, request_ids.STATE_KEY, None)
+    token = request_ids.request_id.set(rid)
+    try:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, "internal", "internal error; it has been logged", headers={request_ids.REQUEST_ID_HEADER: rid} if rid else None)
+    finally:
+        request_ids.request_id.reset(token)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -185,7 +192,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in (auth_router, locations_router, products_router, stock_router, orders_router, shipments_router, routing_router, ingest_router, live_router, tags_router, tasks_router, returns_router, pickups_router,
                    availability_router, promise_router, holds_router, webhooks_router):
         app.include_router(router, prefix=API_PREFIX)
-    for router in (feeds_router, tracking_router, staff_router, store_router, pick_lists_router):
+    for router in (feeds_router, tracking_router, staff_router, store_router, pick_lists_router, ops_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(store_pages_router)
     app.include_router(store_work_router)

@@ -7,6 +7,7 @@ import uuid
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "X-Request-ID"
+STATE_KEY = "request_id"  # request.state.request_id
 # An id a client or proxy sends is kept when it is plain and short; anything else is replaced by one of ours.
 _ACCEPTED = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 

@@ -49,6 +49,7 @@ class RequestTelemetry:
         sent = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == _HEADER), None)
         rid = context.accept_or_make(sent)
         token = context.request_id.set(rid)
+        scope.setdefault("state", {})[context.STATE_KEY] = rid  # for the 500 handler, which runs outside this middleware
         started = time.perf_counter()
         status = 500
 

@@ -29,6 +29,7 @@ PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirec
 ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/me"): {OPS, PICKER, DEVICE, CHANNEL},
     ("GET", "/metrics"): {OPS},
+    ("GET", "/api/v1/ops/kpis"): {OPS},
     ("GET", "/api/v1/routing/decisions"): {OPS},
     ("GET", "/api/v1/routing/decisions/{decision_id}"): {OPS},  # Prometheus scrapes with an ops token (docs/operations.md)
     ("GET", "/api/v1/tokens"): {OPS},

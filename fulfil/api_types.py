@@ -14,10 +14,12 @@ A test walks the OpenAPI document and fails on any integer, number, string, arra
 from __future__ import annotations
 
 import json
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, get_args
 
 from fastapi import Header, Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_INT64 = 2**63 - 1
 # A record id that can exist (the tables' 32-bit keys on PostgreSQL): anything else names nothing (the error
@@ -158,3 +160,15 @@ RequiredIdempotencyKey = Annotated[
            description="Required retry-safe key (printable ASCII): a retry with the same key and body answers what the first "
            "call did and changes nothing; the key reused for another body is 409."),
 ]
+
+
+def _written_out(value: object) -> object:
+    """A date or time in a query is written out (2026-12-06, 2026-12-06T10:00:00Z), never a bare number (which the
+    parser would take for seconds since 1970)."""
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("write it as an ISO 8601 date (2026-12-06) or time (2026-12-06T10:00:00Z)")
+    return value
+
+
+QueryDate = Annotated[date, BeforeValidator(_written_out)]
+QueryDateTime = Annotated[datetime, BeforeValidator(_written_out)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 
 import routing
-from fulfil.api_types import MAX_ID, RecordId
+from fulfil.api_types import MAX_ID, QueryDate, RecordId
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep
 from fulfil.errors import NotFound
 from fulfil.models import RoutingDecision, RoutingRun
@@ -45,7 +45,7 @@ DecisionTag = Literal["split", "unfilled", "promise_risk", "override", "rerouted
 def list_decisions(
     session: SessionDep, _: OpsOnly,
     location_id: Annotated[str | None, Query(max_length=64, description="Decisions sending (part of) an order to this location.")] = None,
-    day: Annotated[date | None, Query(description="Decisions made on this day (UTC).")] = None,
+    day: Annotated[QueryDate | None, Query(description="Decisions made on this day (UTC).")] = None,
     tag: Annotated[list[DecisionTag], Query(max_length=len(DECISION_TAGS), description="Decisions carrying every tag given.")] = [],  # noqa: B006
     current: Annotated[bool, Query(description="Only decisions still in force (not superseded by a later one).")] = False,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page on: decisions older than this id.")] = None,

@@ -67,10 +67,18 @@ class Order(Base):
     checkin: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # curbside: bay, car description
     cancel_reason: Mapped[str | None] = mapped_column(Text, default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Held by ops (a fraud check, the customer asked to wait): no picking starts and nothing ships meanwhile.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # None: not held
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # None: until released
+    hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     request_hash: Mapped[str] = mapped_column(String(64))  # detects a reused client id with another body
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), default=None)  # who placed it (a channel reads its own)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def on_hold(self, now: datetime) -> bool:
+        """Whether ops hold the order now (POST /orders/{id}/hold)."""
+        return self.held_at is not None and (self.held_until is None or self.held_until > now)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", lazy="raise", order_by="OrderLine.line_no", cascade="all, delete-orphan"

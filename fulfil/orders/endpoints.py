@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from fulfil.api_types import IdempotencyKey, Offset, RecordId
-from fulfil.deps import CommittingRoute, OpsOrPicker, OrderTaker, SessionDep, check_location
+from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, OrderTaker, SessionDep, check_location
 from fulfil.auth.service import Principal
 from fulfil.models import Channel, Order, OrderStatus, Role
 from fulfil.openapi import errors
 from fulfil.orders import cancel, repository, service
-from fulfil.orders.schemas import CancellationResult, CancelRequest, OrderCreate, OrderRead, OrderSummary, PickupCodeRead
+from fulfil.orders.schemas import CancellationResult, CancelRequest, HoldRequest, OrderCreate, OrderRead, OrderSummary, PickupCodeRead
 from fulfil.pickups import codes
 from fulfil.tracking.schemas import TrackingLinkRead
 
@@ -76,6 +76,26 @@ def _read(order: Order, principal: Principal) -> OrderRead:
             read.pickup = PickupCodeRead(code=order.pickup_code, display=codes.display(order.pickup_code), qr_payload=codes.qr_payload(order.id, order.pickup_code))
         read.tracking = TrackingLinkRead(token=order.tracking_token, path=f"/api/v1/track/{order.tracking_token}")
     return read
+
+
+@router.post("/{order_id}/hold", response_model=OrderRead, responses=errors(409))
+def hold_order(order_id: RecordId, data: HoldRequest, session: SessionDep, principal: OpsOnly) -> OrderRead:
+    """Hold an order (a fraud check, the customer asked to wait): no picking starts and nothing ships until `until`
+    or until released (409 `order_on_hold` to a picker trying); its stock stays reserved. Journalled (`order.held`).
+    409 `order_finished` for an order that left or was cancelled, `hold_already_over` for an end that has passed."""
+    service.hold(session, order_id, data.reason, data.until, principal)
+    order = repository.get_full(session, order_id)
+    assert order is not None
+    return _read(order, principal)
+
+
+@router.post("/{order_id}/release-hold", response_model=OrderRead)
+def release_order_hold(order_id: RecordId, session: SessionDep, principal: OpsOnly) -> OrderRead:
+    """End an order's hold now (`order.hold_released`); an order not held is answered as it is."""
+    service.release_hold(session, order_id, principal)
+    order = repository.get_full(session, order_id)
+    assert order is not None
+    return _read(order, principal)
 
 
 @router.post("/{order_id}/cancel", response_model=CancellationResult, responses=errors(409, 428))

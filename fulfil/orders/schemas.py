@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -177,6 +177,14 @@ class OrderRead(BaseModel):
     checked_in_at: datetime | None = Field(default=None, description="Curbside: when the customer said they were here.")
     checkin: dict[str, Any] | None = Field(default=None, description="Curbside: bay, car, note.")
     tracking: TrackingLinkRead | None = Field(default=None, description="Ops and channel tokens only: the customer's tracking token.")
+    held_at: datetime | None = Field(default=None, description="Held by ops since then (null: not held): no picking starts, nothing ships.")
+    held_until: datetime | None = Field(default=None, description="The hold ends then (null while held: until released).")
+    hold_reason: str | None = None
+
+
+class HoldRequest(RequestModel):
+    reason: str = Field(min_length=3, max_length=300, description="Why the order waits (kept with it and in its journal).")
+    until: AwareDatetime | None = Field(default=None, description="The hold ends by itself then; absent: until released.")
 
 
 class OrderSummary(BaseModel):

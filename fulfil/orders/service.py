@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,8 +16,9 @@ from fulfil.catalog import repository as catalog
 from fulfil.config import Settings
 from fulfil.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fulfil.holds import service as holds
+from fulfil.journal import service as journal
 from fulfil.models.base import utcnow
-from fulfil.models import Channel, Location, LocationKind, Order, OrderLine, Role
+from fulfil.models import Channel, Location, LocationKind, Order, OrderLine, OrderStatus, Role
 from fulfil.orders import repository
 from fulfil.orders.schemas import OrderCreate
 from fulfil.pickups import codes
@@ -224,3 +226,42 @@ def get_order(session: Session, order_id: int, principal: Principal) -> Order:
         # Same answer as a missing order: a store or channel must not learn which order ids exist elsewhere.
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
     return order
+
+
+FINISHED = (OrderStatus.SHIPPED, OrderStatus.COLLECTED, OrderStatus.CANCELLED)
+
+
+def hold(session: Session, order_id: int, reason: str, until: datetime | None, principal: Principal) -> Order:
+    """Ops hold an order (a fraud check, the customer asked to wait): no picking starts and nothing ships until
+    `until` (or until released); its stock stays reserved where it is. Holding a held order again changes its reason
+    and end. An order that has left or was cancelled cannot be held (409 `order_finished`)."""
+    order = get_order(session, order_id, principal)
+    if order.status in FINISHED:
+        raise Conflict(f"order {order.id} is {order.status.value}: there is nothing left to hold", code="order_finished",
+                       details={"order_id": order.id, "status": order.status.value})
+    now = utcnow()
+    if until is not None and until <= now:  # the clock is the server's state: a time already gone conflicts with it
+        raise Conflict(f"the hold would end at {until.isoformat()}, which has passed: give a time to come", code="hold_already_over",
+                       details={"until": until.isoformat(), "now": now.isoformat()})
+    order.held_at = order.held_at if order.on_hold(now) else now
+    order.held_until, order.hold_reason = until, reason
+    journal.record(session, "order.held", locations=_concerned(order), order_id=order.id, reason=reason,
+                   until=until.isoformat() if until else None, actor=principal.label)
+    session.flush()
+    return order
+
+
+def release_hold(session: Session, order_id: int, principal: Principal) -> Order:
+    """The hold ends now; releasing an order that is not held changes nothing."""
+    order = get_order(session, order_id, principal)
+    if order.held_at is None:
+        return order
+    order.held_at = order.held_until = order.hold_reason = None
+    journal.record(session, "order.hold_released", locations=_concerned(order), order_id=order.id, actor=principal.label)
+    session.flush()
+    return order
+
+
+def _concerned(order: Order) -> list[str | None]:
+    """The stores that see the order's events (its pickup store, the store that took it, where it is prepared)."""
+    return [order.pickup_location_id or order.origin_location_id, None]

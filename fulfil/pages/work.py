@@ -69,12 +69,21 @@ def as_picker(request: Request, work: Callable[[Session, Principal], Response]) 
             return _refused(request, session, principal, exc)
 
 
+OUTBOX_HEADER = "X-Fulfil-Outbox"  # sent by forms.js: the form came through the page's outbox (a fetch)
+NEXT_HEADER = "X-Fulfil-Next"
+
+
 async def form_action(request: Request, work: Callable[[Session, Principal, dict[str, str]], Response]) -> Response:
-    """A page's form posted from this site (403 otherwise), done as the signed-in picker."""
+    """A page's form posted from this site (403 otherwise), done as the signed-in picker. Sent by the page's outbox
+    (forms.js), a redirect is answered as 204 with the page to open in `X-Fulfil-Next`: the script opens it, so the
+    page is fetched once (a fetch would follow the redirect, then the script would load the page again)."""
     if not same_site(request):
         return Response("cross-site form refused", status_code=403)
     form = await form_of(request)
-    return await run_in_threadpool(as_picker, request, lambda session, principal: work(session, principal, form))
+    answer = await run_in_threadpool(as_picker, request, lambda session, principal: work(session, principal, form))
+    if request.headers.get(OUTBOX_HEADER) and answer.status_code == 303:
+        return Response(status_code=204, headers={NEXT_HEADER: answer.headers["location"], "Cache-Control": "no-store"})
+    return answer
 
 
 @router.get("/pick", response_class=HTMLResponse)

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from fulfil.auth.service import Principal
 from fulfil.deps import check_location
 from fulfil.errors import Conflict, InvalidInput
-from fulfil.models import Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
+from fulfil.models import Order, Parcel, ParcelStatus, RfidTag, Shipment, ShipmentStatus, StockCause, StockEventKind, TagState
+from fulfil.orders.on_hold import check_not_held
 from fulfil.routing_runs import assign
 from fulfil.routing_runs import repository as routing_repository
 from fulfil.shipments import scans, service
@@ -24,6 +25,12 @@ def _mine(session: Session, shipment_id: int, principal: Principal) -> Shipment:
     return service.get_to_work(session, shipment_id, principal)
 
 
+def _not_held(session: Session, shipment: Shipment) -> None:
+    order = session.get(Order, shipment.order_id)
+    assert order is not None
+    check_not_held(order)
+
+
 def start_picking(session: Session, shipment_id: int, principal: Principal) -> Shipment:
     """A picker takes the shipment: it can no longer be moved by re-optimisation, and it is claimed for them
     (fulfil.shipments.scans). Starting again what they already hold (another handheld, a retry) changes nothing, one
@@ -33,6 +40,7 @@ def start_picking(session: Session, shipment_id: int, principal: Principal) -> S
     if shipment.status is ShipmentStatus.PICKING:  # held by the caller (nothing changes), by nobody (taken over), or 409
         scans.claim(session, shipment, principal)
         return shipment
+    _not_held(session, shipment)
     advance(shipment, ShipmentStatus.PICKING)
     scans.claim(session, shipment, principal)
     _refresh_order(session, shipment)
@@ -145,6 +153,7 @@ def ship(session: Session, shipment_id: int, principal: Principal) -> Shipment:
             f"for pickup (POST /api/v1/shipments/{shipment.id}/ready)",
             details={"shipment_id": shipment.id, "pickup_location_id": shipment.pickup_location_id}, code="collected_here",
         )
+    _not_held(session, shipment)
     advance(shipment, ShipmentStatus.IN_TRANSIT if shipment.pickup_location_id is not None else ShipmentStatus.SHIPPED)
     for line in shipment.lines:
         cause = stock.Cause(StockCause.ORDER, actor=principal.label, order_id=shipment.order_id, shipment_id=shipment.id, reason="shipped")

@@ -137,15 +137,19 @@ def queue(session: Session, location_id: str, settings: Settings, *, kinds: set[
     prepare = timedelta(minutes=settings.pickup_ready_minutes)
     if TaskKind.PICK in wanted:
         picks = session.execute(
-            select(Shipment, Order.created_at).join(Order, Order.id == Shipment.order_id)
+            select(Shipment, Order).join(Order, Order.id == Shipment.order_id)
             .where(Shipment.location_id == location_id, Shipment.status.in_(PICK_STATUSES))
         ).all()
-        for s, ordered_at in picks:
+        now = utcnow()
+        for s, order in picks:
+            held = order.on_hold(now)
+            if held and s.status is ShipmentStatus.ASSIGNED:
+                continue  # held by ops: not to start (work already started shows, marked held)
             same_store = s.pickup_location_id == location_id
-            due = _pick_due(hours, ordered_at, same_store, place.handling_days if place else 0, prepare)
+            due = _pick_due(hours, order.created_at, same_store, place.handling_days if place else 0, prepare)
             tasks.append(Task(TaskKind.PICK, f"shipment:{s.id}", location_id, s.created_at, due=due, order_id=s.order_id, shipment_id=s.id,
                               detail={"shipment_status": s.status.value, "click_and_collect": s.pickup_location_id is not None,
-                                      "claimed_by": s.claimed_by}))
+                                      "claimed_by": s.claimed_by, **({"on_hold": order.hold_reason} if held else {})}))
     if TaskKind.RECEIVE in wanted:
         # A ship-to-store parcel is the store's task until it is ready for pickup: receive it, then stage it (ready).
         for s in session.scalars(select(Shipment).where(Shipment.pickup_location_id == location_id, Shipment.status.in_(RECEIVE_STATUSES))):

@@ -17,9 +17,15 @@ function feedbackBox(form) {
   }
 }
 
-// The server's answer: a redirect is followed (a GET of the page to show), a page answered in place replaces this one.
+// The server's answer: the page to open next (X-Fulfil-Next, or where a redirect led), or a page answered in place,
+// which replaces this one.
 async function show(response) {
-  if (response.redirected || response.status === 303) {
+  const next = response.headers.get("X-Fulfil-Next");
+  if (next) {
+    location.href = next;
+    return;
+  }
+  if (response.redirected) {
     location.href = response.url;
     return;
   }

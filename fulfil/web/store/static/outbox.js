@@ -42,7 +42,8 @@ const drop = (seq) => run("readwrite", (store) => store.delete(seq));
 async function post(action) {
   if (action.form !== undefined) {  // a page's form (forms.js): posted as the browser would, its redirect followed
     return fetch(action.url, {
-      method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: action.form, credentials: "same-origin",
+      method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Fulfil-Outbox": "1" }, body: action.form,
+      credentials: "same-origin",
     });
   }
   return fetch(action.url, {
@@ -53,8 +54,10 @@ async function post(action) {
   });
 }
 
+let waiting = null;  // how many actions are kept (null: not read yet); kept current by notify()
+
 async function notify() {
-  const waiting = (await all()).length;
+  waiting = (await all()).length;
   for (const listener of listeners) listener(waiting);
 }
 
@@ -66,7 +69,7 @@ export function onChange(listener) {
 
 // Send an action now, or keep it for later: resolves to {response} or {queued: true}.
 export async function send(action, onReplayed) {
-  if ((await all()).length === 0) {
+  if ((waiting ?? (await all()).length) === 0) {  // nothing kept: no database to open on the way (every scan comes here)
     try {
       return { response: await post(action) };
     } catch (error) {
@@ -128,7 +131,7 @@ function schedule() {
 }
 
 window.addEventListener("online", () => flush());
-all().then((kept) => { if (kept.length) { schedule(); flush(); } });
+all().then((kept) => { waiting = kept.length; if (kept.length) { schedule(); flush(); } });
 
 export function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();

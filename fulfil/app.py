@@ -34,6 +34,7 @@ from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.locations.index import LocationIndex
 from fulfil.openapi import install as install_openapi
+from fulfil.pages.ops import OPS_DIR, STATIC_URL as OPS_STATIC_URL, router as ops_pages_router
 from fulfil.pages.pickups import router as store_pickups_router
 from fulfil.pages.returns import router as store_returns_router
 from fulfil.pages.work import router as store_work_router
@@ -199,4 +200,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(store_pickups_router)
     app.include_router(store_returns_router)
     app.mount(STORE_STATIC_URL, StaticFiles(directory=STORE_DIR / "static"), name="store-static")
+    app.include_router(ops_pages_router)
+    app.mount(OPS_STATIC_URL, StaticFiles(directory=OPS_DIR / "static"), name="ops-static")
     return app

@@ -120,7 +120,8 @@ def test_french_from_the_browser_or_the_switch(client: TestClient, store: Locati
 
 
 def test_every_catalog_string_is_used_and_every_page_string_translated() -> None:
-    """The French catalog covers every string the templates mark for translation, and holds no stale one."""
+    """The French catalog covers every string the store app's and the ops console's templates mark for translation,
+    and holds no stale one."""
     import re
     from pathlib import Path
 
@@ -128,8 +129,10 @@ def test_every_catalog_string_is_used_and_every_page_string_translated() -> None
 
     from fulfil.pages.store import STORE_DIR
 
+    from fulfil.pages.ops import OPS_DIR
+
     marked: set[str] = set()
-    for template in (STORE_DIR / "templates").glob("*.html"):
+    for template in [*(STORE_DIR / "templates").glob("*.html"), *(OPS_DIR / "templates").glob("*.html")]:
         text = template.read_text(encoding="utf-8")
         marked |= set(re.findall(r'_\(\s*"([^"]+)"', text)) | set(re.findall(r"_\(\s*'([^']+)'", text))
     with (Path(STORE_DIR).parent / "locale" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as po:

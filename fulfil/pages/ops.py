@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +29,7 @@ from fulfil.models.routing import DECISION_TAGS
 from fulfil.ops import kpis
 from fulfil.orders import service as orders
 from fulfil.pages import i18n
+from fulfil.pages.render import render
 from fulfil.pages.store import form_of, same_site
 from fulfil.routing_runs import repository as routing_repository
 from fulfil.routing_runs import service as routing
@@ -44,21 +43,12 @@ SHOWN = 100
 router = APIRouter(prefix="/ops", include_in_schema=False)
 
 
-@cache
-def _environment(lang: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(OPS_DIR / "templates"), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
-    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
 def _lang(request: Request) -> str:
     return i18n.choose(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = _lang(request)
-    html = _environment(lang).get_template(template).render(lang=lang, static=STATIC_URL, path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return render(request, OPS_DIR / "templates", STATIC_URL, _lang(request), template, status, **context)
 
 
 def _principal(request: Request, session: Session) -> Principal | None:

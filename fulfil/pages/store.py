@@ -9,14 +9,12 @@ cookie (fulfil.edge takes it in place of a bearer token, for this site's request
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +27,7 @@ from fulfil.models import Location, LocationKind, Product, Role, ShipmentStatus,
 from fulfil.pickups import service as pickups
 from fulfil.models.base import utcnow
 from fulfil.pages import i18n
+from fulfil.pages.render import render
 from fulfil.staff import service as staff
 from fulfil.staff.schemas import SignIn
 from fulfil.tasks import service as tasks
@@ -41,21 +40,12 @@ MAX_FORM_BYTES = 4096
 router = APIRouter(prefix="/store", include_in_schema=False)
 
 
-@cache
-def _environment(lang: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(STORE_DIR / "templates"), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
-    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
 def lang_of(request: Request) -> str:
     return i18n.choose(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language"))
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = lang_of(request)
-    html = _environment(lang).get_template(template).render(lang=lang, static=STATIC_URL, path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return render(request, STORE_DIR / "templates", STATIC_URL, lang_of(request), template, status, **context)
 
 
 def _stores(session: Session) -> list[tuple[str, str]]:

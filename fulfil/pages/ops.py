@@ -26,7 +26,7 @@ from fulfil.db import unit_of_work
 from fulfil.errors import FulfilError, InvalidInput, Unauthenticated
 from fulfil.models import Location, Order, Role
 from fulfil.models.routing import DECISION_TAGS
-from fulfil.ops import kpis
+from fulfil.ops import kpis, network_map
 from fulfil.orders import service as orders
 from fulfil.pages import i18n
 from fulfil.pages.render import render
@@ -91,8 +91,10 @@ def console(request: Request) -> Response:
         rows = [{"decision": d, "order": held.get(d.order_id), "alternative": (d.explanation or {}).get("alternative"),
                  "binding": (d.explanation or {}).get("binding") or [], "unfilled": (d.explanation or {}).get("unfilled") or {}} for d in found]
         figures = kpis.compute(session, since, since + timedelta(days=1))
+        now = datetime.now(UTC)
         return _page(request, "console.html", who=principal.label, day=day, tag=tag, tags=DECISION_TAGS, location_id=location_id,
-                     places=places, rows=rows, k=figures, done=query.get("done"), problem=query.get("problem"), now=datetime.now(UTC))
+                     places=places, rows=rows, k=figures, done=query.get("done"), problem=query.get("problem"), now=now,
+                     map=network_map.day_map(session, since, now))
 
 
 @router.post("", response_class=HTMLResponse)

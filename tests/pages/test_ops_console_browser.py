@@ -49,6 +49,14 @@ def test_ops_see_the_day_and_change_a_decision(env: dict[str, str], tmp_path: Pa
             row = page.get_by_role("row", name=f"for order {order['id']}").first
             expect(row).to_contain_text(first)
             expect(row).to_contain_text("Next best")  # the explanation: the alternative and its extra cost
+            places = httpx.get(f"{base}/api/v1/locations", headers=ops).json()
+            the_map = page.get_by_role("img", name="Map of the network")
+            expect(the_map).to_be_visible()
+            assert the_map.locator("circle.store").count() == sum(1 for p in places if p["kind"] == "store")
+            assert the_map.locator("rect.warehouse").count() == sum(1 for p in places if p["kind"] == "warehouse")
+            assert the_map.locator("path[data-country=France]").get_attribute("d").count("M") >= 2  # the mainland and Corsica
+            trip = the_map.locator(f"line[data-order='{order['id']}']")
+            expect(trip).to_have_attribute("data-from", first)
             _shot(page, "ops-console")
 
             row.get_by_label("Send to").select_option(target)
@@ -57,6 +65,9 @@ def test_ops_see_the_day_and_change_a_decision(env: dict[str, str], tmp_path: Pa
             newest = page.get_by_role("row", name=f"for order {order['id']}").first
             expect(newest).to_contain_text(target)
             expect(newest).to_contain_text("override")
+            moved = page.get_by_role("img", name="Map of the network").locator(f"line[data-order='{order['id']}']")
+            expect(moved).to_have_attribute("data-from", target)  # the map follows the decision in force
+            expect(moved).to_have_class("override")
             current = httpx.get(f"{base}/api/v1/orders/{order['id']}/routing", headers=ops).json()["current"]
             assert (current["location_ids"], current["solver"]) == ([target], "manual")
 

@@ -74,6 +74,23 @@ def _first_events(session: Session, kinds: Iterable[str], since: datetime | None
     return first
 
 
+# The figures drawn as small charts on the console, each a path into compute()'s answer.
+TRENDS = (("orders", "received"), ("orders", "cost_per_order"), ("orders", "split_rate"), ("orders", "unfilled_units"),
+          ("promises", "missed"), ("verification", "failure_rate"))
+
+
+def trends(session: Session, last_day: datetime, days: int = 7) -> dict[str, list[tuple[str, float | None]]]:
+    """The TRENDS figures of each of the `days` days ending with the one starting at `last_day`: "group.name" ->
+    [(day, value)], oldest first (None where there was nothing to count)."""
+    out: dict[str, list[tuple[str, float | None]]] = {f"{g}.{n}": [] for g, n in TRENDS}
+    for back in range(days - 1, -1, -1):
+        start = last_day - timedelta(days=back)
+        figures = compute(session, start, start + timedelta(days=1))
+        for group, name in TRENDS:
+            out[f"{group}.{name}"].append((start.date().isoformat(), figures[group][name]))
+    return out
+
+
 def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
     """The KPIs of [since, until) as JSON."""
     now = utcnow()

@@ -26,7 +26,7 @@ from fulfil.db import unit_of_work
 from fulfil.errors import FulfilError, InvalidInput, Unauthenticated
 from fulfil.models import Location, Order, Role
 from fulfil.models.routing import DECISION_TAGS
-from fulfil.ops import kpis, network_map
+from fulfil.ops import charts, kpis, network_map
 from fulfil.orders import service as orders
 from fulfil.pages import i18n
 from fulfil.pages.render import render
@@ -94,7 +94,8 @@ def console(request: Request) -> Response:
         now = datetime.now(UTC)
         return _page(request, "console.html", who=principal.label, day=day, tag=tag, tags=DECISION_TAGS, location_id=location_id,
                      places=places, rows=rows, k=figures, done=query.get("done"), problem=query.get("problem"), now=now,
-                     map=network_map.day_map(session, since, now))
+                     map=network_map.day_map(session, since, now),
+                     charts={key: charts.sparkline(points) for key, points in kpis.trends(session, since).items()})
 
 
 @router.post("", response_class=HTMLResponse)

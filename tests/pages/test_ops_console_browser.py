@@ -46,6 +46,9 @@ def test_ops_see_the_day_and_change_a_decision(env: dict[str, str], tmp_path: Pa
             expect(page.get_by_role("heading", name=f"The network on {today}")).to_be_visible(timeout=DEADLINE_MS)
             figures = page.get_by_role("region", name="Key figures of the day")
             expect(figures).to_contain_text("Orders received")
+            chart = figures.get_by_role("img", name="Orders received over the last 7 days")
+            received = httpx.get(f"{base}/api/v1/ops/kpis", headers=ops).json()["orders"]["received"]
+            expect(chart.locator("circle").last.locator("title")).to_have_text(f"{today}: {received}")
             row = page.get_by_role("row", name=f"for order {order['id']}").first
             expect(row).to_contain_text(first)
             expect(row).to_contain_text("Next best")  # the explanation: the alternative and its extra cost

@@ -29,3 +29,14 @@ def test_the_projection_keeps_north_up_and_east_right_and_the_view_holds_every_p
         assert 0 < x < view.width and 0 < y < view.height
     assert {"France", "Spain", "Switzerland"} <= set(countries_in(view))
     assert view_around([]).west < -4 and view_around([(4.0, 45.0)]).east - view_around([(4.0, 45.0)]).west >= 2
+
+
+def test_a_sparkline_scales_from_zero_and_breaks_where_a_day_had_nothing() -> None:
+    from fulfil.ops.charts import HEIGHT, PAD, sparkline
+
+    chart = sparkline([("d1", 2.0), ("d2", 4.0), ("d3", None), ("d4", 0.0), ("d5", 1.0)])
+    dots = [d for d in chart["dots"] if d["value"] is not None]
+    assert [d["day"] for d in dots] == ["d1", "d2", "d4", "d5"]
+    assert dots[1]["y"] == PAD and dots[2]["y"] == HEIGHT - PAD  # the highest at the top, 0 at the bottom
+    assert len(chart["lines"]) == 2  # broken at the day without a value
+    assert sparkline([])["lines"] == [] and sparkline([("d1", None)])["dots"] == [{"day": "d1", "value": None}]

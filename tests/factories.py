@@ -73,3 +73,9 @@ def delete_holds(session: Any, hold_ids: Any) -> None:
     session.execute(delete(StockEvent).where(StockEvent.hold_id.in_(ids)))
     session.execute(delete(StockHoldLine).where(StockHoldLine.hold_id.in_(ids)))
     session.execute(delete(StockHold).where(StockHold.id.in_(ids)))
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    """An error answer's body without its request id (every answer has its own): to compare two answers word for word."""
+    body: dict[str, Any] = response.json()
+    return {**body, "error": {k: v for k, v in body["error"].items() if k != "request_id"}}

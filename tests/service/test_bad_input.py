@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fulfil.api_types import FREE_JSON_MAX_DEPTH
+from tests.factories import error_of
 
 HUGE = 2**70  # beyond 64 bits: SQLite raised OverflowError on these
 
@@ -173,7 +174,7 @@ def test_a_body_over_the_cap_is_413_before_the_token_is_checked_or_the_body_read
     for headers in ({}, ops, {"Authorization": "Bearer ffl_wrong"}):
         response = client.post("/api/v1/locations", headers={**headers, "Content-Type": "application/json"}, content=big)
         assert response.status_code == 413, response.text[:200]
-        assert response.json()["error"] == {"code": "too_large", "message": "request body larger than 1048576 bytes", "details": {"max_bytes": 1048576}}
+        assert error_of(response)["error"] == {"code": "too_large", "message": "request body larger than 1048576 bytes", "details": {"max_bytes": 1048576}}
 
 
 def test_a_streamed_body_is_cut_off_at_the_cap(client: TestClient, ops: dict[str, str]) -> None:

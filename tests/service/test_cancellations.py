@@ -17,6 +17,7 @@ from fulfil.shipments.states import advance
 from rfid.epc import encode_sgtin96
 from tests.service.flows import act, journal, level, order, pack_and_verify, place, shipment_at, stock_events, tasks
 from tests.service.test_live_stream import read_events
+from tests.factories import error_of
 
 
 @pytest.fixture()
@@ -280,7 +281,7 @@ def test_who_may_cancel(client: TestClient, ops: dict[str, str], world: dict[str
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden", refused.text
     hidden = cancel(client, world["picker"], theirs["id"])
     assert hidden.status_code == 404, hidden.text
-    assert hidden.json()["error"] == {"code": "not_found", "message": f"order {theirs['id']} not found", "details": {"order_id": theirs["id"]}}
+    assert error_of(hidden)["error"] == {"code": "not_found", "message": f"order {theirs['id']} not found", "details": {"order_id": theirs["id"]}}
     assert cancel(client, world["stranger"], mine["id"]).status_code == 404
     assert cancel(client, world["picker"], mine["id"]).status_code == 200
     assert cancel(client, ops, served["id"]).status_code == 200

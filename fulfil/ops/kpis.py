@@ -60,12 +60,16 @@ def _stats(values: list[float]) -> dict[str, Any]:
             "p90": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 3)}
 
 
-def _first_events(session: Session, kinds: Iterable[str], since: datetime | None, until: datetime) -> dict[tuple[str, int], datetime]:
-    """(kind, shipment id) -> when it first happened (an event is recorded once per location concerned)."""
+def _first_events(session: Session, kinds: Iterable[str], since: datetime | None, until: datetime,
+                  shipments: Iterable[int] | None = None) -> dict[tuple[str, int], datetime]:
+    """(kind, shipment id) -> when it first happened (an event is recorded once per location concerned); of the
+    `shipments` given only, when given."""
     query = select(DomainEvent.kind, DomainEvent.shipment_id, DomainEvent.occurred_at).where(
         DomainEvent.kind.in_(list(kinds)), DomainEvent.shipment_id.is_not(None), DomainEvent.occurred_at < until)
     if since is not None:
         query = query.where(DomainEvent.occurred_at >= since)
+    if shipments is not None:
+        query = query.where(DomainEvent.shipment_id.in_(list(shipments)))
     first: dict[tuple[str, int], datetime] = {}
     for kind, shipment_id, at in session.execute(query):
         key = (kind, shipment_id)
@@ -79,16 +83,14 @@ TRENDS = (("orders", "received"), ("orders", "cost_per_order"), ("orders", "spli
           ("promises", "missed"), ("verification", "failure_rate"))
 
 
-def trends(session: Session, last_day: datetime, days: int = 7) -> dict[str, list[tuple[str, float | None]]]:
-    """The TRENDS figures of each of the `days` days ending with the one starting at `last_day`: "group.name" ->
-    [(day, value)], oldest first (None where there was nothing to count)."""
-    out: dict[str, list[tuple[str, float | None]]] = {f"{g}.{n}": [] for g, n in TRENDS}
-    for back in range(days - 1, -1, -1):
-        start = last_day - timedelta(days=back)
-        figures = compute(session, start, start + timedelta(days=1))
-        for group, name in TRENDS:
-            out[f"{group}.{name}"].append((start.date().isoformat(), figures[group][name]))
-    return out
+def daily(session: Session, last_day: datetime, days: int = 7) -> list[dict[str, Any]]:
+    """compute() of each of the `days` days ending with the one starting at `last_day`, oldest first."""
+    return [compute(session, start, start + timedelta(days=1)) for start in (last_day - timedelta(days=back) for back in range(days - 1, -1, -1))]
+
+
+def trends(days: list[dict[str, Any]]) -> dict[str, list[tuple[str, float | None]]]:
+    """The TRENDS figures of daily()'s days: "group.name" -> [(day, value)], oldest first (None: nothing to count)."""
+    return {f"{group}.{name}": [(d["since"].date().isoformat(), d[group][name]) for d in days] for group, name in TRENDS}
 
 
 def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
@@ -118,9 +120,9 @@ def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any
         missed += (out is not None and out > deadline) or (out is None and now > deadline)
 
     # Picking time per location.
-    events = _first_events(session, ["shipment.picking", "shipment.picked"], None, until)
-    picked_in_period = {sid: at for (kind, sid), at in events.items() if kind == "shipment.picked" and at >= since}
-    started = {sid: at for (kind, sid), at in events.items() if kind == "shipment.picking"}
+    # Shipments picked in the period, then when each started (maybe earlier): never the whole history of events.
+    picked_in_period = {sid: at for (_, sid), at in _first_events(session, ["shipment.picked"], since, until).items()}
+    started = {sid: at for (_, sid), at in _first_events(session, ["shipment.picking"], None, until, picked_in_period).items()}
     # The serving location (the event is also copied to a click-and-collect order's pickup store).
     serving = dict(session.execute(select(Shipment.id, Shipment.location_id).where(Shipment.id.in_(list(picked_in_period)))).all()) if picked_in_period else {}
     by_location: dict[str, list[float]] = defaultdict(list)

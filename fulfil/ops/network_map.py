@@ -4,22 +4,22 @@ pickup store), over the countries' outlines (fulfil.ops.geo). Built on the serve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fulfil.models import Location, Order
+from fulfil.models import Order
 from fulfil.ops import geo
 from fulfil.routing_runs import repository as routing_repository
 
 MAX_LINES = 2000
 
 
-def day_map(session: Session, since: datetime, now: datetime) -> dict[str, Any]:
-    places = list(session.execute(select(Location.id, Location.name, Location.kind, Location.lat, Location.lon, Location.paused_until)
-                                  .where(Location.active.is_(True)).order_by(Location.id)))
+def day_map(session: Session, places: Sequence[Any], since: datetime, now: datetime) -> dict[str, Any]:
+    """`places`: the active locations (rows with id, name, kind, lat, lon, paused_until), as the console read them."""
     where = {p.id: (p.lon, p.lat) for p in places}
     decisions = routing_repository.find_decisions(session, location_id=None, since=since, until=since + timedelta(days=1), tags=[],
                                                   current_only=True, before_id=None, limit=MAX_LINES)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -90,12 +90,12 @@ def console(request: Request) -> Response:
         held = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_({d.order_id for d in found})))}
         rows = [{"decision": d, "order": held.get(d.order_id), "alternative": (d.explanation or {}).get("alternative"),
                  "binding": (d.explanation or {}).get("binding") or [], "unfilled": (d.explanation or {}).get("unfilled") or {}} for d in found]
-        figures = kpis.compute(session, since, since + timedelta(days=1))
+        week = kpis.daily(session, since)  # the chosen day last: its figures are the cards', all seven the charts'
         now = datetime.now(UTC)
         return _page(request, "console.html", who=principal.label, day=day, tag=tag, tags=DECISION_TAGS, location_id=location_id,
-                     places=places, rows=rows, k=figures, done=query.get("done"), problem=query.get("problem"), now=now,
-                     map=network_map.day_map(session, since, now),
-                     charts={key: charts.sparkline(points) for key, points in kpis.trends(session, since).items()})
+                     places=places, rows=rows, k=week[-1], done=query.get("done"), problem=query.get("problem"), now=now,
+                     map=network_map.day_map(session, places, since, now),
+                     charts={key: charts.sparkline(points) for key, points in kpis.trends(week).items()})
 
 
 @router.post("", response_class=HTMLResponse)
@@ -140,8 +140,7 @@ async def language(request: Request) -> Response:
 
 def _back(form: dict[str, str], **extra: str) -> str:
     """The console again, with its filters (`back`, a query string of this page) and what happened."""
-    back = form.get("back", "")
-    params = {k: v for k, v in (p.split("=", 1) for p in back.split("&") if "=" in p) if k in ("day", "tag", "location_id")}
+    params = {k: v for k, v in parse_qsl(form.get("back", "")) if k in ("day", "tag", "location_id")}
     params |= extra
     return "/ops" + (f"?{urlencode(params)}" if params else "")
 

@@ -36,7 +36,9 @@ DEFINITIONS = {
     "click_and_collect.ready_minutes": "mean minutes from an order's creation to its pickup being ready, for pickups ready in the period",
     "click_and_collect.no_show_rate": "pickups expired / (collected + expired) in the period",
     "returns.restock_minutes": "mean minutes from a return's creation to its stock event (resellable units back on sale)",
-    "verification.failure_rate": "incomplete RFID verdicts / all verdicts at pack stations in the period",
+    "verification.failure_rate": "parcels judged at a pack station in the period with no complete RFID verdict in it (closed by hand, "
+                                 "or still incomplete) / parcels judged; the incomplete verdicts on the way (items laid on the table one "
+                                 "by one) do not make a failure",
     "verification.overrides": "parcels closed without a complete verdict, with a reason, in the period",
     "stock_accuracy": "now, over (location, product) pairs with tagged units on hand: 1 - sum |tags on hand - on_hand| / sum on_hand",
     "holds.conversion_rate": "holds created in the period and ended: consumed / (consumed + released + expired)",
@@ -156,8 +158,15 @@ def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any
             restock.append(max(_minutes(back, r.created_at), 0.0))
 
     # Parcel verification.
-    verdicts = session.execute(select(ParcelVerification.complete).where(
-        ParcelVerification.created_at >= since, ParcelVerification.created_at < until)).scalars().all()
+    verdict_rows = session.execute(select(ParcelVerification.shipment_id, ParcelVerification.parcel_id, ParcelVerification.complete).where(
+        ParcelVerification.created_at >= since, ParcelVerification.created_at < until)).all()
+    verdicts = [v.complete for v in verdict_rows]
+    # A parcel is judged again each time what the station sees changes (items laid on the table one by one): it
+    # failed when none of its verdicts of the period was complete.
+    judged: dict[tuple[int, int | None], bool] = {}
+    for v in verdict_rows:
+        judged[(v.shipment_id, v.parcel_id)] = judged.get((v.shipment_id, v.parcel_id), False) or v.complete
+    failed_parcels = sum(1 for complete in judged.values() if not complete)
     verified = session.execute(select(DomainEvent.shipment_id, DomainEvent.data).where(
         DomainEvent.kind == "shipment.verified", DomainEvent.occurred_at >= since, DomainEvent.occurred_at < until)).all()
     overrides = {sid for sid, data in verified if str((data or {}).get("reason", "")).startswith("override by")}
@@ -198,8 +207,8 @@ def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any
                               "no_show_rate": _rate(expired, collected + expired)},
         "returns": {"returns": len(returns), "units": sum(ln.qty for ln in lines), "resellable_units": resellable,
                     "damaged_units": sum(ln.qty for ln in lines) - resellable, "restock_minutes": _stats(restock)},
-        "verification": {"verdicts": len(verdicts), "incomplete": sum(1 for c in verdicts if not c),
-                         "failure_rate": _rate(sum(1 for c in verdicts if not c), len(verdicts)), "overrides": len(overrides)},
+        "verification": {"verdicts": len(verdicts), "incomplete": sum(1 for c in verdicts if not c), "parcels": len(judged),
+                         "parcels_failed": failed_parcels, "failure_rate": _rate(failed_parcels, len(judged)), "overrides": len(overrides)},
         "stock_accuracy": {"pairs": len(tags), "tags_on_hand": sum(tags.values()), "on_hand": total,
                            "accuracy": max(0.0, 1 - off / total) if total else None},
         "holds": {**by_hold, "created": len(holds), "conversion_rate": _rate(by_hold["consumed"], ended)},

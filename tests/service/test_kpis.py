@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from fulfil.models import LocationKind, RfidTag, StockLevel
+from fulfil.shipments.verification import verify_station
 from tests.click_and_collect import place as place_pickup
 from tests.click_and_collect import tag, verified
 from tests.service.flows import place
@@ -52,7 +53,12 @@ def test_every_kpi_is_what_the_tables_say(
     csid = closed["shipments"][0]["id"]
     for step in ("start", "picked"):
         assert client.post(f"/api/v1/shipments/{csid}/{step}", headers=picker).status_code == 200
-    assert client.post(f"/api/v1/shipments/{csid}/pack", headers=picker, json={"station": "pack-station-1"}).status_code == 200
+    closed_pack = client.post(f"/api/v1/shipments/{csid}/pack", headers=picker, json={"station": "pack-station-1"})
+    assert closed_pack.status_code == 200
+    # The station saw the parcel's own tag but not its item (a dead tag): one incomplete verdict, never a complete one.
+    incomplete = verify_station(session, store, "pack-station-1", [closed_pack.json()["sscc_epc"]])
+    assert incomplete is not None and not incomplete.complete
+    session.commit()
     assert client.post(f"/api/v1/shipments/{csid}/override", headers=picker, json={"reason": "tag unreadable"}).status_code == 200
     hold = client.post("/api/v1/promise", headers=auth("channel"), json={"lines": [{"gtin": a, "qty": 1}], "hold_seconds": 600,
                                                                           "ship_to": {"lat": 45.0, "lon": 4.0}})
@@ -109,7 +115,12 @@ def test_every_kpi_is_what_the_tables_say(
 
     # Verification: the verdicts of the period from their table; one override from the journal.
     verdicts = session.execute(text("SELECT complete FROM parcel_verifications WHERE created_at >= :s AND created_at < :u"), window).scalars().all()
-    assert k["verification"]["verdicts"] == len(verdicts) == 2 and k["verification"]["incomplete"] == sum(1 for c in verdicts if not c) == 0
+    assert k["verification"]["verdicts"] == len(verdicts) == 3 and k["verification"]["incomplete"] == sum(1 for c in verdicts if not c) == 1
+    parcels = session.execute(text("SELECT shipment_id, parcel_id, MAX(CASE WHEN complete THEN 1 ELSE 0 END) FROM parcel_verifications "
+                                   "WHERE created_at >= :s AND created_at < :u GROUP BY shipment_id, parcel_id"), window).all()
+    failed = sum(1 for p in parcels if not p[2])
+    assert (k["verification"]["parcels"], k["verification"]["parcels_failed"]) == (len(parcels), failed) == (3, 1)
+    assert k["verification"]["failure_rate"] == failed / len(parcels)
     assert k["verification"]["overrides"] == 1
 
     # Stock accuracy: tags on hand against on_hand for the tagged pairs.

@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+DEMO_SPEED ?= 10
 
 .PHONY: run test venv lint bench clean
 
@@ -17,15 +18,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## run: set up, migrate, seed demo data, print the demo ops token and store app PIN, serve the API on http://$(HOST):$(PORT)
+## run: set up, then `fulfil demo`: migrate and seed the demo network (SQLite file by default), a private Mosquitto if
+## installed, the API and pages on http://$(HOST):$(PORT), and a simulated network at work (DEMO_SPEED x); it prints
+## the ops console's URL and token and the store app's URL and PIN, and runs until Ctrl-C (then a summary)
 run: $(STAMP)
-	$(BIN)/fulfil db upgrade
-	$(BIN)/fulfil seed --demo
-	@echo "Ops token (kept in var/demo-ops-token, reused while valid):"
-	@$(BIN)/fulfil token demo
-	@echo "Store app: http://$(HOST):$(PORT)/store, store Lyon Part-Dieu, PIN (kept in var/demo-staff-pin):"
-	@$(BIN)/fulfil staff demo
-	$(BIN)/fulfil serve --demo --host $(HOST) --port $(PORT)
+	$(BIN)/fulfil demo --host $(HOST) --port $(PORT) --speed $(DEMO_SPEED)
 
 ## test: set up and run the whole suite (import contracts, then pytest)
 test: $(STAMP)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "fulfil.commands.db",
     "fulfil.commands.serve",
+    "fulfil.commands.demo",
     "fulfil.commands.token",
     "fulfil.commands.staff",
     "fulfil.commands.seed",

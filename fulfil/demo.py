@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -14,15 +15,17 @@ from fulfil.catalog.schemas import ProductCreate
 from fulfil.config import Settings
 from fulfil.locations import service as locations
 from fulfil.locations.schemas import LocationCreate
-from fulfil.models import Location, LocationKind, Role, StockCause
+from fulfil.models import Location, LocationKind, RfidTag, Role, StockCause, TagState
 from fulfil.orders import service as orders
 from fulfil.orders.schemas import OrderCreate
 from fulfil.stock import service as stock
 from fulfil.stock.schemas import AdjustmentReason
+from rfid.epc import encode_sgtin96
 from rfid.epc.gs1 import gtin_check_digit
 
 DEMO_COMPANY_PREFIX = "0614141"  # the GS1 example prefix: obviously not a real brand's
 DEMO_SEED = 20261123
+OPENING_TAG_SERIALS = 100_000_000  # the opening stock's tags (the demo's readers and simulators use other ranges)
 
 WEEKDAY_HOURS = {d: [["10:00", "19:30"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat")}
 
@@ -60,8 +63,10 @@ def demo_gtin(item_reference: int) -> str:
     return body + str(gtin_check_digit(body))
 
 
-def seed_demo(session: Session, settings: Settings) -> SeedReport:
-    """Create the demo network once; a second run finds it and changes nothing."""
+def seed_demo(session: Session, settings: Settings, *, tagged: bool = False) -> SeedReport:
+    """Create the demo network once; a second run finds it and changes nothing. With `tagged` (`fulfil demo`), every
+    unit of the opening stock carries a registered RFID tag (tagged at source), so RFID stock accuracy starts at 100%
+    and the readers' pack stations and exits know every item."""
     if session.scalar(select(func.count()).select_from(Location).where(Location.id.in_([n[0] for n in NETWORK]))):
         return SeedReport(0, 0, 0, 0)
     rng = random.Random(DEMO_SEED)
@@ -79,6 +84,7 @@ def seed_demo(session: Session, settings: Settings) -> SeedReport:
             aisle=f"A{1 + i // 6}", bay=f"{1 + (i % 6) // 2:02d}", shelf=str(1 + i % 2), colour=colour,
         ))
     records = 0
+    serials = itertools.count(OPENING_TAG_SERIALS)
     seed = stock.Cause(StockCause.SYSTEM, actor="seed", reason=AdjustmentReason.RECEIPT.value, note="demo data")
     for loc_id, _name, kind, *_ in NETWORK:
         for rank, gtin in enumerate(gtins):
@@ -92,6 +98,9 @@ def seed_demo(session: Session, settings: Settings) -> SeedReport:
             if qty == 0:
                 continue
             stock.adjust(session, loc_id, gtin, seed, delta=qty)
+            if tagged:
+                session.add_all(RfidTag(epc=encode_sgtin96(gtin, serial, len(DEMO_COMPANY_PREFIX)), gtin=gtin, serial=str(serial), location_id=loc_id,
+                                        state=TagState.IN_STOCK, version=1) for serial in (next(serials) for _ in range(qty)))
             if kind is LocationKind.STORE:
                 stock.set_safety(session, loc_id, gtin, min(1, qty), seed)
             records += 1

@@ -7,6 +7,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from fulfil.commands._common import reporting_errors, session_for
 from fulfil.commands.serve import DEMO_DIR
 from fulfil.commands.secret_files import read_secret, write_secret
@@ -44,45 +46,47 @@ def _add(args: argparse.Namespace) -> int:
     raise Conflict(f"no free PIN found in {ATTEMPTS} draws at {args.store}", code="pin_taken")
 
 
-@reporting_errors
-def _demo(args: argparse.Namespace) -> int:
+def demo_pin(session: Session, path: Path) -> tuple[str, str]:
+    """The demo staff member's PIN at the demo store: the one kept in `path` while it signs in, else a new one; the
+    PIN and a line saying which."""
     from sqlalchemy import select
 
     from fulfil.models import Location, StaffMember
+    from fulfil.models.base import utcnow
     from fulfil.staff import repository, service
     from fulfil.staff.schemas import StaffCreate, StaffUpdate
-    from fulfil.models.base import utcnow
 
-    path = Path(args.file)
+    store = session.get(Location, DEMO_STORE)
+    if store is None:
+        raise Conflict(f"the demo store {DEMO_STORE} is missing: run `fulfil seed --demo` first", code="no_demo")
+    key = repository.pin_key(session)
+    kept = read_secret(path)
+    member = session.scalars(select(StaffMember).where(StaffMember.location_id == DEMO_STORE, StaffMember.name == DEMO_STAFF_NAME)).first()
+    if kept is not None and member is not None and member.active and member.pin_digest == service.digest(key, DEMO_STORE, kept):
+        return kept, f"demo staff PIN for {store.name} ({DEMO_STORE}) from {path} still signs in: reused"
+    for _ in range(ATTEMPTS):
+        pin = _draw()
+        try:
+            with session.begin_nested():
+                if member is None:
+                    member = service.create(session, StaffCreate(location_id=DEMO_STORE, name=DEMO_STAFF_NAME, pin=pin))
+                else:
+                    service.update(session, member.id, StaffUpdate(pin=pin, active=True), utcnow())
+        except Conflict as exc:
+            if exc.code == "pin_taken":
+                continue
+            raise
+        write_secret(path, pin)  # inside the unit of work: a file that cannot be written sets nothing
+        return pin, f"demo staff PIN for {store.name} ({DEMO_STORE}), kept in {path} (owner-only)"
+    raise Conflict(f"no free PIN found in {ATTEMPTS} draws at {DEMO_STORE}", code="pin_taken")
+
+
+@reporting_errors
+def _demo(args: argparse.Namespace) -> int:
     with session_for() as session:
-        store = session.get(Location, DEMO_STORE)
-        if store is None:
-            raise Conflict(f"the demo store {DEMO_STORE} is missing: run `fulfil seed --demo` first", code="no_demo")
-        key = repository.pin_key(session)
-        kept = read_secret(path)
-        member = session.scalars(select(StaffMember).where(StaffMember.location_id == DEMO_STORE, StaffMember.name == DEMO_STAFF_NAME)).first()
-        if kept is not None and member is not None and member.active and member.pin_digest == service.digest(key, DEMO_STORE, kept):
-            print(kept)
-            print(f"demo staff PIN for {store.name} ({DEMO_STORE}) from {path} still signs in: reused", file=sys.stderr)
-            return 0
-        for _ in range(ATTEMPTS):
-            pin = _draw()
-            try:
-                with session.begin_nested():
-                    if member is None:
-                        member = service.create(session, StaffCreate(location_id=DEMO_STORE, name=DEMO_STAFF_NAME, pin=pin))
-                    else:
-                        service.update(session, member.id, StaffUpdate(pin=pin, active=True), utcnow())
-            except Conflict as exc:
-                if exc.code == "pin_taken":
-                    continue
-                raise
-            write_secret(path, pin)  # inside the unit of work: a file that cannot be written sets nothing
-            break
-        else:
-            raise Conflict(f"no free PIN found in {ATTEMPTS} draws at {DEMO_STORE}", code="pin_taken")
+        pin, note = demo_pin(session, Path(args.file))
     print(pin)
-    print(f"demo staff PIN for {store.name} ({DEMO_STORE}), kept in {path} (owner-only)", file=sys.stderr)
+    print(note, file=sys.stderr)
     return 0
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from fulfil.commands._common import reporting_errors, session_for
 from fulfil.commands.secret_files import read_secret, write_secret
 from fulfil.commands.serve import DEMO_DIR
@@ -52,32 +54,35 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-@reporting_errors
-def _demo(args: argparse.Namespace) -> int:
+def demo_token(session: Session, path: Path) -> tuple[str, str]:
+    """The demo's ops token: the one kept in `path` while it is valid, else a new one (earlier demo tokens revoked);
+    the secret and a line saying which."""
     from fulfil.auth.service import authenticate, create_token, list_tokens, revoke_token
 
-    path = Path(args.file)
-    with session_for() as session:
-        kept = read_secret(path)
-        if kept is not None:
-            try:
-                principal = authenticate(session, kept)
-            except Unauthenticated:
-                principal = None
-            if principal is not None and principal.role is Role.OPS and principal.name == DEMO_TOKEN_NAME:
-                print(kept)
-                print(f"demo ops token #{principal.token_id} from {path} is still valid: reused", file=sys.stderr)
-                return 0
-        # Earlier demo tokens (this file's, or minted by `make run` before it kept one) are revoked.
-        earlier = [t.id for t in list_tokens(session) if t.name == DEMO_TOKEN_NAME]
-        for token_id in earlier:
-            revoke_token(session, token_id)
-        issued = create_token(session, role=Role.OPS, name=DEMO_TOKEN_NAME)
-        token_id = issued.token.id
-        write_secret(path, issued.secret)  # inside the unit of work: a file that cannot be written mints nothing
-    print(issued.secret)
+    kept = read_secret(path)
+    if kept is not None:
+        try:
+            principal = authenticate(session, kept)
+        except Unauthenticated:
+            principal = None
+        if principal is not None and principal.role is Role.OPS and principal.name == DEMO_TOKEN_NAME:
+            return kept, f"demo ops token #{principal.token_id} from {path} is still valid: reused"
+    # Earlier demo tokens (this file's, or minted by `make run` before it kept one) are revoked.
+    earlier = [t.id for t in list_tokens(session) if t.name == DEMO_TOKEN_NAME]
+    for token_id in earlier:
+        revoke_token(session, token_id)
+    issued = create_token(session, role=Role.OPS, name=DEMO_TOKEN_NAME)
+    write_secret(path, issued.secret)  # inside the unit of work: a file that cannot be written mints nothing
     revoked = f"; revoked the earlier demo token(s) #{', #'.join(map(str, earlier))}" if earlier else ""
-    print(f"created demo ops token #{token_id}, kept in {path} (owner-only){revoked}", file=sys.stderr)
+    return issued.secret, f"created demo ops token #{issued.token.id}, kept in {path} (owner-only){revoked}"
+
+
+@reporting_errors
+def _demo(args: argparse.Namespace) -> int:
+    with session_for() as session:
+        secret, note = demo_token(session, Path(args.file))
+    print(secret)
+    print(note, file=sys.stderr)
     return 0
 
 

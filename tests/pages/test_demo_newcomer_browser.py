@@ -1,0 +1,97 @@
+"""`make run` as a newcomer meets it (issue 14's "done when"): `fulfil demo` started as `make run` starts it, then,
+within a minute of starting it, orders flowing on the ops console (signed in with the printed token, at a desktop's
+size) and a task in the store app (signed in at Lyon Part-Dieu with the printed PIN, at a handheld's size); Ctrl-C
+ends it with a summary and a consistent stock."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import pytest
+
+from tests.pages.store_app import HANDHELD, screenshot
+from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
+from tests.service.test_cli import FULFIL, env, free_port  # noqa: F401 (env is a fixture)
+
+NEWCOMER_S = 60.0  # "within a minute" of running the command
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+def test_within_a_minute_a_newcomer_sees_orders_flowing_and_a_task_to_do(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    started = time.monotonic()
+    port = free_port()
+    proc = subprocess.Popen([*FULFIL, "demo", "--port", str(port), "--speed", "10"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: deque[str] = deque(maxlen=400)
+    reader = threading.Thread(target=lambda: said.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+
+    def printed(pattern: str) -> re.Match[str]:
+        deadline = started + NEWCOMER_S
+        while time.monotonic() < deadline:
+            found = re.search(pattern, "".join(said))
+            if found:
+                return found
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)  # polling the demo's output, bounded by the deadline
+        raise AssertionError(f"{pattern!r} not printed:\n{''.join(said)}")
+
+    try:
+        ops = printed(r"Ops console  (http://\S+)/ops\s+token: (ffl_\S+)")
+        store = printed(r"Store app    (http://\S+)/store\s+store: Lyon Part-Dieu \(ST-LYON-01\)  PIN: (\d+)")
+        base, token, pin = ops.group(1), ops.group(2), store.group(2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                console = browser.new_context(locale="en-GB", **DESKTOP).new_page()
+                console.goto(f"{base}/ops")
+                console.get_by_label("Ops token").fill(token)
+                console.get_by_role("button", name="Sign in").click()
+                decisions = console.get_by_role("row", name=re.compile(r"for order \d+"))
+                expect(decisions.first).to_be_visible(timeout=_left_ms(started))
+                # Orders keep coming: more decisions a little later, without signing in again.
+                first = decisions.count()
+                deadline = started + NEWCOMER_S
+                while decisions.count() <= first and time.monotonic() < deadline:
+                    console.wait_for_timeout(1000)  # a person looking again; bounded by the deadline
+                    console.reload()
+                assert decisions.count() > first, "no new decision within the first minute"
+                screenshot(console, "demo-newcomer-ops", targets=False)
+
+                handheld = browser.new_context(locale="fr-FR", **HANDHELD).new_page()
+                handheld.goto(f"{base}/store")
+                handheld.get_by_label("Magasin").select_option(label="Lyon Part-Dieu")
+                handheld.get_by_label("Votre code PIN").fill(pin)
+                handheld.get_by_role("button", name="Connexion").tap()
+                pick = handheld.get_by_role("link", name=re.compile(r"^Préparer la commande \d+$")).first
+                expect(pick).to_be_visible(timeout=_left_ms(started))
+                screenshot(handheld, "demo-newcomer-store")
+            finally:
+                browser.close()
+        assert time.monotonic() - started <= NEWCOMER_S + 5
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the demo stops, prints its summary and exits
+        try:
+            status = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        reader.join(timeout=10)
+    out = "".join(said)
+    assert status == 0, out[-4000:]
+    assert "Summary:" in out and "stock: consistent" in out, out[-4000:]
+
+
+def _left_ms(started: float) -> float:
+    return max(1000.0, (started + NEWCOMER_S - time.monotonic()) * 1000)

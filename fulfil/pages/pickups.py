@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fulfil.auth.service import Principal
 from fulfil.errors import Forbidden, InvalidInput
-from fulfil.models import Location, Order, Product, Shipment, ShipmentStatus
+from fulfil.models import Handover, Location, Order, Product, Shipment, ShipmentStatus
 from fulfil.pages import i18n
 from fulfil.pages.store import lang_of, page
 from fulfil.pages.work import as_picker, form_action, units, who
@@ -105,6 +105,9 @@ def _handover(request: Request, session: Session, principal: Principal, shipment
     names = {p.gtin: p for p in session.scalars(select(Product).where(Product.gtin.in_([ln.gtin for ln in shipment.lines])))}
     lines = [{"gtin": ln.gtin, "qty": ln.qty, "product": names.get(ln.gtin)} for ln in shipment.lines]
     store = session.get(Location, principal.location_id)
+    if done is None and shipment.status is ShipmentStatus.COLLECTED and order is not None:
+        recorded = session.scalars(select(Handover).where(Handover.shipment_id == shipment.id)).first()
+        done = handover.Handed(order, shipment, recorded) if recorded is not None else None
     return page(request, "handover.html", status, store=store, who=who(session, principal), shipment=shipment, order=order, lines=lines,
                 code=code, problem=problem, done=done, names={g: p.name for g, p in names.items()},
                 curbside=order.checked_in_at is not None if order else False, checkin=(order.checkin or {}) if order else {})
@@ -150,6 +153,7 @@ async def hand_over(request: Request, shipment_id: int) -> Response:
                 raise
             session.rollback()
             return _handover(request, session, principal, shipment_id, status=403, problem="wrong_code")
-        return _handover(request, session, principal, shipment_id, done=done)
+        del done  # recorded: the page after the redirect reads it back (a reload shows it again, and sends nothing)
+        return RedirectResponse(f"/store/pickups/{shipment_id}", status_code=303)
 
     return await form_action(request, work)

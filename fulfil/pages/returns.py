@@ -12,16 +12,17 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from babel.numbers import format_currency
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from fulfil.auth.service import Principal
-from fulfil.models import Location, Order, Product, ReturnGrade, RfidTag
+from fulfil.api_types import MAX_ID
+from fulfil.models import Location, Order, Product, Return, ReturnGrade, RfidTag
 from fulfil.pages.store import lang_of, page
 from fulfil.pages.work import as_picker, form_action, units, who
 from fulfil.pickups import codes
@@ -147,7 +148,22 @@ async def desk_action(request: Request, order_id: int) -> Response:
             session.rollback()
             messages = [str(item.get("message", "")) for item in (refused.details or {}).get("refused", [])]
             return _desk(request, session, principal, order_id, epcs=epcs, ref=ref, form=form, problems=messages, status=409)
-        done = returns.read(session, [received.return_])[0]
-        return _desk(request, session, principal, order_id, epcs=[], ref=uuid.uuid4().hex, done=done)
+        # Recorded: the page after the redirect reads it back (a reload shows it again, and sends nothing).
+        return RedirectResponse(f"/store/returns/{order_id}?taken={received.return_.id}", status_code=303)
 
     return await form_action(request, work)
+
+
+@router.get("/returns/{order_id}", response_class=HTMLResponse)
+def desk_page(request: Request, order_id: int, taken: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
+    """The desk for one order; `taken`: the return just taken in at this store, shown with its refund."""
+
+    def work(session: Session, principal: Principal) -> Response:
+        done = None
+        if taken is not None:
+            made = session.scalars(select(Return).where(Return.id == taken, Return.order_id == order_id, Return.location_id == principal.location_id)
+                                   .options(selectinload(Return.lines))).one_or_none()
+            done = returns.read(session, [made])[0] if made is not None else None
+        return _desk(request, session, principal, order_id, epcs=[], ref=uuid.uuid4().hex, done=done)
+
+    return as_picker(request, work)

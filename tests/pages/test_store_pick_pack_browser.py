@@ -284,6 +284,12 @@ def test_a_click_and_collect_handover_with_the_code_and_one_refused_item(env: di
         expect(page.get_by_role("list", name="Refusé au comptoir")).to_contain_text("1 × Chemise lin refusé : de nouveau en vente dans ce magasin")
         screenshot(page, "store-handed-over")
         assert app.shipment(sid)["status"] == "collected"
+        # The answer was a redirect to the handover's own page (post, redirect, get): a reload shows it again and
+        # hands nothing over twice.
+        expect(page).to_have_url(re.compile(rf"/store/pickups/{sid}$"))
+        page.reload()
+        expect(page.get_by_role("status")).to_contain_text("Remis. Remerciez le client !", timeout=DEADLINE_MS)
+        expect(page.get_by_role("list", name="Refusé au comptoir")).to_contain_text("1 × Chemise lin refusé")
         level = app.api("GET", f"/stock/{STORE}/{shirt.gtin}").json()
         assert (level["on_hand"], level["reserved"], level["available"] + level["safety"]) == (1, 0, 1)  # the refused shirt is on sale again
 
@@ -356,6 +362,10 @@ def test_a_return_at_another_store_is_on_sale_there_at_once(env: dict[str, str],
         expect(done).to_contain_text("1 × Chaussettes laine : abîmé, en quarantaine")
         expect(done).to_contain_text("Remboursement dû : 49,40 €")  # both come back: a damaged item is refunded too
         screenshot(page, "store-return-done")
+        # Post, redirect, get: the desk's own page shows the return taken; a reload shows it again and takes nothing twice.
+        expect(page).to_have_url(re.compile(rf"/store/returns/{order['id']}\?taken=\d+$"))
+        page.reload()
+        expect(page.get_by_role("region", name="Retour enregistré")).to_contain_text("Remboursement dû : 49,40 €", timeout=DEADLINE_MS)
         paris = app.api("GET", f"/stock/{OTHER_STORE}/{shirt.gtin}").json()
         assert (paris["on_hand"], paris["available"] + paris["safety"]) == (1, 1)  # on sale in Paris at once
         tag = app.api("GET", f"/tags/{shirt.epcs[0]}").json()

@@ -17,8 +17,10 @@ function feedbackBox(form) {
   }
 }
 
-// The server's answer: the page to open next (X-Fulfil-Next, or where a redirect led), or a page answered in place,
-// which replaces this one.
+// The server's answer: the page to open next (X-Fulfil-Next, or where a redirect led: every action that succeeded
+// answers so, post-redirect-get), or a page answered in place, which replaces this one: a refusal (a wrong pickup
+// code, a return refused) shown with what was typed. Such a page's own module scripts do not run again here; its
+// form then posts as a plain form, which the server answers the same.
 async function show(response) {
   const next = response.headers.get("X-Fulfil-Next");
   if (next) {

@@ -74,6 +74,8 @@ def _first_events(session: Session, kinds: Iterable[str], since: datetime | None
         query = query.where(DomainEvent.shipment_id.in_(list(shipments)))
     first: dict[tuple[str, int], datetime] = {}
     for kind, shipment_id, at in session.execute(query):
+        if shipment_id is None:
+            continue
         key = (kind, shipment_id)
         if key not in first or at < first[key]:
             first[key] = at
@@ -113,7 +115,7 @@ def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any
         rows = session.execute(select(DomainEvent.order_id, DomainEvent.occurred_at).where(
             DomainEvent.order_id.in_([o.id for o in promised]), DomainEvent.kind.in_(["shipment.shipped", "shipment.ready_for_pickup"])))
         for order_id, at in rows:
-            if order_id not in first_out or at < first_out[order_id]:
+            if order_id is not None and (order_id not in first_out or at < first_out[order_id]):
                 first_out[order_id] = at
     missed = 0
     for o in promised:
@@ -150,10 +152,13 @@ def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any
                             .where(ReturnLine.return_id.in_([r.id for r in returns]))).all() if returns else []
     resellable = sum(ln.qty for ln in lines if ln.grade is ReturnGrade.RESELLABLE)
     restock: list[float] = []
+    # Each return's first resellable unit back in stock where it came back (one query for all the period's returns).
+    back_in: list[Any] = list(session.execute(select(StockEvent.order_id, StockEvent.location_id, StockEvent.occurred_at).where(
+        StockEvent.order_id.in_({r.order_id for r in returns}), StockEvent.kind == StockEventKind.RETURN, StockEvent.on_hand_delta > 0,
+        StockEvent.occurred_at >= min(r.created_at for r in returns) - timedelta(seconds=1)).order_by(StockEvent.id))) if returns else []
     for r in returns:
-        back = session.scalar(select(StockEvent.occurred_at).where(
-            StockEvent.order_id == r.order_id, StockEvent.location_id == r.location_id, StockEvent.kind == StockEventKind.RETURN,
-            StockEvent.on_hand_delta > 0, StockEvent.occurred_at >= r.created_at - timedelta(seconds=1)).order_by(StockEvent.id).limit(1))
+        back = next((e.occurred_at for e in back_in if e.order_id == r.order_id and e.location_id == r.location_id
+                     and e.occurred_at >= r.created_at - timedelta(seconds=1)), None)
         if back is not None:
             restock.append(max(_minutes(back, r.created_at), 0.0))
 
@@ -175,7 +180,8 @@ def compute(session: Session, since: datetime, until: datetime) -> dict[str, Any
     tags: dict[tuple[str, str], int] = defaultdict(int)
     for location_id, gtin in session.execute(select(RfidTag.location_id, RfidTag.gtin).where(
             RfidTag.state.in_(ON_HAND_TAGS), RfidTag.location_id.is_not(None), RfidTag.gtin.is_not(None))):
-        tags[(location_id, gtin)] += 1
+        if location_id is not None and gtin is not None:
+            tags[(location_id, gtin)] += 1
     on_hand = {(lvl.location_id, lvl.gtin): lvl.on_hand for lvl in session.scalars(select(StockLevel).where(
         StockLevel.gtin.in_({g for _, g in tags}))) if (lvl.location_id, lvl.gtin) in tags} if tags else {}
     total = sum(on_hand.get(k, 0) for k in tags)

@@ -20,11 +20,12 @@ MAX_LINES = 2000
 
 def day_map(session: Session, places: Sequence[Any], since: datetime, now: datetime) -> dict[str, Any]:
     """`places`: the active locations (rows with id, name, kind, lat, lon, paused_until), as the console read them."""
-    where = {p.id: (p.lon, p.lat) for p in places}
+    where: dict[str, tuple[float, float]] = {p.id: (p.lon, p.lat) for p in places}
     decisions = routing_repository.find_decisions(session, location_id=None, since=since, until=since + timedelta(days=1), tags=[],
                                                   current_only=True, before_id=None, limit=MAX_LINES)
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_({d.order_id for d in decisions})))} if decisions else {}
-    trips = []
+    trips: list[dict[str, Any]] = []
+    ends: list[tuple[float, float]] = []  # where the trips go, for the view
     for d in decisions:
         order = orders.get(d.order_id)
         if order is None:
@@ -37,9 +38,10 @@ def day_map(session: Session, places: Sequence[Any], since: datetime, now: datet
             continue
         for location_id in d.location_ids:
             if location_id in where:
+                ends.append(to)
                 trips.append({"order_id": d.order_id, "from_id": location_id, "from": where[location_id], "to": to, "tags": d.tags,
                               "pickup": order.pickup_location_id is not None})
-    view = geo.view_around([*where.values(), *(t["to"] for t in trips)])
+    view = geo.view_around([*where.values(), *ends])
     markers = [{"id": p.id, "name": p.name, "kind": p.kind.value, "xy": view.project(p.lon, p.lat),
                 "paused": p.paused_until is not None and p.paused_until > now} for p in places]
     lines = [{**t, "a": view.project(*t["from"]), "b": view.project(*t["to"])} for t in trips]

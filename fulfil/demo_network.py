@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.auth.service import create_token, list_tokens, revoke_token
+from fulfil import demo_floor
 from fulfil.config import Settings
 from fulfil.db import make_engine, make_session_factory, unit_of_work
 from fulfil.demo import DEMO_COMPANY_PREFIX, demo_gtin, seed_demo
@@ -65,7 +66,8 @@ PLACEHOLDER_EPC = encode_sgtin96(demo_gtin(10000), 1, len(DEMO_COMPANY_PREFIX))
 TOPIC_PREFIX = "fulfil/demo/network"
 CLIENT_ID = "fulfil-demo-network"
 TOKEN_PREFIX = "sim-"  # the demo's own tokens (pickers' handhelds, the web shop, HTTP readers): revoked when it stops
-PEOPLE_STORE = "ST-LYON-01"  # the store the printed PIN signs in to: simulated pickers leave its new picks to people a while
+PEOPLE_STORE = "ST-LYON-01"
+PEOPLE_STATION = "pack-station-1"  # the store the printed PIN signs in to: simulated pickers leave its new picks to people a while
 
 
 @dataclass
@@ -88,24 +90,26 @@ class _Running:
     hub: ReaderHub | None = None
     server: Any = None
     thread: threading.Thread | None = None
+    watcher: threading.Thread | None = None
 
 
-def readers_toml(places: list[Place], with_mqtt: bool) -> str:
-    """The demo network's readers file (docs/readers.md): one reader per location, MQTT or HTTP."""
+def readers_toml(places: list[Place], with_mqtt: bool, people_store: str | None = None) -> str:
+    """The demo network's readers file (docs/readers.md): one reader per location, MQTT or HTTP; a pack station per
+    simulated picker, and one more for people in `people_store`."""
     lines = [
         "# Written by `fulfil demo`; see docs/readers.md for the format.",
         f'client_id = "{CLIENT_ID}"', 'exit_policy = "loss"', "",
         "[zones.receiving]", "arrival_reads = 2", "arrival_ms = 1000", "",
     ]
     workers = Behaviour().workers
-    for n in range(1, max(workers.values()) + 1):
+    for n in range(1, max(workers.values()) + 2):
         lines += [f"[zones.pack-station-{n}]", "departure_ms = 1500", ""]
     for place in places:
         rid = reader_id(place.id)
         lines += ["[[readers]]", f'id = "{rid}"', f'location = "{place.id}"']
         lines += ['transport = "mqtt"', f'topic = "{TOPIC_PREFIX}/{rid}/events"'] if with_mqtt else ['transport = "http"']
         lines += ['format = "impinj"', "[readers.antennas]"]
-        stations = PACK_PORTS[:workers.get(place.kind, 1)]
+        stations = PACK_PORTS[:workers.get(place.kind, 1) + (1 if place.id == people_store else 0)]
         ports = (DOCK, *stations, EXIT_INNER, EXIT_OUTER) if place.kind == "store" else (DOCK, *stations)
         lines += [f'{port} = "{ANTENNAS[port]}"' for port in ports] + [""]
     return "\n".join(lines)
@@ -186,10 +190,12 @@ class Demo:
             self.running.links = [link for _rid, link in links.values()]
             hub = self.running.hub = ReaderHub(links)
             hub.start()
+            if self._people_store() is not None:
+                self._watch_the_people_station(factory, hub)
             self._banner(base, ops_secret, pin, DEMO_STORE, settings)
             sim = Simulation(
                 base, places, gtins, credentials, hub, shelves=shelves,
-                behaviour=Behaviour(orders_per_hour=o.orders_per_hour, people_store=o.people_store if o.duration_s is None else None),
+                behaviour=Behaviour(orders_per_hour=o.orders_per_hour, people_store=self._people_store()),
                 speed=o.speed, seed=o.seed, company_prefix_length=len(DEMO_COMPANY_PREFIX),
                 on_clock=lambda now: self._sweep(factory, now), progress=self.say,
                 progress_every_s=max(60.0, 10.0 * o.speed),
@@ -211,6 +217,10 @@ class Demo:
 
     # -- set-up ----------------------------------------------------------------------------------------------------
 
+    def _people_store(self) -> str | None:
+        """The store left partly to people: only in an unbounded demo (`make run`)."""
+        return self.options.people_store if self.options.duration_s is None else None
+
     def _readers(self, places: list[Place]) -> tuple[Settings, dict[str, tuple[str, ReaderLink]]]:
         """The readers file and, with a broker (FULFIL_MQTT_URL, else a private Mosquitto), an MQTT link per reader."""
         settings = self.settings
@@ -224,7 +234,7 @@ class Demo:
                 self.say(f"           no MQTT broker ({exc}): the readers post to the HTTP ingest instead")
         self.options.var_dir.mkdir(parents=True, exist_ok=True)
         path = self.options.var_dir / "demo-network-readers.toml"
-        path.write_text(readers_toml(places, with_mqtt=mqtt_url is not None))
+        path.write_text(readers_toml(places, with_mqtt=mqtt_url is not None, people_store=self._people_store()))
         links: dict[str, tuple[str, ReaderLink]] = {}
         if mqtt_url is not None:
             broker = MqttConfig.from_url(mqtt_url)
@@ -285,6 +295,25 @@ class Demo:
         if o.people_store and o.duration_s is None:
             self.say(f"  At {o.people_store} new picks wait {Behaviour().people_grace_minutes:g} simulated minutes for you before a simulated picker takes them.")
         self.say("")
+
+    def _watch_the_people_station(self, factory: sessionmaker[Session], hub: ReaderHub) -> None:
+        """What lies on the people's pack station (pack-station-1 at the people's store): the tagged units of the
+        parcel a person is packing there, and its own SSCC tag, looked at every second, as the reader would see them."""
+        store = self._people_store()
+        assert store is not None
+        prefix = self.settings.sscc_company_prefix or DEMO_COMPANY_PREFIX
+
+        def watch() -> None:
+            while not self.stop.wait(1.0):
+                try:
+                    with unit_of_work(factory) as session:
+                        table = demo_floor.pack_table(session, store, PEOPLE_STATION, prefix)
+                    hub.set_table(store, PACK_PORTS[0], table)
+                except Exception:  # the demo goes on: the next look may work
+                    log.exception("demo: could not look at the people's pack station")
+
+        self.running.watcher = threading.Thread(target=watch, name="demo-people-station", daemon=True)
+        self.running.watcher.start()
 
     # -- the simulated clock's jobs, the end -----------------------------------------------------------------------
 
@@ -377,6 +406,9 @@ class Demo:
 
     def _shutdown(self, factory: sessionmaker[Session]) -> None:
         r = self.running
+        self.stop.set()
+        if r.watcher is not None:
+            r.watcher.join(timeout=10)
         if r.hub is not None:
             r.hub.stop()
         for link in r.links:

@@ -110,6 +110,8 @@ class Behaviour:
     walk_in_sales_per_store_hour: float = 2.0
     shoplifts_per_store_hour: float = 0.1
     workers: dict[str, int] = field(default_factory=lambda: {"store": 2, "warehouse": 3})  # pickers, each with a pack station
+    # picks there wait `people_grace_minutes` for a person before a simulated picker takes them, and pack-station-1 is
+    # left to people (the simulated pickers there use the next stations)
     people_store: str | None = None  # picks there wait `people_grace_minutes` for a person before a simulated picker takes them
     people_grace_minutes: float = 10.0
 
@@ -354,7 +356,8 @@ class Simulation:
         if self.b.people_store is not None:
             self.at(5, self._for_people)
         for place in self.places.values():
-            for number in range(1, self.b.workers.get(place.kind, 1) + 1):
+            first = 2 if place.id == self.b.people_store else 1  # pack-station-1 of the people's store is theirs
+            for number in range(first, first + self.b.workers.get(place.kind, 1)):
                 self.at(self.rng.uniform(1, 20), functools.partial(self._poll, Worker(place.id, number)))
             if self.hub is not None and place.id in self.hub:
                 self.at(self.rng.uniform(30, 180), functools.partial(self._carton, place.id))

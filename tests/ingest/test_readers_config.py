@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from fulfil.demo_network import readers_toml as network_readers_toml
 from fulfil.demo_readers import readers_toml as demo_readers_toml
+from simulators.network_sim import Place
 from fulfil.errors import InvalidInput
 from fulfil.ingest.config import load_config, parse_config, unknown_locations
 from fulfil.ingest.pipeline import IngestPipeline
@@ -90,6 +92,17 @@ def test_the_demo_readers_file_is_valid(with_mqtt: bool) -> None:
     config = parse_config(demo_readers_toml(with_mqtt))
     transports = {r.transport for r in config.readers}
     assert transports == ({"mqtt", "http"} if with_mqtt else {"http"})
+
+
+@pytest.mark.parametrize("with_mqtt", [True, False])
+def test_the_demo_networks_readers_file_is_valid(with_mqtt: bool) -> None:
+    places = [Place("DC-PARIS", "warehouse", 48.9, 2.5), Place("ST-LYON-01", "store", 45.7, 4.8), Place("ST-NANTES-01", "store", 47.2, -1.6)]
+    config = parse_config(network_readers_toml(places, with_mqtt, people_store="ST-LYON-01"))
+    assert {r.transport for r in config.readers} == ({"mqtt"} if with_mqtt else {"http"})
+    zones = {r.location: set(r.antennas.values()) for r in config.readers}
+    assert zones["DC-PARIS"] == {"receiving", "pack-station-1", "pack-station-2", "pack-station-3"}  # a station per picker
+    assert zones["ST-NANTES-01"] == {"receiving", "pack-station-1", "pack-station-2", "exit-inner", "exit-outer"}
+    assert "pack-station-3" in zones["ST-LYON-01"]  # one more, for people, in the store the printed PIN opens
 
 
 def test_facts_name_their_reader_unless_several_readers_serve_the_zone() -> None:

@@ -76,3 +76,7 @@ def test_a_simulated_hour_routes_picks_verifies_ships_collects_and_returns(env: 
         engine.dispose()
     check_cli = run(["stock", "check"], env, cwd=tmp_path)
     assert check_cli.returncode == 0, check_cli.stdout + check_cli.stderr
+    # Its private broker stopped with it.
+    assert (tmp_path / "var" / "mosquitto").is_dir()
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "mosquitto")], capture_output=True, text=True)
+    assert leftover.stdout == "", f"the demo's broker outlived it: {leftover.stdout}"

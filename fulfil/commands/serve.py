@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import signal
 import socket
-import sys
 from pathlib import Path
 
 from fulfil.commands._common import reporting_errors
 from fulfil.config import get_settings
 from fulfil.errors import BadRequest
 
-# Where `--demo` keeps its broker's persistence and its readers file (next to the default SQLite file).
+# Where the demo (`fulfil demo`) keeps its broker's persistence, its readers file and its secrets (next to the default SQLite file).
 DEMO_DIR = Path("var")
 
 
@@ -31,29 +30,16 @@ def _serve(args: argparse.Namespace) -> int:
     # The address first: a port already taken fails here, before a broker, readers or the app start.
     listener = _listen(host, port)
     # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the previous handler:
-    # make that a clean exit, so the `finally` below runs (the demo's broker stops) and the status is 0.
+    # make that a clean exit, so the `finally` below runs and the status is 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
-    demo = None
-    if args.demo:
-        from fulfil.demo_readers import DemoReaders
-
-        demo = DemoReaders(DEMO_DIR.resolve())
-        settings = demo.prepare(settings)
     try:
         app = create_app(settings)
-        if demo is not None:
-            for line in demo.describe():
-                print(f"demo: {line}", file=sys.stderr)
-            mqtt = app.state.ingest.mqtt if app.state.ingest is not None else None
-            demo.start(mqtt.subscriber.wait_ready if mqtt is not None else None, app.state.session_factory, settings)
         print(f"Fulfil API on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)", flush=True)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, log_config=None))
         server.run(sockets=[listener])  # the socket bound above: no window for another process to take the port
     finally:
         listener.close()
-        if demo is not None:
-            demo.stop()
     return 0 if server.started else 1
 
 
@@ -89,7 +75,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve = subparsers.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default=None, help="interface to bind (FULFIL_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=None, help="port (FULFIL_PORT, default 8000)")
-    serve.add_argument("--demo", action="store_true",
-                       help="also run demo readers: a private Mosquitto (if installed), a readers file in var/ and emulated "
-                            "Impinj/Zebra readers streaming deliveries into two stores (unless FULFIL_READERS_CONFIG is set)")
     serve.set_defaults(func=_serve)

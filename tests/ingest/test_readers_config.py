@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from fulfil.demo_network import readers_toml as network_readers_toml
-from fulfil.demo_readers import readers_toml as demo_readers_toml
 from simulators.network_sim import Place
 from fulfil.errors import InvalidInput
 from fulfil.ingest.config import load_config, parse_config, unknown_locations
@@ -85,13 +84,6 @@ def test_not_toml_and_missing_files_are_clear(tmp_path: Path) -> None:
         parse_config("[[readers]\nid=")
     with pytest.raises(InvalidInput, match="cannot read readers file"):
         load_config(tmp_path / "nope.toml")
-
-
-@pytest.mark.parametrize("with_mqtt", [True, False])
-def test_the_demo_readers_file_is_valid(with_mqtt: bool) -> None:
-    config = parse_config(demo_readers_toml(with_mqtt))
-    transports = {r.transport for r in config.readers}
-    assert transports == ({"mqtt", "http"} if with_mqtt else {"http"})
 
 
 @pytest.mark.parametrize("with_mqtt", [True, False])

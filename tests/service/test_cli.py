@@ -136,36 +136,6 @@ def test_serve_answers_with_demo_data(server: tuple[str, str]) -> None:
     assert {"DEMO-W-1001", "DEMO-S-0042"} <= {o["external_id"] for o in orders}
 
 
-def test_serve_demo_streams_emulated_readers_into_stock_and_stops_its_broker(env: dict[str, str], tmp_path: Path) -> None:
-    try:
-        find_mosquitto()
-    except BrokerError as exc:
-        pytest.skip(str(exc))
-    headers = {"Authorization": f"Bearer {seeded_token(env)}"}
-    env = {k: v for k, v in env.items() if k not in ("FULFIL_MQTT_URL", "FULFIL_READERS_CONFIG")}
-    with serving(env, "--demo", cwd=tmp_path) as (base, proc):
-        def received(store: str) -> list[dict[str, object]]:
-            rows = httpx.get(f"{base}/api/v1/stock/events", params={"location_id": store, "limit": 5000}, headers=headers).json()
-            return [r for r in rows if r["cause"] == "reader" and r["kind"] == "receipt"]
-
-        deadline = time.monotonic() + SERVER_START_DEADLINE_S
-        while len(received("ST-PARIS-01")) < 12 or len(received("ST-LYON-01")) < 12:  # the first carton at each store
-            assert time.monotonic() < deadline, httpx.get(f"{base}/api/v1/ingest/status", headers=headers).text
-            time.sleep(0.2)  # polling the API with a deadline
-        paris = received("ST-PARIS-01")
-        assert len({r["epc"] for r in paris}) == len(paris)  # each tag once, duplicates published or not
-        assert {r["reader_id"] for r in paris} == {"r700-paris-01"} and {r["zone"] for r in paris} == {"receiving"}
-        status = httpx.get(f"{base}/api/v1/ingest/status", headers=headers).json()
-        assert status["mqtt"]["connected"] and status["pipeline"]["rejected"] == 0 and status["pipeline"]["commit_failures"] == 0
-        parse = status["mqtt"]["parse_process"]  # the emulators' Impinj and Zebra arrays were decoded on the parse process
-        assert parse["running"] and parse["batches_in_child"] >= 1 and parse["failures"] == 0
-        assert (tmp_path / "var" / "demo-readers.toml").is_file() and (tmp_path / "var" / "mosquitto").is_dir()
-    assert proc.returncode == 0
-    assert not Path(f"/proc/{parse['pid']}").exists(), "the parse process outlived the service (or was not reaped)"
-    leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "mosquitto")], capture_output=True, text=True)
-    assert leftover.stdout == "", f"the demo broker outlived the service: {leftover.stdout}"
-
-
 def ingest_readers_file(tmp_path: Path, location: str, topic: str) -> Path:
     path = tmp_path / "readers.toml"
     path.write_text(f"""
@@ -303,18 +273,19 @@ def test_token_demo_that_cannot_keep_its_token_changes_nothing(env: dict[str, st
     assert len(active_tokens(env, "demo-ops")) == 1
 
 
-def test_serve_on_a_taken_port_fails_first_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_serve_on_a_taken_port_fails_first_with_one_line(env: dict[str, str], tmp_path: Path, command: str) -> None:
     assert run(["db", "upgrade"], env).returncode == 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         env = {k: v for k, v in env.items() if k not in ("FULFIL_MQTT_URL", "FULFIL_READERS_CONFIG")}
-        # --demo would start a broker and emulated readers and write var/: none of it may happen.
-        result = run(["serve", "--demo", "--port", str(port)], env, timeout=60, cwd=tmp_path)
+        # The demo would seed, start a broker and readers and write var/: none of it may happen.
+        result = run([command, "--port", str(port)], env, timeout=60, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"fulfil: error: cannot serve on http://127.0.0.1:{port}: address already in use\n"
-    assert result.stdout == ""  # no "Fulfil API on ..." line
+    assert result.stdout == ""  # no "Fulfil API on ..." line, no seeding
     assert not (tmp_path / "var").exists()
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert leftover.stdout == "", f"something was started: {leftover.stdout}"

@@ -35,6 +35,7 @@ from fulfil.auth.service import create_token, list_tokens, revoke_token
 from fulfil import demo_floor
 from fulfil.config import Settings
 from fulfil.db import make_engine, make_session_factory, unit_of_work
+from fulfil.errors import Conflict
 from fulfil.demo import DEMO_COMPANY_PREFIX, demo_gtin, seed_demo
 from fulfil.migrate import upgrade
 from fulfil.models import (
@@ -81,6 +82,7 @@ class DemoOptions:
     var_dir: Path = Path("var")
     summary_json: Path | None = None
     people_store: str | None = PEOPLE_STORE
+    readers: str = "auto"  # "mqtt" (a broker: FULFIL_MQTT_URL or a private Mosquitto), "http" (the HTTP ingest), "auto"
 
 
 @dataclass
@@ -224,13 +226,15 @@ class Demo:
     def _readers(self, places: list[Place]) -> tuple[Settings, dict[str, tuple[str, ReaderLink]]]:
         """The readers file and, with a broker (FULFIL_MQTT_URL, else a private Mosquitto), an MQTT link per reader."""
         settings = self.settings
-        mqtt_url = settings.mqtt_url
-        if mqtt_url is None:
+        mqtt_url = settings.mqtt_url if self.options.readers != "http" else None
+        if mqtt_url is None and self.options.readers != "http":
             try:
                 self.running.broker = MosquittoBroker(self.options.var_dir.resolve() / "mosquitto").start()
                 mqtt_url = self.running.broker.url
                 self.say(f"           a private Mosquitto on {mqtt_url}")
             except BrokerError as exc:
+                if self.options.readers == "mqtt":
+                    raise Conflict(f"--readers mqtt needs a broker: {exc}", code="no_broker") from exc
                 self.say(f"           no MQTT broker ({exc}): the readers post to the HTTP ingest instead")
         self.options.var_dir.mkdir(parents=True, exist_ok=True)
         path = self.options.var_dir / "demo-network-readers.toml"

@@ -46,7 +46,7 @@ def _demo(args: argparse.Namespace) -> int:
     demo = Demo(settings, DemoOptions(
         speed=args.speed, duration_s=args.duration, orders_per_hour=args.orders_per_hour, seed=args.seed,
         host=args.host or settings.host, port=args.port if args.port is not None else settings.port, var_dir=DEMO_DIR,
-        summary_json=Path(args.summary_json) if args.summary_json else None,
+        summary_json=Path(args.summary_json) if args.summary_json else None, readers=args.readers,
     ))
 
     def interrupted(signum: int, frame: object) -> None:
@@ -71,5 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument("--seed", type=int, default=1, help="the simulated people's random seed")
     demo.add_argument("--host", default=None, help="interface to bind (FULFIL_HOST, default 127.0.0.1)")
     demo.add_argument("--port", type=lambda t: 0 if t == "0" else _port(t), default=None, help="port (FULFIL_PORT, default 8000; 0: any free port)")
+    demo.add_argument("--readers", choices=("auto", "mqtt", "http"), default="auto",
+                      help="how the simulated readers reach the ingest: MQTT through FULFIL_MQTT_URL or a private Mosquitto, the HTTP "
+                           "ingest route, or auto (MQTT when a broker can be had, else HTTP)")
     demo.add_argument("--summary-json", default=None, metavar="FILE", help="also write the summary as JSON to FILE")
     demo.set_defaults(func=_demo)

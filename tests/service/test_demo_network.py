@@ -80,3 +80,20 @@ def test_a_simulated_hour_routes_picks_verifies_ships_collects_and_returns(env: 
     assert (tmp_path / "var" / "mosquitto").is_dir()
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "mosquitto")], capture_output=True, text=True)
     assert leftover.stdout == "", f"the demo's broker outlived it: {leftover.stdout}"
+
+
+def test_without_a_broker_the_readers_post_to_the_http_ingest(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    """What a machine without Mosquitto gets (`--readers http` forces it here): the same readers through the HTTP
+    ingest route, each with a device token of its location."""
+    summary_file = tmp_path / "summary.json"
+    result = run(["demo", "--readers", "http", "--speed", "120", "--duration", "20m", "--port", "0", "--summary-json", str(summary_file)],
+                 env, timeout=600, cwd=tmp_path)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said[-6000:]
+    assert "readers file var/demo-network-readers.toml: 9 readers (HTTP)" in said and "Mosquitto on" not in said
+    assert 'transport = "http"' in (tmp_path / "var" / "demo-network-readers.toml").read_text()
+    assert not (tmp_path / "var" / "mosquitto").exists()
+    summary = json.loads(summary_file.read_text())
+    db = summary["database"]
+    assert db["reader_stock_events"].get("receipt", 0) >= 12 and db["parcels_verified_by_rfid"] >= 5, db
+    assert summary["simulation"].get("parcels closed by hand", 0) == 0 and summary["stock"]["consistent"] and summary["server_errors"] == 0

@@ -30,6 +30,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/me"): {OPS, PICKER, DEVICE, CHANNEL},
     ("GET", "/metrics"): {OPS},
     ("GET", "/api/v1/ops/kpis"): {OPS},
+    ("POST", "/api/v1/ops/whatif"): {OPS},
     ("POST", "/api/v1/orders/{order_id}/hold"): {OPS},
     ("POST", "/api/v1/orders/{order_id}/release-hold"): {OPS},
     ("GET", "/api/v1/routing/decisions"): {OPS},

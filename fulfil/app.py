@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_openapi(app)
     add_api_docs(app)
     app.state.settings = settings
+    app.state.stopping = False  # set when the server begins to stop: live streams end so it can (fulfil.live)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.location_index = LocationIndex()

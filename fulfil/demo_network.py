@@ -93,6 +93,7 @@ class _Running:
     server: Any = None
     thread: threading.Thread | None = None
     watcher: threading.Thread | None = None
+    app: Any = None
 
 
 def readers_toml(places: list[Place], with_mqtt: bool, people_store: str | None = None) -> str:
@@ -271,7 +272,9 @@ class Demo:
         from fulfil.app import create_app
 
         app = create_app(settings)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
+        # Open pages (live streams) do not hold the demo up more than a few seconds after Ctrl-C.
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None, timeout_graceful_shutdown=5))
+        self.running.app = app
         thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="demo-server", daemon=True)
         self.running.server, self.running.thread = server, thread
         thread.start()
@@ -419,6 +422,8 @@ class Demo:
             close = getattr(link, "close", None)
             if close is not None:
                 close()
+        if r.app is not None:
+            r.app.state.stopping = True  # open pages' live streams end, so the server stops at once
         if r.server is not None:
             r.server.should_exit = True
         if r.thread is not None:

@@ -6,10 +6,15 @@ import argparse
 import signal
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fulfil.commands._common import reporting_errors
 from fulfil.config import get_settings
 from fulfil.errors import BadRequest
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 # Where the demo (`fulfil demo`) keeps its broker's persistence, its readers file and its secrets (next to the default SQLite file).
 DEMO_DIR = Path("var")
@@ -36,11 +41,25 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings)
         print(f"Fulfil API on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)", flush=True)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, log_config=None))
+        server = stopping_server(app, uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, log_config=None,
+                                                     timeout_graceful_shutdown=10))
         server.run(sockets=[listener])  # the socket bound above: no window for another process to take the port
     finally:
         listener.close()
     return 0 if server.started else 1
+
+
+def stopping_server(app: FastAPI, config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server that, asked to stop, first tells the app (`app.state.stopping`): its live streams then end,
+    so the graceful shutdown does not wait on pages left open (and gives up after its timeout in any case)."""
+    import uvicorn
+
+    class _StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.stopping = True
+            super().handle_exit(sig, frame)
+
+    return _StoppingServer(config)
 
 
 def _listen(host: str, port: int) -> socket.socket:

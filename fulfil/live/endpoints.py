@@ -117,7 +117,8 @@ async def stream(
         sent = 0
         quiet_since = opened = time.monotonic()
         yield "retry: 2000\n\n"
-        while not await request.is_disconnected() and (max_seconds is None or time.monotonic() - opened < max_seconds):
+        # A stopping server ends its streams (clients reconnect, with Last-Event-ID, to another process or after the restart).
+        while not request.app.state.stopping and not await request.is_disconnected() and (max_seconds is None or time.monotonic() - opened < max_seconds):
             batch, cursor = await run_in_threadpool(load, cursor)
             for kind, data, at in batch:
                 yield f"id: {at[0]}.{at[1]}.{at[2]}.{at[3]}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"

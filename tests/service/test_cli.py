@@ -273,6 +273,20 @@ def test_token_demo_that_cannot_keep_its_token_changes_nothing(env: dict[str, st
     assert len(active_tokens(env, "demo-ops")) == 1
 
 
+def test_serve_stops_at_once_with_a_live_stream_open(env: dict[str, str], tmp_path: Path) -> None:
+    """A store app page left open holds a live stream: SIGTERM still stops the server (the stream ends, the client
+    would reconnect elsewhere), without waiting on it and without cancelling it half-way."""
+    headers = {"Authorization": f"Bearer {seeded_token(env)}"}
+    with serving(env, cwd=tmp_path, drain=True) as (base, proc):
+        with httpx.stream("GET", f"{base}/api/v1/locations/ST-LYON-01/stream", headers=headers, timeout=30) as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            proc.terminate()
+            assert proc.wait(timeout=15) == 0, server_log(proc)  # before: uvicorn waited for the stream forever
+            list(lines)  # the server ended the stream: the iteration finishes (else a read timeout)
+    assert "graceful shutdown exceeded" not in server_log(proc) and "Traceback" not in server_log(proc), server_log(proc)
+
+
 @pytest.mark.parametrize("command", ["serve", "demo"])
 def test_serve_on_a_taken_port_fails_first_with_one_line(env: dict[str, str], tmp_path: Path, command: str) -> None:
     assert run(["db", "upgrade"], env).returncode == 0

@@ -91,7 +91,9 @@ def test_within_a_minute_a_newcomer_sees_orders_flowing_and_a_task_to_do(env: di
                 handheld.get_by_role("button", name="Tout est prélevé : emballer").tap()
                 handheld.get_by_label("Poste d'emballage").select_option("pack-station-1")
                 handheld.get_by_role("button", name="Emballer ici").tap()
-                expect(handheld.get_by_role("region", name="Contrôle RFID")).to_contain_text("Complet", timeout=VERDICT_DEADLINE_MS)
+                # Complete: the page reloads itself with the next step (the customer collects here).
+                expect(handheld.get_by_role("button", name="Prête pour le retrait : prévenir le client")).to_be_visible(timeout=VERDICT_DEADLINE_MS)
+                expect(handheld.get_by_role("region", name="Contrôle RFID")).to_contain_text("Complet")
                 screenshot(handheld, "demo-newcomer-verified")
             finally:
                 browser.close()

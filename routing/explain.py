@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from routing.cost import destination, legs
@@ -32,21 +33,29 @@ def _reason(net: Network, res: Resources, on_hand: dict[tuple[int, str], tuple[i
     return None
 
 
-def explain(net: Network, allocs: list[OrderAlloc]) -> dict[str, dict[str, Any]]:
-    """One explanation per order of the network, against the stock and capacity the plan leaves."""
+def explain(net: Network, allocs: list[OrderAlloc], deadline: float | None = None) -> dict[str, dict[str, Any]]:
+    """One explanation per order of the network, against the stock and capacity the plan leaves.
+
+    Past `deadline` (perf_counter) the remaining orders get only their chosen locations and cost, with
+    `"skipped": "time limit"` instead of the alternative and the binding constraints.
+    """
     res = Resources(net)
     res.take_all(allocs)
     on_hand = {(net.index[s.location], s.sku): (s.on_hand, s.safety) for s in net.instance.stock}
     out: dict[str, dict[str, Any]] = {}
     for od, alloc in zip(net.orders, allocs):
         order = od.order
-        res.give(alloc)
         cost = alloc_cost(net, od, alloc)
-        alt_cost, alt = best_route(net, od, res, frozenset(alloc))
         entry: dict[str, Any] = {
             "chosen": sorted(net.loc_id(loc) for loc in alloc),
             "cost": round(cost, 6),
         }
+        if deadline is not None and time.perf_counter() > deadline:
+            entry["skipped"] = "time limit"
+            out[order.id] = entry
+            continue
+        res.give(alloc)
+        alt_cost, alt = best_route(net, od, res, frozenset(alloc))
         if alloc and alt:
             entry["alternative"] = {"locations": sorted(net.loc_id(loc) for loc in alt),
                                     "cost": round(alt_cost, 6), "extra_cost": round(alt_cost - cost, 6)}

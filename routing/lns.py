@@ -19,6 +19,8 @@ NEIGHBOURHOOD = 40
 ARCS_PER_ORDER = 6
 # Locations around the worst order whose orders are freed with it.
 LOCATIONS_AROUND = 4
+# Times the neighbourhoods double after a pass that saved nothing.
+MAX_GROWTH = 2
 # Branch-and-bound nodes per neighbourhood (most are solved at the root).
 STEP_NODES = 200
 COST_TOLERANCE = 1e-9
@@ -31,6 +33,7 @@ class LnsStats:
     steps: int = 0
     improved: int = 0
     nodes: int = 0
+    work: float = 0.0
     saved: float = 0.0
 
 
@@ -64,57 +67,82 @@ def _cheapest(net: Network, t: PairTable, o: int, k: int) -> list[int]:
     return [int(x) for x in locs[ranked]]
 
 
-def improve(net: Network, t: PairTable, lp: LPResult, allocs: list[OrderAlloc], res: Resources, max_steps: int,
+def improve(net: Network, t: PairTable, lp: LPResult, allocs: list[OrderAlloc], res: Resources, work: float,
             guard: Guard) -> LnsStats:
-    """Neighbourhood after neighbourhood, worst orders first, at most `max_steps` of them (deterministic)."""
+    """Neighbourhood after neighbourhood, worst orders first, until `work` (see SubResult.work) is spent.
+
+    A pass visits every order with a positive gap once; after a pass that saved nothing the neighbourhoods
+    double (more orders, more locations each), up to MAX_GROWTH times; a pass at full size that saves nothing ends it.
+    """
     stats = LnsStats()
-    gaps = order_gaps(net, t, lp, allocs)
-    seeds = [int(o) for o in np.lexsort((np.arange(len(gaps)), -gaps)) if gaps[o] > 1e-6]
     at: dict[int, set[int]] = {}
     for o, alloc in enumerate(allocs):
         for loc in alloc:
             at.setdefault(loc, set()).add(o)
-    arcs_of = [None] * len(net.orders)  # type: list[dict[int, Arc] | None]
-    done: set[int] = set()
-    for o in seeds:
-        if stats.steps >= max_steps or guard.expired("lns"):
-            break
-        if o in done:
-            continue
-        around = set(_cheapest(net, t, o, LOCATIONS_AROUND)) | set(allocs[o])
-        others = sorted({v for loc in around for v in at.get(loc, ()) if v != o}, key=lambda v: (-gaps[v], v))
-        hood = [o] + others[: NEIGHBOURHOOD - 1]
-        done.update(hood)
-        arcs: dict[int, list[Arc]] = {}
-        for v in hood:
-            by_loc = arcs_of[v]
-            if by_loc is None:
-                by_loc = arcs_of[v] = {a.loc: a for a in net.orders[v].arcs}
-            wanted = set(_cheapest(net, t, v, ARCS_PER_ORDER)) | set(allocs[v])
-            arcs[v] = [by_loc[loc] for loc in sorted(wanted) if loc in by_loc]
-        before = sum(alloc_cost(net, net.orders[v], allocs[v]) for v in hood)
-        for v in hood:
-            res.give(allocs[v])
-        mip = solve_group(net, arcs, res, STEP_NODES, guard, {v: allocs[v] for v in hood})
-        stats.steps += 1
-        stats.nodes += mip.nodes
-        if mip.clock_stopped:
-            guard.fire("lns")
-        new = mip.allocs
-        after = sum(alloc_cost(net, net.orders[v], new.get(v, {})) for v in hood) if new is not None else before
-        if new is not None and after < before - COST_TOLERANCE and _take_all(res, [new.get(v, {}) for v in hood]):
+    in_lp: dict[int, set[int]] = {}
+    for p, y in zip(lp.pairs.tolist(), lp.y.tolist()):
+        if y > 1e-6:
+            in_lp.setdefault(int(t.order[p]), set()).add(int(t.loc[p]))
+    arcs_of: list[dict[int, Arc] | None] = [None] * len(net.orders)
+    growth = 0
+    while stats.work < work and not guard.expired("lns"):
+        size, per_order = NEIGHBOURHOOD << growth, ARCS_PER_ORDER + 4 * growth
+        gaps = order_gaps(net, t, lp, allocs)
+        seeds = [int(o) for o in np.lexsort((np.arange(len(gaps)), -gaps)) if gaps[o] > 1e-6]
+        done: set[int] = set()
+        saved_in_pass = 0.0
+        for o in seeds:
+            if stats.work >= work or guard.expired("lns"):
+                break
+            if o in done:
+                continue
+            around = set(_cheapest(net, t, o, LOCATIONS_AROUND + growth)) | set(allocs[o])
+            others = sorted({v for loc in around for v in at.get(loc, ()) if v != o}, key=lambda v: (-gaps[v], v))
+            hood = [o] + others[: size - 1]
+            done.update(hood)
+            arcs: dict[int, list[Arc]] = {}
             for v in hood:
-                for loc in allocs[v]:
-                    at[loc].discard(v)
-                allocs[v] = new.get(v, {})
-                for loc in allocs[v]:
-                    at.setdefault(loc, set()).add(v)
-            stats.improved += 1
-            stats.saved += before - after
-        else:
-            for v in hood:
-                res.take(allocs[v])
+                by_loc = arcs_of[v]
+                if by_loc is None:
+                    by_loc = arcs_of[v] = {a.loc: a for a in net.orders[v].arcs}
+                wanted = set(_cheapest(net, t, v, per_order)) | set(allocs[v]) | in_lp.get(v, set())
+                arcs[v] = [by_loc[loc] for loc in sorted(wanted) if loc in by_loc]
+            saved = _step(net, allocs, res, at, hood, arcs, guard, stats)
+            saved_in_pass += saved
+        if saved_in_pass <= COST_TOLERANCE:
+            if growth >= MAX_GROWTH:
+                break
+            growth += 1
     return stats
+
+
+def _step(net: Network, allocs: list[OrderAlloc], res: Resources, at: dict[int, set[int]], hood: list[int],
+          arcs: dict[int, list[Arc]], guard: Guard, stats: LnsStats) -> float:
+    """Re-solve one neighbourhood; keep the answer when it is cheaper. The cost saved."""
+    before = sum(alloc_cost(net, net.orders[v], allocs[v]) for v in hood)
+    for v in hood:
+        res.give(allocs[v])
+    mip = solve_group(net, arcs, res, STEP_NODES, guard, {v: allocs[v] for v in hood})
+    stats.steps += 1
+    stats.nodes += mip.nodes
+    stats.work += mip.work
+    if mip.clock_stopped:
+        guard.fire("lns")
+    new = mip.allocs
+    after = sum(alloc_cost(net, net.orders[v], new.get(v, {})) for v in hood) if new is not None else before
+    if new is not None and after < before - COST_TOLERANCE and _take_all(res, [new.get(v, {}) for v in hood]):
+        for v in hood:
+            for loc in allocs[v]:
+                at[loc].discard(v)
+            allocs[v] = new.get(v, {})
+            for loc in allocs[v]:
+                at.setdefault(loc, set()).add(v)
+        stats.improved += 1
+        stats.saved += before - after
+        return before - after
+    for v in hood:
+        res.take(allocs[v])
+    return 0.0
 
 
 def _take_all(res: Resources, allocs: list[OrderAlloc]) -> bool:

@@ -24,6 +24,9 @@ class SubResult:
     status: str
     nodes: int
     clock_stopped: bool
+    # Deterministic work done: columns x (nodes + 1) x (simplex iterations per column, at least 1), a measure of
+    # effort that does not depend on the machine's load.
+    work: float = 0.0
 
 
 def solve_group(net: Network, arcs: dict[int, list[Arc]], res: Resources, node_limit: int, guard: Guard,
@@ -114,17 +117,19 @@ def solve_group(net: Network, arcs: dict[int, list[Arc]], res: Resources, node_l
         h.setSolution(_solution(h, start_values))
     h.run()
     status = h.getModelStatus()
-    nodes = int(h.getInfo().mip_node_count)
+    info = h.getInfo()
+    nodes = int(info.mip_node_count)
+    work = float(n) * (nodes + 1) + float(max(0, info.simplex_iteration_count))
     clock = status == HighsModelStatus.kTimeLimit
-    if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
-        return SubResult(None, h.modelStatusToString(status).lower(), nodes, clock)
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return SubResult(None, h.modelStatusToString(status).lower(), nodes, clock, work)
     values = h.getSolution().col_value
     allocs: dict[int, OrderAlloc] = {o: {} for o in arcs}
     for o, loc, s, c in x_cols:
         units = round(values[c])
         if units > 0:
             allocs[o].setdefault(loc, {})[s] = units
-    return SubResult(allocs, h.modelStatusToString(status).lower(), nodes, clock)
+    return SubResult(allocs, h.modelStatusToString(status).lower(), nodes, clock, work)
 
 
 def _solution(h: _Highs, values: list[float]) -> HighsSolution:

@@ -42,8 +42,8 @@ def solve(args: argparse.Namespace) -> int:
     started = time.perf_counter() - _process_age()
     import routing
 
-    if args.time_limit <= 0:
-        return _fail("--time-limit must be positive")
+    if args.time_limit <= 0 or args.effort <= 0:
+        return _fail("--time-limit and --effort must be positive")
     try:
         instance = routing.load_instance(args.instance)
     except routing.InvalidDocument as exc:
@@ -52,7 +52,7 @@ def solve(args: argparse.Namespace) -> int:
         plan = routing.solve_greedy(instance, explanations=not args.no_explain)
     else:
         options = routing.Options(time_limit=args.time_limit, seed=args.seed, workers=args.workers,
-                                  explain=not args.no_explain, started=started)
+                                  explain=not args.no_explain, started=started, effort=args.effort)
         plan = routing.solve_optimal(instance, options)
     try:
         _write(routing.dumps(routing.plan_to_dict(plan)), args.output)
@@ -108,6 +108,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="the whole command's wall time (read, solve, explain, write); it also sets the deterministic "
                         "work budget, so the same seed and limit give the same plan at any load unless the guard fires")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--effort", type=float, default=1.0,
+                   help="deterministic work per second of --time-limit, as a multiple of the calibrated default")
     p.add_argument("--workers", type=int, default=2, help="solver threads (the plan is deterministic per seed and workers)")
     p.add_argument("--no-explain", action="store_true", help="leave the per-order explanations out of the plan")
     p.add_argument("--strict", action="store_true",

@@ -245,7 +245,7 @@ class Master:
         qty = rows.line_qty.astype(np.float64)
         per_line = qty * d.line + qty * np.minimum(0.0, p.unfilled_penalty - d.line)
         n_orders = len(self.net.orders)
-        per_order = np.bincount(rows.line_order, weights=per_line, minlength=n_orders)
+        per_order = np.bincount(rows.line_order, weights=per_line, minlength=n_orders).astype(np.float64)
         fresh = self.flink_row >= 0
         per_order += np.where(fresh, np.minimum(0.0, -p.split_penalty - d.flink), 0.0)
         per_order += np.bincount(t.order, weights=np.minimum(0.0, rc), minlength=n_orders)
@@ -319,7 +319,8 @@ def solve_lp(net: Network, t: PairTable, extra: IntArray, iterations: int, max_r
         if status == HighsModelStatus.kIterationLimit:
             result.status = "iteration budget spent"
             break
-        if status != HighsModelStatus.kOptimal:
+        empty = status == HighsModelStatus.kModelEmpty  # no orders: the empty plan, cost 0, is optimal
+        if status != HighsModelStatus.kOptimal and not empty:
             result.status = f"highs {master.h.modelStatusToString(status)}"
             break
         result.rounds = rounds
@@ -328,7 +329,7 @@ def solve_lp(net: Network, t: PairTable, extra: IntArray, iterations: int, max_r
         bound, per_order = master.lagrangian(d, rc)
         if result.bound is None or bound > result.bound:
             result.bound, result.duals, result.order_bound = bound, d, per_order
-        result.objective = float(master.h.getInfo().objective_function_value) + master.offset
+        result.objective = (0.0 if empty else float(master.h.getInfo().objective_function_value)) + master.offset
         result.pairs, result.y, result.entry_x = master.primal()
         new = master.entering(rc)
         if new.shape[0] == 0:

@@ -47,10 +47,10 @@ def order_gaps(net: Network, t: PairTable, lp: LPResult, allocs: list[OrderAlloc
     d, share, index = lp.duals, lp.order_bound, t.rows.stock_index
     for o, (od, alloc) in enumerate(zip(net.orders, allocs)):
         priced = alloc_cost(net, od, alloc)
-        for loc, lines in alloc.items():
-            priced += float(d.cap[loc])
+        for loc, lines in alloc.items():  # the duals are <= 0: what the order uses is charged to it
+            priced -= float(d.cap[loc])
             for sku, q in lines.items():
-                priced += q * float(d.stock[index[(loc, sku)]])
+                priced -= q * float(d.stock[index[(loc, sku)]])
         gaps[o] = priced - float(share[o])
     return gaps
 

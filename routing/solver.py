@@ -65,6 +65,19 @@ class Options:
         return self.time_limit * self.effort
 
 
+class _Stages:
+    """Wall-clock seconds per pipeline step, reported in the plan (never used to decide anything)."""
+
+    def __init__(self, start: float) -> None:
+        self.last = start
+        self.seconds: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self.last, 3)
+        self.last = now
+
+
 def _pair_index(t: PairTable, o: int, loc: int) -> int:
     a, b = int(t.order_start[o]), int(t.order_start[o + 1])
     i = a + int(np.searchsorted(t.loc[a:b], loc))
@@ -169,7 +182,9 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     begun = opts.started if opts.started is not None else start
     reserve = min(0.5 * opts.time_limit, MARGIN * opts.time_limit + PLAN_SECONDS_PER_ORDER * len(instance.orders))
     guard = Guard(begun + opts.time_limit - reserve)
+    clock = _Stages(start)
     net = network or Network(instance)
+    clock.mark("network")
     greedy = greedy_allocations(net)
     greedy_cost = allocations_cost(net, greedy)
     details: dict[str, object] = {"greedy_cost": round(greedy_cost, 6), "seed": opts.seed, "workers": opts.workers}
@@ -177,27 +192,34 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     best, best_cost, bound = greedy, greedy_cost, None
     source = "greedy"
     if not guard.expired("network and greedy"):
+        clock.mark("greedy")
         table = build_pairs(net)
+        clock.mark("pairs")
         extra = np.asarray([i for o, alloc in enumerate(greedy) for loc in alloc if (i := _pair_index(table, o, loc)) >= 0],
                            dtype=np.int64)
         lp = solve_lp(net, table, extra, int(LP_ITERATIONS_PER_SECOND * opts.work_seconds), LP_MAX_ROUNDS, guard)
         details["lp"] = {"status": lp.status, "rounds": lp.rounds, "iterations": lp.iterations, "pairs": table.size,
                          "pairs_in_master": lp.pairs_in_master, "objective": None if lp.objective is None else round(lp.objective, 6),
                          "seconds": round(lp.seconds, 3)}
+        clock.mark("lp")
         bound = lp.bound
         if lp.status != "optimal":
             warnings.append(f"LP relaxation not solved to optimality ({lp.status}): the bound is weaker"
                             if lp.bound is not None else f"no LP bound ({lp.status})")
         if lp.pairs.shape[0] and not guard.expired("lp"):
             allocs, res = _repair(net, table, lp, greedy, opts, guard, details)
+            clock.mark("repair")
             if opts.local_search and not guard.expired("repair"):
                 details["local_search_moves"] = local_search(net, allocs, res, guard.deadline, LOCAL_SEARCH_PASSES)
+                clock.mark("local search")
                 guard.expired("local search")
             if opts.consolidate and not guard.expired("local search"):
                 details["consolidated_orders"] = consolidate(net, allocs, res, guard.deadline)
+                clock.mark("consolidation")
                 guard.expired("consolidation")
             if opts.lns and not guard.expired("consolidation"):
                 stats = improve(net, table, lp, allocs, res, LNS_WORK_PER_SECOND * opts.work_seconds, guard)
+                clock.mark("lns")
                 details["lns"] = {"steps": stats.steps, "improved": stats.improved, "nodes": stats.nodes,
                                   "work": round(stats.work), "saved": round(stats.saved, 6)}
             cost = allocations_cost(net, allocs)
@@ -207,6 +229,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     if opts.explain:
         # Explanations are part of the command's time: past the guard the rest are left out, and that is said.
         explanations = explain(net, best, guard.deadline)
+        clock.mark("explanations")
         skipped = sum(1 for e in explanations.values() if "skipped" in e)
         if skipped:
             guard.fire("explanations")
@@ -228,5 +251,6 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
         status = "feasible"
     details.update(plan_from=source, lower_bound_source="lagrangian" if bound is not None else "none",
                    guard_fired_in=guard.fired_in, warnings=warnings)
+    details["stage_seconds"] = clock.seconds  # wall clock, for reading only: nothing depends on it
     info = SolverInfo("optimal", time.perf_counter() - start, status, details)
     return replace(build_plan(net, best, info, bound), explanations=explanations)

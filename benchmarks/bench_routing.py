@@ -171,8 +171,11 @@ def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats
         emit(Result(f"routing {name}: peak memory of the command", rss / 1024, "GiB", "limit", memory_gib,
                     f"<= {memory_gib:g} GiB", rss / 1024 <= memory_gib))
     same = hogged.shipments == first.shipments
-    print(f"routing {name}: same plan with and without a CPU hog: {'yes' if same else 'NO'}"
-          f"{'' if same or hogged.guard is None else ' (the guard fired under the hog: reported in the plan)'}")
+    if first.guard is None and hogged.guard is None:
+        print(f"routing {name}: same plan with and without a CPU hog (no guard fired): {'yes' if same else 'NO'}")
+    else:
+        print(f"routing {name}: plan with and without a CPU hog not comparable: the guard fired "
+              f"(quiet: {first.guard}, hog: {hogged.guard}; reported in the plans); same plan {same}")
 
 
 def _plain(inst: routing.Instance, seconds: float, backend: str) -> PlainResult:

@@ -212,7 +212,8 @@ class Master:
     def solve(self, iteration_limit: int, seconds: float) -> HighsModelStatus:
         """Run HiGHS from the last basis within an iteration budget (deterministic) and the guard's time."""
         self.h.setOptionValue("simplex_iteration_limit", max(1, iteration_limit))
-        self.h.setOptionValue("time_limit", max(0.01, seconds))
+        # HiGHS' time limit is on its own clock, which runs from the object's creation across every run.
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + max(0.01, seconds))
         self.h.run()
         self.iterations += max(0, int(self.h.getInfo().simplex_iteration_count))
         return self.h.getModelStatus()

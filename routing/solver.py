@@ -39,6 +39,8 @@ LOCAL_SEARCH_PASSES = 2
 # limit): room to build, explain and write the plan after it fires (measured ~0.2 s per 1,000 orders on a busy machine).
 MARGIN = 0.05
 PLAN_SECONDS_PER_ORDER = 0.0003
+# Time kept for the explanations when they are asked for (~0.5 ms per order on a busy machine), at most 20% of it.
+EXPLAIN_SECONDS_PER_ORDER = 0.0005
 INTEGRAL = 1e-6
 
 
@@ -181,7 +183,10 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     start = time.perf_counter()
     begun = opts.started if opts.started is not None else start
     reserve = min(0.5 * opts.time_limit, MARGIN * opts.time_limit + PLAN_SECONDS_PER_ORDER * len(instance.orders))
-    guard = Guard(begun + opts.time_limit - reserve)
+    # Explanations get their own share at the end (they are cut short at the final deadline, said in the plan).
+    explaining = min(0.2 * opts.time_limit, EXPLAIN_SECONDS_PER_ORDER * len(instance.orders)) if opts.explain else 0.0
+    final = begun + opts.time_limit - reserve
+    guard = Guard(final - explaining)
     clock = _Stages(start)
     net = network or Network(instance)
     clock.mark("network")
@@ -191,6 +196,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     warnings: list[str] = []
     best, best_cost, bound = greedy, greedy_cost, None
     source = "greedy"
+    lp_status = "not run"
     if not guard.expired("network and greedy"):
         clock.mark("greedy")
         table = build_pairs(net)
@@ -202,7 +208,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
                          "pairs_in_master": lp.pairs_in_master, "objective": None if lp.objective is None else round(lp.objective, 6),
                          "seconds": round(lp.seconds, 3)}
         clock.mark("lp")
-        bound = lp.bound
+        bound, lp_status = lp.bound, lp.status
         if lp.status != "optimal":
             warnings.append(f"LP relaxation not solved to optimality ({lp.status}): the bound is weaker"
                             if lp.bound is not None else f"no LP bound ({lp.status})")
@@ -228,17 +234,21 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     explanations = None
     if opts.explain:
         # Explanations are part of the command's time: past the guard the rest are left out, and that is said.
-        explanations = explain(net, best, guard.deadline)
+        explanations = explain(net, best, final)
         clock.mark("explanations")
         skipped = sum(1 for e in explanations.values() if "skipped" in e)
         if skipped:
-            guard.fire("explanations")
+            guard.fired_in = guard.fired_in or "explanations"
             details["explanations_skipped"] = skipped
     if guard.fired:
         warnings.append(f"time limit guard fired in {guard.fired_in}: the plan is what was reached by then "
                         "(it may differ between runs)")
     if source == "greedy" and (bound is None or best_cost > bound + 1e-6):
         warnings.append("greedy plan returned: the optimiser found nothing cheaper")
+    if bound is not None and bound <= 0.0 < best_cost:
+        # Valid but says nothing (every plan costs >= 0): an LP stopped after its first rounds. Not shown as a bound.
+        warnings.append(f"LP bound {bound:.2f} not yet informative (LP {lp_status}): no bound given")
+        bound = None
     if bound is not None and bound > best_cost + 1e-6 * max(1.0, abs(best_cost)):
         # Cannot happen with exact arithmetic; with the LP's tolerances it is withheld rather than reported wrong.
         warnings.append(f"LP bound {bound:.6f} above the plan's cost {best_cost:.6f} (numerical trouble): no bound given")

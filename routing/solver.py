@@ -33,7 +33,7 @@ from routing.submip import solve_group
 LP_ITERATIONS_PER_SECOND = 4_000
 LP_MAX_ROUNDS = 40
 REPAIR_NODES_PER_SECOND = 100
-LNS_WORK_PER_SECOND = 4_000
+LNS_WORK_PER_SECOND = 2_500
 LOCAL_SEARCH_PASSES = 2
 # The guard fires this share of the time limit before it ends, and this long per order more (at most half the
 # limit): room to build, explain and write the plan after it fires (measured ~0.2 s per 1,000 orders on a busy machine).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from routing.cost import destination, legs
 from routing.network import Network, OrderAlloc, Resources
 from routing.route import alloc_cost, best_route
@@ -65,7 +67,12 @@ def explain(net: Network, allocs: list[OrderAlloc], deadline: float | None = Non
         dest = destination(order, net.by_id)
         parcel, days = legs(net.params, net.locations, order, dest, net.lat, net.lon, net.handling)
         limit = max((float(parcel[loc]) for loc in alloc), default=float("inf"))
-        nearer = sorted((float(parcel[i]), i) for i in range(len(net.locations)) if parcel[i] < limit and i not in alloc)
+        # In numpy: a Python loop over every location of every order was most of the explanations' time.
+        cheaper = np.flatnonzero(parcel < limit)
+        if alloc:
+            cheaper = cheaper[~np.isin(cheaper, np.fromiter(alloc, dtype=np.int64, count=len(alloc)))]
+        first = cheaper[np.lexsort((cheaper, parcel[cheaper]))][: NEARER_EXAMINED]
+        nearer = [(float(parcel[i]), int(i)) for i in first]
         binding: list[dict[str, str | None]] = []
         for _, loc in nearer[:NEARER_EXAMINED]:
             why = _reason(net, res, on_hand, loc, od.demand, int(days[loc]), order.promise_days, net.loc_id(loc) in order.exclude_locations)

@@ -32,7 +32,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 # Pairs per order in the first master: the cheapest single-location options.
-INITIAL_PER_ORDER = 4
+INITIAL_PER_ORDER = 2
 # Pairs per order added in one pricing round: the most negative reduced costs.
 ADD_PER_ORDER = 4
 # Reduced costs above -PRICING_TOLERANCE do not enter the master (HiGHS' dual tolerance is 1e-7).

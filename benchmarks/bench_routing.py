@@ -1,17 +1,28 @@
-"""Routing benchmarks: batch optimiser vs proven bound, greedy and a plain MIP (SCIP, CP-SAT); real-time latency."""
+"""Routing benchmarks: the whole `fulfil routing solve` command vs its Lagrangian bound, greedy and its time limit
+(repeated, and again with a CPU hog); a plain MIP (SCIP, CP-SAT) at smaller sizes; real-time latency.
+
+Instances come from benchmarks/routing_instances.py, not from routing/generate.py (the tests' generator).
+FULFIL_BENCH_ROUTING_REPEATS (default 2) instances per size; FULFIL_BENCH_ROUTING_LARGE=1 adds 20,000 x 1,000.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import routing
 from benchmarks.report import Result, emit, machine
-from routing.greedy import greedy_allocations
-from routing.network import Network, OrderAlloc
+from benchmarks.routing_instances import benchmark_instance
+from routing.network import Network
 from routing.plain import PlainResult, solve_plain
-from routing.splits import forced_split_orders, split_summary
 
 SEED = 1
 PLAIN_BACKENDS = ("CP-SAT", "SCIP")
@@ -26,47 +37,145 @@ def _no_baseline(name: str, figure: float, unit: str, baseline_name: str, target
     print("RESULT " + json.dumps(doc))
 
 
-def _allocs(net: Network, plan: routing.Plan) -> list[OrderAlloc]:
-    allocs: list[OrderAlloc] = [{} for _ in net.orders]
-    for s in plan.shipments:
-        allocs[net.order_index[s.order]][net.index[s.location]] = {line.sku: line.qty for line in s.lines}
-    return allocs
-
-
 def _solve(inst: routing.Instance, limit: float) -> tuple[routing.Plan, float]:
     start = time.perf_counter()
     plan = routing.solve_optimal(inst, routing.Options(time_limit=limit, seed=0, workers=2))
     return plan, time.perf_counter() - start
 
 
-def _batch(orders: int, locations: int, limit: float, target_gap: float) -> tuple[routing.Instance, routing.Plan, float]:
-    inst = routing.generate(orders, locations, SEED)
-    plan, wall = _solve(inst, limit)
-    net = Network(inst)
-    greedy = routing.solve_greedy(inst, net)
+def unavoidable_unfilled(net: Network) -> int:
+    """Units every plan leaves unfilled: per order line what none of its feasible locations holds, or per sku what
+    all orders want beyond all usable stock, whichever proves more."""
+    per_line = 0
+    wanted: dict[str, int] = {}
+    for od in net.orders:
+        for sku, q in od.demand.items():
+            reachable = sum(net.avail.get((a.loc, sku), 0) for a in od.arcs)
+            per_line += max(0, q - reachable)
+            wanted[sku] = wanted.get(sku, 0) + q
+    held: dict[str, int] = {}
+    for (_, sku), n in net.avail.items():
+        held[sku] = held.get(sku, 0) + n
+    per_sku = sum(max(0, q - held.get(sku, 0)) for sku, q in wanted.items())
+    return max(per_line, per_sku)
+
+
+@dataclass
+class Run:
+    """One whole `fulfil routing solve` command: its wall time, peak memory and the plan's figures."""
+
+    wall: float
+    rss_mib: float
+    cost: float
+    bound: float | None
+    greedy: float
+    fixed_unfilled: float
+    status: str
+    guard: str | None
+    shipments: list[Any]
+
+    @property
+    def gap(self) -> float:
+        return self.cost / self.bound if self.bound else float("inf")
+
+    @property
+    def gap_without_unfilled(self) -> float:
+        """cost / bound once the penalty of unavoidable unfilled units is taken out of both."""
+        return (self.cost - self.fixed_unfilled) / (self.bound - self.fixed_unfilled) if self.bound else float("inf")
+
+
+def _command(path: Path, out: Path, limit: float) -> tuple[float, float, int]:
+    """Run the CLI in a fresh interpreter (start-up, reading, explaining and writing included): wall s, peak MiB."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", MEASURED, "routing", "solve", str(path), "--time-limit", f"{limit:g}",
+                           "-o", str(out)], capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    rss = [float(line.split()[1]) / 1024 for line in done.stderr.splitlines() if line.startswith("MAXRSS ")]
+    return wall, rss[0] if rss else float("nan"), done.returncode
+
+
+# The CLI's main, then its own peak memory on stderr (RUSAGE_CHILDREN would mix every command run so far).
+MEASURED = ("import resource, sys; from fulfil.cli import main; rc = main(sys.argv[1:]); "
+            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+
+
+def _run(inst: routing.Instance, path: Path, limit: float, fixed_unfilled: float, greedy: float) -> Run:
+    out = path.with_suffix(".plan.json")
+    wall, rss, code = _command(path, out, limit)
+    assert code == 0, f"fulfil routing solve exited {code}"
+    doc = json.loads(out.read_text())
+    plan = routing.plan_from_dict(doc)
     report = routing.check(inst, plan)
-    assert report.feasible and plan.lower_bound
-    forced = forced_split_orders(net)
-    ours, base = split_summary(net, _allocs(net, plan), forced), split_summary(net, greedy_allocations(net), forced)
-    lines = sum(len(o.demand()) for o in inst.orders) / max(1, len(inst.orders))
-    single = sum(1 for o in inst.orders if len(o.demand()) == 1) / max(1, len(inst.orders))
+    assert report.feasible and report.cost_agrees, report.violations[:3]
+    return Run(wall, rss, report.cost.total, plan.lower_bound, greedy, fixed_unfilled, doc["solver"]["status"],
+               doc["solver"].get("guard_fired_in"), doc["shipments"])
+
+
+class Hog:
+    """A CPU hog on another core for the duration of a `with` block."""
+
+    def __enter__(self) -> Hog:
+        self.proc = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _span(values: list[float], fmt: str = "{:.4f}") -> str:
+    return fmt.format(min(values)) if min(values) == max(values) else f"{fmt.format(min(values))}-{fmt.format(max(values))}"
+
+
+def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats: int, memory_gib: float | None) -> None:
+    """`repeats` instances of one size (seeds 1..repeats), each solved by the whole command; the first again with a
+    CPU hog running: same plan expected (deterministic), wall time and figures reported as ranges."""
     name = f"{orders}x{locations}"
-    print(f"routing {name}: {lines:.2f} lines/order, {single:.0%} single-line; {len(forced)} orders no single "
-          f"feasible location holds whole (forced); solver details {plan.solver.details if plan.solver else {}}")
-    emit(Result(f"routing {name}: optimised cost vs proven lower bound", plan.cost.total, "EUR", "LP lower bound",
-                plan.lower_bound, f"<= {1 + target_gap:.2f} x bound", plan.cost.total <= (1 + target_gap) * plan.lower_bound))
-    emit(Result(f"routing {name}: wall time", wall, "s", "time limit", limit, f"<= {limit:g} s", wall <= limit))
-    emit(Result(f"routing {name}: optimised cost vs greedy", plan.cost.total, "EUR", "greedy rule engine",
-                greedy.cost.total, "several % cheaper", plan.cost.total <= 0.97 * greedy.cost.total))
-    emit(Result(f"routing {name}: split orders vs greedy ({len(forced)} orders forced by stock)", ours.split, "orders",
-                "greedy rule engine", base.split, "markedly fewer", ours.split <= 0.85 * base.split))
-    title = f"routing {name}: avoidable split orders (a single location held them whole) vs greedy"
-    if base.avoidable:
-        emit(Result(title, ours.avoidable, "orders", "greedy rule engine", base.avoidable,
-                    "<= 0.6 x greedy (Xu et al.: 40-50% fewer)", ours.avoidable <= 0.6 * base.avoidable))
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(1, repeats + 1):
+            inst = benchmark_instance(orders, locations, seed)
+            path = Path(tmp) / f"{name}-{seed}.json"
+            path.write_text(routing.dumps(routing.instance_to_dict(inst)))
+            net = Network(inst)
+            greedy = routing.solve_greedy(inst, net).cost.total
+            fixed = inst.params.unfilled_penalty * unavoidable_unfilled(net)
+            runs.append(_run(inst, path, limit, fixed, greedy))
+            if seed == 1:
+                with Hog():
+                    hogged = _run(inst, path, limit, fixed, greedy)
+                first = runs[0]
+        print(f"routing {name}: load average at the end {os.getloadavg()[0]:.2f}; per run (quiet): "
+              + "; ".join(f"wall {r.wall:.1f} s, {r.rss_mib:.0f} MiB, cost/bound {r.gap:.4f} "
+                          f"(w/o unavoidable unfilled {r.gap_without_unfilled:.4f}), vs greedy {r.cost / r.greedy:.3f}, "
+                          f"status {r.status}, guard {r.guard}" for r in runs))
+        print(f"routing {name} with a CPU hog: wall {hogged.wall:.1f} s, cost {hogged.cost:,.2f} (quiet {first.cost:,.2f}), "
+              f"status {hogged.status}, guard {hogged.guard}, same plan {hogged.shipments == first.shipments}")
+    everything = [*runs, hogged]
+    worst_gap = max(r.gap for r in everything)
+    emit(Result(f"routing {name}: cost vs Lagrangian lower bound, worst of {len(everything)} (range {_span([r.gap for r in everything])})",
+                worst_gap, "x", "bound", 1.0, f"<= {1 + target_gap:g}", worst_gap <= 1 + target_gap))
+    worst_net = max(r.gap_without_unfilled for r in everything)
+    emit(Result(f"routing {name}: same, unavoidable unfilled penalty taken out of both (range "
+                f"{_span([r.gap_without_unfilled for r in everything])})", worst_net, "x", "bound", 1.0,
+                f"<= {1 + target_gap:g}", worst_net <= 1 + target_gap))
+    worst_wall = max(r.wall for r in everything)
+    emit(Result(f"routing {name}: whole command wall time, worst (range {_span([r.wall for r in everything], '{:.1f}')} s, "
+                f"hog run {hogged.wall:.1f} s)", worst_wall, "s", "time limit", limit, f"<= {limit:g} s + 1 s",
+                worst_wall <= limit + 1.0))
+    worst_greedy = max(r.cost / r.greedy for r in everything)
+    emit(Result(f"routing {name}: cost vs greedy, worst (range {_span([r.cost / r.greedy for r in everything], '{:.3f}')})",
+                worst_greedy, "x", "greedy rule engine", 1.0, "< 1 every run", worst_greedy < 1.0))
+    if memory_gib is not None:
+        rss = max(r.rss_mib for r in everything)
+        emit(Result(f"routing {name}: peak memory of the command", rss / 1024, "GiB", "limit", memory_gib,
+                    f"<= {memory_gib:g} GiB", rss / 1024 <= memory_gib))
+    same = hogged.shipments == first.shipments
+    if first.guard is None and hogged.guard is None:
+        print(f"routing {name}: same plan with and without a CPU hog (no guard fired): {'yes' if same else 'NO'}")
     else:
-        _no_baseline(title, ours.avoidable, "orders", "greedy rule engine: no avoidable split", "<= greedy", ours.avoidable == 0)
-    return inst, plan, wall
+        print(f"routing {name}: plan with and without a CPU hog not comparable: the guard fired "
+              f"(quiet: {first.guard}, hog: {hogged.guard}; reported in the plans); same plan {same}")
 
 
 def _plain(inst: routing.Instance, seconds: float, backend: str) -> PlainResult:
@@ -99,7 +208,7 @@ def _plain_same_time(inst: routing.Instance, plan: routing.Plan, wall: float, se
 
 def _plain_mid(orders: int, locations: int, seconds: float) -> None:
     """A size where the plain MIP does find plans: cost, time and bounds side by side."""
-    inst = routing.generate(orders, locations, SEED)
+    inst = benchmark_instance(orders, locations, SEED)
     plan, wall = _solve(inst, seconds)
     print(f"routing {orders}x{locations}: optimiser {plan.cost.total:,.2f} EUR in {wall:.2f} s, "
           f"own bound {plan.lower_bound or 0:,.2f}; greedy {routing.solve_greedy(inst).cost.total:,.2f}")
@@ -108,7 +217,7 @@ def _plain_mid(orders: int, locations: int, seconds: float) -> None:
 
 def _plain_long(orders: int, locations: int, limit: float, plain_limit: float) -> None:
     """SCIP given far more time at a small size: how close our answer, found in a fraction of it, comes."""
-    inst = routing.generate(orders, locations, SEED)
+    inst = benchmark_instance(orders, locations, SEED)
     plan, wall = _solve(inst, limit)
     plain = _plain(inst, plain_limit, "SCIP")
     size = f"{orders}x{locations}"
@@ -124,7 +233,7 @@ def _plain_long(orders: int, locations: int, limit: float, plain_limit: float) -
 
 
 def _realtime(locations: int, orders: int = 2000) -> None:
-    inst = routing.generate(orders, locations, SEED)
+    inst = benchmark_instance(orders, locations, SEED)
     empty = routing.Instance(inst.params, inst.locations, inst.stock, ())
     state = routing.RoutingState(empty)
     rt, base = [], []
@@ -142,10 +251,15 @@ def _realtime(locations: int, orders: int = 2000) -> None:
 
 
 def main() -> None:
-    """Run every routing benchmark once (about four minutes on 2 cores)."""
-    inst, plan, wall = _batch(2000, 200, 10.0, 0.01)
+    """Every routing benchmark (about ten minutes on 2 cores; 20,000 x 1,000 adds about five)."""
+    repeats = int(os.environ.get("FULFIL_BENCH_ROUTING_REPEATS", "2"))
+    _batch(2000, 200, 10.0, 0.005, repeats, None)
+    _batch(5000, 300, 30.0, 0.01, repeats, None)
+    if os.environ.get("FULFIL_BENCH_ROUTING_LARGE") == "1":
+        _batch(20000, 1000, 60.0, 0.01, repeats, 1.5)
+    inst = benchmark_instance(2000, 200, SEED)
+    plan, wall = _solve(inst, 10.0)
     _plain_same_time(inst, plan, wall, 10.0)
-    _batch(5000, 300, 30.0, 0.02)
     _plain_mid(500, 100, 10.0)
     _plain_long(300, 60, 10.0, 120.0)
     _realtime(300)

@@ -30,12 +30,12 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full argument parser from every command module present."""
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """Build the argument parser from the given command modules (default: every one present)."""
     parser = argparse.ArgumentParser(prog="fulfil", description="Fulfil: ship-from-store fulfilment and RFID service.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `fulfil` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser_for(argv)
     args = parser.parse_args(argv)
     try:
         status = args.func(args)
@@ -57,6 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return int(status or 0)
+
+
+def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """Only the named command group's module when it has one of its own: `fulfil routing solve` then does not pay
+    for importing the service (its time limit covers the whole command)."""
+    own = f"fulfil.commands.{argv[0]}" if argv else ""
+    if own in COMMAND_MODULES:
+        parser = build_parser((own,))
+        if argv[0] in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
+            return parser
+    return build_parser()
 
 
 if __name__ == "__main__":  # pragma: no cover

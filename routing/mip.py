@@ -24,13 +24,18 @@ class MipResult:
     status: str
     bound: float | None
     seconds: float
+    # Whether the wall clock (not the deterministic budget) ended the solve: the answer then depends on load.
+    clock_stopped: bool = False
+    work: float = 0.0
 
 
 def solve_mip(net: Network, arcs: dict[int, list[Arc]], res: Resources, deadline: float, seed: int = 0,
               workers: int = 2, hint: dict[int, OrderAlloc] | None = None, deterministic: bool = True,
-              drain: float = 0.0) -> MipResult:
+              drain: float = 0.0, work: float | None = None) -> MipResult:
     """Solve the orders in `arcs` jointly against `res`; gives up at `deadline` (perf_counter).
 
+    `work` is CP-SAT's deterministic-time budget (the answer then depends on the seed and workers only, unless
+    the deadline comes first: `clock_stopped` says so). Without it, `deterministic` takes a share of the time left.
     `drain` > 0 then waits up to that long for the abandoned solver to exit, so it stops competing
     for the cores (benchmarks); the result still counts only what was there at the deadline.
     """
@@ -86,7 +91,10 @@ def solve_mip(net: Network, arcs: dict[int, list[Arc]], res: Resources, deadline
     # The solver's own limit ends before the guard's, which only fires if the solver overruns.
     left = max(0.01, (deadline - time.perf_counter()) * 0.9 - 0.05)
     solver.parameters.max_time_in_seconds = left
-    if deterministic:
+    if work is not None:
+        solver.parameters.max_deterministic_time = work
+        solver.parameters.interleave_search = workers > 1
+    elif deterministic:
         # Deterministic time keeps the answer independent of machine load (about seconds on one core).
         # A small share of the wall budget in deterministic time, so it (not the load-dependent clock) normally
         # binds: at 0.25 the clock sometimes bound first at 300 x 40 and the plan changed between runs.
@@ -99,16 +107,18 @@ def solve_mip(net: Network, arcs: dict[int, list[Arc]], res: Resources, deadline
     if not outcome.finished or outcome.value is None:
         if drain > 0:
             outcome.done.wait(drain)
-        return MipResult(None, "abandoned at deadline", None, seconds)
+        return MipResult(None, "abandoned at deadline", None, seconds, True, 0.0)
     status = outcome.value
+    spent = solver.deterministic_time
+    clock = solver.wall_time >= 0.98 * left and (work is None or spent < 0.98 * work)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # With no solution CP-SAT still reports the bound it proved (UNKNOWN), not after INFEASIBLE.
         proved = solver.best_objective_bound / SCALE if status == cp_model.UNKNOWN else None
-        return MipResult(None, solver.status_name(status).lower(), proved, seconds)
+        return MipResult(None, solver.status_name(status).lower(), proved, seconds, clock, spent)
     allocs: dict[int, OrderAlloc] = {o: {} for o in arcs}
     for (o, loc, s), xv in x.items():
         n = solver.value(xv)
         if n > 0:
             allocs[o].setdefault(loc, {})[s] = n
     bound = solver.best_objective_bound / SCALE
-    return MipResult(allocs, solver.status_name(status).lower(), bound, seconds)
+    return MipResult(allocs, solver.status_name(status).lower(), bound, seconds, clock, spent)

@@ -13,7 +13,13 @@ PAIR_CANDIDATES = 10
 
 def alloc_cost(net: Network, od: OrderData, alloc: OrderAlloc) -> float:
     """Cost of one order under `alloc` (parcels, picking, split and unfilled penalties)."""
-    parcel = {a.loc: a.parcel for a in od.arcs}
+    parcel: dict[int, float] = {}
+    if alloc:
+        for a in od.arcs:  # cheapest parcel first: the chosen locations come early, stop when all are found
+            if a.loc in alloc:
+                parcel[a.loc] = a.parcel
+                if len(parcel) == len(alloc):
+                    break
     shipped = sum(sum(lines.values()) for lines in alloc.values())
     parcels = [(parcel[loc], net.pick[loc], sum(lines.values())) for loc, lines in alloc.items()]
     return order_cost(net.params, parcels, od.units - shipped, od.order.existing_shipments)

@@ -15,7 +15,7 @@ from fulfil.models import Order, RoutingDecision, RoutingRun, Shipment
 from fulfil.models.base import utcnow
 from fulfil.routing_runs import assign, repository
 from fulfil.routing_runs.service import build_instance
-from fulfil.telemetry.metrics import BATCH_RUN
+from fulfil.telemetry.metrics import BATCH_FALLBACKS, BATCH_RUN
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,23 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     run.finished_at = utcnow()
     session.flush()
     BATCH_RUN.observe(run.seconds)
+    for reason in fallback_reasons(plan.solver.details if plan.solver else {}):
+        BATCH_FALLBACKS.labels(reason).inc()
+        log.warning("batch run %s: %s", run.id, "; ".join(plan.solver.details.get("warnings", ())) if plan.solver else reason)
     return run
+
+
+def fallback_reasons(details: dict[str, object]) -> list[str]:
+    """Why a batch plan is less than the optimiser's best (the plan's own record, solver.details): never silent."""
+    reasons = []
+    if details.get("guard_fired_in"):
+        reasons.append("guard")
+    if details.get("plan_from") == "greedy" and details.get("warnings"):
+        reasons.append("greedy")
+    lp = details.get("lp")
+    if not isinstance(lp, dict) or lp.get("status") != "optimal":
+        reasons.append("lp")
+    return reasons
 
 
 

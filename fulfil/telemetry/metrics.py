@@ -21,6 +21,11 @@ REALTIME_ROUTE = Histogram(
     "fulfil_routing_realtime_duration_seconds", "One order routed in real time (at intake, a re-route, a short pick): decision and its shipments.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0), registry=REGISTRY,
 )
+BATCH_FALLBACKS = Counter(
+    "fulfil_routing_batch_fallbacks", "Batch routing runs whose plan reports a fallback, by reason: the time-limit guard "
+    "fired (guard), greedy's plan was returned unimproved (greedy), the LP bound is missing or weaker (lp).",
+    ["reason"], registry=REGISTRY,
+)
 BATCH_RUN = Histogram(
     "fulfil_routing_batch_duration_seconds", "A batch routing run (re-optimisation of the open orders), start to finish.",
     buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0), registry=REGISTRY,

@@ -167,5 +167,5 @@ def test_an_instance_at_the_limits_solves_to_a_finite_checked_plan() -> None:
     assert report.feasible and report.cost_agrees
     assert math.isfinite(plan.cost.total) and plan.lower_bound is not None
     assert plan.lower_bound <= plan.cost.total + 1e-6 * plan.cost.total
-    assert plan.solver is not None and plan.solver.details["lp_status"] == "optimal"
+    assert plan.solver is not None and plan.solver.details["lp"]["status"] == "optimal"
     assert any(s.order == "BIG" and s.units == limits.MAX_UNITS for s in plan.shipments)

@@ -74,7 +74,10 @@ def test_tiny_time_limit_still_feasible_and_no_worse_than_greedy(mid: routing.In
     plan = routing.solve_optimal(mid, routing.Options(time_limit=0.01))
     assert routing.check(mid, plan).feasible
     assert plan.cost.total <= greedy.cost.total + 1e-6
-    assert plan.lower_bound is not None and plan.lower_bound <= plan.cost.total
+    # Never silent: the guard fired, the plan says where, and no trivial bound stands in for the LP's.
+    assert plan.solver is not None and plan.solver.status == "time limit"
+    assert plan.solver.details["guard_fired_in"] and any("guard fired" in w for w in plan.solver.details["warnings"])
+    assert plan.lower_bound is None or plan.lower_bound <= plan.cost.total
 
 
 def test_deterministic_for_seed_and_workers(mid: routing.Instance) -> None:

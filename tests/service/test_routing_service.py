@@ -229,3 +229,17 @@ def test_a_paused_location_takes_no_new_parcel_until_its_pause_ends(client: Test
     assert [s["location_id"] for s in again["shipments"]] == [net["store"]]
     resumed = client.patch(f"/api/v1/locations/{net['store']}", headers=ops, json={"paused_until": None})
     assert resumed.status_code == 200 and resumed.json()["paused_until"] is None
+
+
+def test_a_batch_run_cut_by_its_time_limit_says_so_and_is_counted(client: TestClient, ops: dict[str, str], net: dict[str, str]) -> None:
+    from tests.service.test_telemetry import sample, scrape
+
+    client.post("/api/v1/orders", headers=ops, json=web("A", 45.09, 4.0, [(net["x"], 1)]))
+    before = sample(scrape(client, ops), "fulfil_routing_batch_fallbacks_total", reason="guard")
+    run = client.post("/api/v1/routing/runs", headers=ops, json={"time_limit_seconds": 0.0001})
+    assert run.status_code == 201, run.text
+    assert run.json()["status"] == "done" and run.json()["solver_status"] == "time limit"
+    assert sample(scrape(client, ops), "fulfil_routing_batch_fallbacks_total", reason="guard") == before + 1
+    quiet = client.post("/api/v1/routing/runs", headers=ops, json={"time_limit_seconds": 5}).json()
+    assert quiet["solver_status"] == "optimal"  # one order: the LP's bound proves the plan
+    assert sample(scrape(client, ops), "fulfil_routing_batch_fallbacks_total", reason="guard") == before + 1

@@ -67,6 +67,7 @@ class Worker:
         return ANTENNAS[self.port]
 SIGHTING_TICKS = 8  # a carton or a parcel is read at the dock for 2 s; a person takes 1 s per side of the portal
 PORTAL_TICKS = 4
+PEOPLE_TAG = "FOR-YOU-"  # in the external id of the order placed for people (`SIM-<start>-FOR-YOU-<n>`)
 SHELVING_WALL_S = 3.0  # after the dock's last read of a carton, before its items can be picked or sold
 TABLE_CLEAR_WALL_S = 2.5  # the pack station's tags depart after 1.5 s of silence (the demo's readers file)
 VERIFY_WAIT_S = 20.0  # wall-clock seconds a packer waits for the pack station's verdict before closing by hand
@@ -299,6 +300,7 @@ class Simulation:
         self._orders: dict[int, _Order] = {}
         self._busy: set[str] = set()  # workers at a task
         self._collected = 0
+        self._people_orders: set[int] = set()  # placed for people to prepare: never taken by a simulated picker
         self._taken: set[Any] = set()  # shipments and chores a worker is at (a colleague looks for another)
         self._skip: dict[str, dict[int, float]] = defaultdict(dict)  # location -> shipment -> until (sim s): not ours now
         self._shelf: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # registered tags on the shelves
@@ -434,15 +436,18 @@ class Simulation:
 
     def _for_people(self) -> None:
         """The store kept for people gets a click-and-collect order of two products on its own shelves at once, so a
-        newcomer signed in there has a task within the first minute."""
+        newcomer signed in there has a task within the first minute; no simulated picker ever takes that one."""
         store = self.places[self.b.people_store] if self.b.people_store in self.places else None
         stocked = sorted(g for g, tags in self._shelf[store.id].items() if tags) if store is not None else []
         if store is not None and stocked:
-            self._place("collect", store, {g: 1 for g in self.rng.sample(stocked, min(2, len(stocked)))})
+            placed = self._place("collect", store, {g: 1 for g in self.rng.sample(stocked, min(2, len(stocked)))}, tag=PEOPLE_TAG)
+            if placed is not None:
+                self._people_orders.add(placed)
 
-    def _place(self, kind: str, store: Place, lines: dict[str, int]) -> None:
+    def _place(self, kind: str, store: Place, lines: dict[str, int], tag: str = "") -> int | None:
+        """Place an order; its id, or None when the service refused it."""
         n = next(self._seq)
-        external_id = f"{self.run_tag}-{n}"
+        external_id = f"{self.run_tag}-{tag}{n}"
         body: dict[str, Any] = {"external_id": external_id, "lines": [{"gtin": g, "qty": q, "unit_price": "39.90"} for g, q in lines.items()],
                                 "currency": "EUR"}
         token = self.creds.channel
@@ -457,7 +462,7 @@ class Simulation:
                 token = self._picker(store.id)
         answer = self._call("POST", "/api/v1/orders", token, body, what="order", location=store.id if kind == "endless_aisle" else None)
         if not isinstance(answer, dict):
-            return
+            return None
         order = _Order(answer["id"], external_id, kind, store.id if kind in ("collect", "curbside") else None, home, store.id if kind == "endless_aisle" else None)
         self._orders[order.id] = order
         self.tally.add("orders placed")
@@ -471,6 +476,7 @@ class Simulation:
         routed = sum(line["qty"] for s in live for line in s["lines"])
         if routed < ordered:
             self.tally.add("units unfilled at intake", ordered - routed)
+        return order.id
 
     # -- pickers ---------------------------------------------------------------------------------------------------
 
@@ -487,7 +493,8 @@ class Simulation:
     def _take(self, w: Worker, task: dict[str, Any]) -> bool:
         kind, shipment = task["kind"], task.get("shipment_id")
         if kind == "pick" and shipment is not None:
-            if self._skip[w.location].get(shipment, -1.0) > self.t or shipment in self._taken or not self._for_us(w.location, task):
+            if (self._skip[w.location].get(shipment, -1.0) > self.t or shipment in self._taken or task.get("order_id") in self._people_orders
+                    or not self._for_us(w.location, task)):
                 return False
             self._busy.add(w.key)
             self._taken.add(shipment)

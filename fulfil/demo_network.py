@@ -57,7 +57,8 @@ from hardware.mqtt import MqttConfig
 from rfid.epc import encode_sgtin96
 from simulators.broker import BrokerError, MosquittoBroker
 from simulators.mqtt_readers import MqttReaderSimulator
-from simulators.network_sim import ANTENNAS, DOCK, EXIT_INNER, EXIT_OUTER, PACK_PORTS, Behaviour, Credentials, HttpReaderLink, Place, ReaderHub, ReaderLink, Simulation
+from simulators.network_readers import ANTENNAS, DOCK, EXIT_INNER, EXIT_OUTER, PACK_PORTS, HttpReaderLink, ReaderHub, ReaderLink
+from simulators.network_sim import Behaviour, Credentials, Place, Simulation
 from simulators.reader_payloads import ReaderSpec
 
 log = logging.getLogger(__name__)

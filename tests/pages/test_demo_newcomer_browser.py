@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,6 +69,7 @@ def test_within_a_minute_a_newcomer_sees_orders_flowing_and_a_task_to_do(env: di
                 screenshot(console, "demo-newcomer-ops", targets=False)
 
                 handheld = browser.new_context(locale="fr-FR", **HANDHELD).new_page()
+                trail = _trail(handheld, started)
                 handheld.goto(f"{base}/store")
                 handheld.get_by_label("Magasin").select_option(label="Lyon Part-Dieu")
                 handheld.get_by_label("Votre code PIN").fill(pin)
@@ -81,25 +83,11 @@ def test_within_a_minute_a_newcomer_sees_orders_flowing_and_a_task_to_do(env: di
                 screenshot(handheld, "demo-newcomer-store")
                 # The newcomer prepares it: picks by typing the codes shown, packs at pack-station-1, whose reader
                 # (through the private Mosquitto and the real ingest) reads the parcel; ships the verified parcel.
-                pick.tap()
-                handheld.get_by_role("button", name="Commencer la préparation").tap()
-                field = handheld.get_by_label("Scannez un article, ou tapez son code")
-                lines = handheld.get_by_role("list", name="Articles à prélever, dans l'ordre du parcours").get_by_role("listitem")
-                expect(lines.first).to_be_visible(timeout=DEADLINE_MS)
-                for item in lines.all():
-                    gtin = item.locator(".gtin").inner_text().strip()
-                    needed = int(item.get_by_role("progressbar").get_attribute("max") or "0")
-                    for _ in range(needed):
-                        field.fill(gtin)
-                        handheld.get_by_role("button", name="Vérifier").tap()
-                    expect(item).to_contain_text(f"{needed} sur {needed}", timeout=DEADLINE_MS)
-                handheld.get_by_role("button", name="Tout est prélevé : emballer").tap()
-                handheld.get_by_label("Poste d'emballage").select_option("pack-station-1")
-                handheld.get_by_role("button", name="Emballer ici").tap()
-                # Complete: the page reloads itself with the next step (the customer collects here).
-                expect(handheld.get_by_role("button", name="Prête pour le retrait : prévenir le client")).to_be_visible(timeout=VERDICT_DEADLINE_MS)
-                expect(handheld.get_by_role("region", name="Contrôle RFID")).to_contain_text("Complet")
-                screenshot(handheld, "demo-newcomer-verified")
+                try:
+                    _prepare(handheld, pick, expect)
+                except Exception as error:  # what the handheld did and saw, for a failure on a loaded machine
+                    raise AssertionError(f"{error}\n--- the handheld's trail:\n" + "\n".join(trail) +
+                                         "\n--- its page:\n" + handheld.locator("body").inner_text(timeout=5000)) from error
             finally:
                 browser.close()
         assert time.monotonic() - started <= NEWCOMER_S + 5
@@ -114,6 +102,44 @@ def test_within_a_minute_a_newcomer_sees_orders_flowing_and_a_task_to_do(env: di
     out = "".join(said)
     assert status == 0, out[-4000:]
     assert "Summary:" in out and "stock: consistent" in out, out[-4000:]
+
+
+def _prepare(handheld: Any, pick: Any, expect: Any) -> None:
+    """The newcomer prepares the order: picks by typing the codes shown, packs at pack-station-1, whose reader (through
+    the private Mosquitto and the real ingest) reads the parcel, and sees the verified parcel's next step."""
+    pick.tap()
+    handheld.get_by_role("button", name="Commencer la préparation").tap()
+    field = handheld.get_by_label("Scannez un article, ou tapez son code")
+    lines = handheld.get_by_role("list", name="Articles à prélever, dans l'ordre du parcours").get_by_role("listitem")
+    expect(lines.first).to_be_visible(timeout=DEADLINE_MS)
+    for item in lines.all():
+        gtin = item.locator(".gtin").inner_text().strip()
+        needed = int(item.get_by_role("progressbar").get_attribute("max") or "0")
+        for _ in range(needed):
+            field.fill(gtin)
+            handheld.get_by_role("button", name="Vérifier").tap()
+        expect(item).to_contain_text(f"{needed} sur {needed}", timeout=DEADLINE_MS)
+    handheld.get_by_role("button", name="Tout est prélevé : emballer").tap()
+    handheld.get_by_label("Poste d'emballage").select_option("pack-station-1")
+    handheld.get_by_role("button", name="Emballer ici").tap()
+    # Complete: the page reloads itself with the next step (the customer collects here).
+    expect(handheld.get_by_role("button", name="Prête pour le retrait : prévenir le client")).to_be_visible(timeout=VERDICT_DEADLINE_MS)
+    expect(handheld.get_by_role("region", name="Contrôle RFID")).to_contain_text("Complet")
+    screenshot(handheld, "demo-newcomer-verified")
+
+
+def _trail(page: Any, started: float) -> list[str]:
+    """What a page does, as it happens: its navigations, the answers it gets and what its scripts say."""
+    trail: list[str] = []
+
+    def at() -> str:
+        return f"{time.monotonic() - started:7.2f}s"
+
+    page.on("framenavigated", lambda frame: trail.append(f"{at()} navigated {frame.url}") if frame == page.main_frame else None)
+    page.on("response", lambda r: trail.append(f"{at()} {r.request.method} {r.url} -> {r.status}"))
+    page.on("console", lambda m: trail.append(f"{at()} console {m.type}: {m.text}"))
+    page.on("pageerror", lambda e: trail.append(f"{at()} page error: {e}"))
+    return trail
 
 
 def _left_ms(started: float) -> float:

@@ -1,5 +1,5 @@
 """Routing benchmarks: the whole `fulfil routing solve` command vs its Lagrangian bound, greedy and its time limit
-(repeated, and again with a CPU hog); a plain MIP (SCIP, CP-SAT) at smaller sizes; real-time latency.
+(repeated, and again with a CPU hog); a plain MIP (SCIP, CP-SAT) at smaller sizes. Real-time latency: bench_realtime.
 
 Instances come from benchmarks/routing_instances.py, not from routing/generate.py (the tests' generator).
 FULFIL_BENCH_ROUTING_REPEATS (default 2) instances per size; FULFIL_BENCH_ROUTING_LARGE=1 adds 20,000 x 1,000.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import routing
-from benchmarks.report import Result, emit, machine
+from benchmarks.report import Hog, Result, emit, machine, span
 from benchmarks.routing_instances import benchmark_instance
 from routing.network import Network
 from routing.plain import PlainResult, solve_plain
@@ -111,22 +110,6 @@ def _run(inst: routing.Instance, path: Path, limit: float, fixed_unfilled: float
                doc["solver"].get("guard_fired_in"), doc["shipments"])
 
 
-class Hog:
-    """A CPU hog on another core for the duration of a `with` block."""
-
-    def __enter__(self) -> Hog:
-        self.proc = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-def _span(values: list[float], fmt: str = "{:.4f}") -> str:
-    return fmt.format(min(values)) if min(values) == max(values) else f"{fmt.format(min(values))}-{fmt.format(max(values))}"
-
-
 def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats: int, memory_gib: float | None) -> None:
     """`repeats` instances of one size (seeds 1..repeats), each solved by the whole command; the first again with a
     CPU hog running: same plan expected (deterministic), wall time and figures reported as ranges."""
@@ -153,18 +136,18 @@ def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats
               f"status {hogged.status}, guard {hogged.guard}, same plan {hogged.shipments == first.shipments}")
     everything = [*runs, hogged]
     worst_gap = max(r.gap for r in everything)
-    emit(Result(f"routing {name}: cost vs Lagrangian lower bound, worst of {len(everything)} (range {_span([r.gap for r in everything])})",
+    emit(Result(f"routing {name}: cost vs Lagrangian lower bound, worst of {len(everything)} (range {span([r.gap for r in everything])})",
                 worst_gap, "x", "bound", 1.0, f"<= {1 + target_gap:g}", worst_gap <= 1 + target_gap))
     worst_net = max(r.gap_without_unfilled for r in everything)
     emit(Result(f"routing {name}: same, unavoidable unfilled penalty taken out of both (range "
-                f"{_span([r.gap_without_unfilled for r in everything])})", worst_net, "x", "bound", 1.0,
+                f"{span([r.gap_without_unfilled for r in everything])})", worst_net, "x", "bound", 1.0,
                 f"<= {1 + target_gap:g}", worst_net <= 1 + target_gap))
     worst_wall = max(r.wall for r in everything)
-    emit(Result(f"routing {name}: whole command wall time, worst (range {_span([r.wall for r in everything], '{:.1f}')} s, "
+    emit(Result(f"routing {name}: whole command wall time, worst (range {span([r.wall for r in everything], '{:.1f}')} s, "
                 f"hog run {hogged.wall:.1f} s)", worst_wall, "s", "time limit", limit, f"<= {limit:g} s + 1 s",
                 worst_wall <= limit + 1.0))
     worst_greedy = max(r.cost / r.greedy for r in everything)
-    emit(Result(f"routing {name}: cost vs greedy, worst (range {_span([r.cost / r.greedy for r in everything], '{:.3f}')})",
+    emit(Result(f"routing {name}: cost vs greedy, worst (range {span([r.cost / r.greedy for r in everything], '{:.3f}')})",
                 worst_greedy, "x", "greedy rule engine", 1.0, "< 1 every run", worst_greedy < 1.0))
     if memory_gib is not None:
         rss = max(r.rss_mib for r in everything)
@@ -232,24 +215,6 @@ def _plain_long(orders: int, locations: int, limit: float, plain_limit: float) -
                 plain.seconds, "a fraction (< 0.5)", wall < 0.5 * plain.seconds))
 
 
-def _realtime(locations: int, orders: int = 2000) -> None:
-    inst = benchmark_instance(orders, locations, SEED)
-    empty = routing.Instance(inst.params, inst.locations, inst.stock, ())
-    state = routing.RoutingState(empty)
-    rt, base = [], []
-    for order in inst.orders:
-        t = time.perf_counter()
-        state.reserve(order)
-        rt.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        state.net.compile(order)  # baseline: only listing the feasible locations of the order
-        base.append(time.perf_counter() - t)
-    p99 = statistics.quantiles(rt, n=100)[98] * 1000
-    p99_base = statistics.quantiles(base, n=100)[98] * 1000
-    emit(Result(f"routing real-time: one order among {locations} locations, p99", p99, "ms",
-                "p99 of listing its feasible locations", p99_base, "<= 5 ms", p99 <= 5.0))
-
-
 def main() -> None:
     """Every routing benchmark (about ten minutes on 2 cores; 20,000 x 1,000 adds about five)."""
     repeats = int(os.environ.get("FULFIL_BENCH_ROUTING_REPEATS", "2"))
@@ -262,4 +227,3 @@ def main() -> None:
     _plain_same_time(inst, plan, wall, 10.0)
     _plain_mid(500, 100, 10.0)
     _plain_long(300, 60, 10.0, 120.0)
-    _realtime(300)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-import platform
 import os
+import platform
+import subprocess
+import sys
 from dataclasses import asdict, dataclass
 
 
@@ -38,3 +40,25 @@ def emit(result: Result) -> None:
         f"{result.baseline:,.4g} {result.unit} | ratio {result.ratio:,.3g} | target {result.target} | {status}"
     )
     print("RESULT " + json.dumps({**asdict(result), "ratio": result.ratio, "machine": machine()}))
+
+
+class Hog:
+    """A CPU hog on another core for the duration of a `with` block (what survives load)."""
+
+    def __enter__(self) -> Hog:
+        self.proc = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def load() -> str:
+    """The machine's load average over the last minute, for the figures' context."""
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
+def span(values: list[float], fmt: str = "{:.4f}") -> str:
+    """A range of repeated figures, `low-high` (one number when they agree)."""
+    return fmt.format(min(values)) if min(values) == max(values) else f"{fmt.format(min(values))}-{fmt.format(max(values))}"

@@ -251,7 +251,8 @@ class PatternBound:
 def pattern_bound(net: Network, t: PairTable, lp: LPResult, allocs: list[OrderAlloc], work: int, iterations: int,
                   guard: Guard) -> BoundResult:
     """The pattern bound at the LP's duals, then Dantzig-Wolfe rounds while `work` (pricing work, deterministic)
-    and `iterations` (the master's simplex iterations) last.
+    and `iterations` (the master's simplex iterations) last; `allocs`, a feasible plan, seeds (and makes feasible)
+    the master.
 
     Each round prices at a point between the best multipliers so far and the master's duals (smoothing: the
     master's first duals are far from the LP's, whose point is already good); when that finds no column the

@@ -1,6 +1,6 @@
-"""The batch optimiser, anytime and deterministic: greedy plan first, LP by column generation (the first bound and
-the guide), rounding and CP-SAT repair, local search, consolidation, large-neighbourhood search; greedy as the floor;
-last the pattern bound (per-order integer allocations priced at the LP's duals), stronger than the LP's.
+"""The batch optimiser, anytime and deterministic: greedy plan first, LP by column generation (the guide and a first
+bound), rounding and CP-SAT repair, local search, consolidation, large-neighbourhood search; greedy as the floor;
+last the pattern bound from the LP's duals (per-order integer allocations: stronger than the LP's).
 
 Every step is bounded by deterministic work (simplex iterations, CP-SAT deterministic time, passes), derived from
 `time_limit` alone, so the same instance, seed and options give the same plan at any load. The wall clock is only
@@ -39,10 +39,11 @@ LNS_WORK_PER_SECOND = 2_500
 LOCAL_SEARCH_PASSES = 2
 # The pattern bound's pricing work (pairs priced, plus the per-order searches' dp transitions and nodes: ~1.7 M a
 # CPU second) and its Dantzig-Wolfe master's simplex iterations, per second of limit. One pass at the LP's duals
-# costs about 3 units per pair: 10 s at 2,000 x 200 and 30 s at 5,000 x 300 afford one, not the rounds;
-# 60 s at 20,000 x 1,000 affords part of one (the searches it cannot afford keep a weaker valid bound).
+# costs 3-4 units per pair (measured): 10 s at 2,000 x 200 and 30 s at 5,000 x 300 afford one, not the rounds;
+# 60 s at 20,000 x 1,000 (1.6 M pairs) does not, and keeps the LP's bound (the time goes to the plan there).
 BOUND_WORK_PER_SECOND = 50_000
 BOUND_ITERATIONS_PER_SECOND = 1_000
+BOUND_PASS_PER_PAIR = 3
 # The guard fires this share of the time limit before it ends, and this long per order more (at most half the
 # limit): room to build, explain and write the plan after it fires (measured ~0.2 s per 1,000 orders on a busy machine).
 MARGIN = 0.05
@@ -188,10 +189,14 @@ def _repair(net: Network, t: PairTable, lp: LPResult, greedy: list[OrderAlloc], 
 def _stronger_bound(net: Network, table: PairTable, lp: LPResult, allocs: list[OrderAlloc], opts: Options,
                     guard: Guard, details: dict[str, object]) -> float | None:
     """The pattern bound (routing/dwbound.py) within its deterministic budget (never below the LP's); None when the
-    guard had fired or the budget does not cover one pricing pass: the LP's bound stays, and the plan says why."""
+    guard has fired or the budget does not cover one pricing pass: the LP's bound stays, and the plan says why."""
     work = int(BOUND_WORK_PER_SECOND * opts.work_seconds)
     if guard.expired("pattern bound"):
         details["pattern_bound"] = {"status": f"not run: the guard fired in {guard.fired_in}"}
+        return None
+    if work < BOUND_PASS_PER_PAIR * table.size:
+        details["pattern_bound"] = {"status": f"not run: budget {work} below one pricing pass (~{BOUND_PASS_PER_PAIR} "
+                                              f"x {table.size} pairs)"}
         return None
     pb = pattern_bound(net, table, lp, allocs, work, int(BOUND_ITERATIONS_PER_SECOND * opts.work_seconds), guard)
     details["pattern_bound"] = {"status": pb.status, "value": None if pb.bound is None else round(pb.bound, 6),
@@ -257,6 +262,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             if cost < best_cost - 1e-9:
                 best, best_cost, source = allocs, cost, "optimiser"
         if lp.duals is not None:
+            # Last, so that the plan's steps have exactly the time they had without it; it does not change the plan.
             pattern = _stronger_bound(net, table, lp, best, opts, guard, details)
             clock.mark("pattern bound")
             if pattern is not None and (bound is None or pattern >= bound):

@@ -58,6 +58,7 @@ class BoundResult:
     work: float = 0.0
     exact_orders: int = 0
     searched: int = 0
+    cut: int = 0
     status: str = "not run"
     history: list[float] = field(default_factory=list)
 
@@ -272,7 +273,7 @@ def pattern_bound(net: Network, t: PairTable, lp: LPResult, allocs: list[OrderAl
     out.bound = out.at_lp_duals = bound
     out.history.append(bound)
     out.exact_orders = int(pricing.exact.sum())
-    out.searched = pricing.searched
+    out.searched, out.cut = pricing.searched, pricing.cut
     out.status = "at LP duals"
     centre = (d.stock, d.cap)
     master: PatternMaster | None = None

@@ -48,6 +48,7 @@ class Pricing:
     best_pairs: list[list[int]]       # its pairs (indices into the PairTable); [] for nothing shipped
     work: int = 0                     # deterministic work: pairs priced plus the searches' dp transitions and nodes
     searched: int = 0                 # orders that needed a search
+    cut: int = 0                      # orders whose search the guard's deadline left out (weaker bound)
     unit: FloatArray | None = None    # unit cost per entry at these prices
     useful: npt.NDArray[np.bool_] | None = None
 
@@ -105,11 +106,15 @@ class PatternPricer:
         lb2 = f1 + f2 - self.split_adj + self._fill_all(unit, useful)
         exact = u1 <= lb2 + TOLERANCE
         out = Pricing(np.where(exact, u1, np.minimum(u1, lb2)), exact, u1.copy(),
-                      [[int(best_pair[o])] if took_single[o] else [] for o in range(n)], t.size, 0, unit, useful)
+                      [[int(best_pair[o])] if took_single[o] else [] for o in range(n)], work=t.size, unit=unit,
+                      useful=useful)
         for o in np.flatnonzero(~exact).tolist():
             a, b = int(t.order_start[o]), int(t.order_start[o + 1])
-            if out.work + (b - a) * 16 > work or (guard is not None and guard.expired("pattern bound")):
+            if guard is not None and guard.expired("pattern bound"):
+                out.cut += 1
                 continue  # keeps min(U1, LB2): valid, weaker
+            if out.work + (b - a) * 16 > work:
+                continue
             out.searched += 1
             cover = cheapest(self._order_prices(o, unit, useful, fixed), float(u1[o]), NODES_PER_ORDER)
             out.work += cover.work

@@ -147,8 +147,10 @@ def test_pricing_out_of_work_is_still_a_lower_bound() -> None:
     cap = np.zeros(len(net.locations))
     starved = pricer.price(-stock, -cap, table.size)  # the vectorised pass only: no search affordable
     full = pricer.price(-stock, -cap, PLENTY)
+    late = pricer.price(-stock, -cap, PLENTY, Guard.after(-1.0))  # the guard's deadline already past: no search
     assert starved.searched == 0 and not starved.exact.all()
-    assert np.all(starved.value <= full.value + 1e-9)
+    assert late.searched == 0 and late.cut == int((~late.exact).sum()) > 0
+    assert np.all(starved.value <= full.value + 1e-9) and np.array_equal(late.value, starved.value)
     by_key, slots = _prices(net, table, stock, cap)
     for o in np.flatnonzero(~starved.exact).tolist():
         assert starved.value[o] <= order_optimum(net, o, by_key, slots) + 1e-9

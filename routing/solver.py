@@ -44,10 +44,8 @@ LOCAL_SEARCH_PASSES = 2
 BOUND_WORK_PER_SECOND = 50_000
 BOUND_ITERATIONS_PER_SECOND = 1_000
 BOUND_PASS_PER_PAIR = 3
-# Its own wall time, kept from the plan's steps when it runs: ~1.8 us of CPU per pair for one pass, x3 for a busy
-# machine, at most this share of the limit.
-BOUND_SECONDS_PER_PAIR = 5e-6
-BOUND_SHARE = 0.1
+# Share of the explanations' time the pattern bound may use (after the plan's guard deadline).
+BOUND_SHARE_OF_EXPLAINING = 0.5
 # The guard fires this share of the time limit before it ends, and this long per order more (at most half the
 # limit): room to build, explain and write the plan after it fires (measured ~0.2 s per 1,000 orders on a busy machine).
 MARGIN = 0.05
@@ -190,18 +188,11 @@ def _repair(net: Network, t: PairTable, lp: LPResult, greedy: list[OrderAlloc], 
     return allocs, res
 
 
-def _bound_seconds(table: PairTable, opts: Options) -> float:
-    """Wall time kept for the pattern bound at the end (0 when its budget does not cover a pass)."""
-    if BOUND_WORK_PER_SECOND * opts.work_seconds < BOUND_PASS_PER_PAIR * table.size:
-        return 0.0
-    return min(BOUND_SHARE * opts.time_limit, BOUND_SECONDS_PER_PAIR * table.size)
-
-
 def _stronger_bound(net: Network, table: PairTable, lp: LPResult, allocs: list[OrderAlloc], opts: Options,
                     guard: Guard, own: Guard, details: dict[str, object]) -> float | None:
     """The pattern bound (routing/dwbound.py) within its deterministic budget (never below the LP's) and its own time
-    (`own`, which ends where the plan's `guard` would have without it); None when the budget does not cover one
-    pricing pass or its time is gone: the LP's bound stays, and the plan says why."""
+    (`own`: the plan's `guard` deadline plus part of the explanations' share); None when the budget does not cover
+    one pricing pass or its time is gone: the LP's bound stays, and the plan says why."""
     work = int(BOUND_WORK_PER_SECOND * opts.work_seconds)
     if work < BOUND_PASS_PER_PAIR * table.size:
         details["pattern_bound"] = {"status": f"not run: budget {work} below one pricing pass (~{BOUND_PASS_PER_PAIR} "
@@ -246,10 +237,6 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
         clock.mark("greedy")
         table = build_pairs(net)
         clock.mark("pairs")
-        # The pattern bound gets its own time at the end, like the explanations: the plan's steps stop that much
-        # earlier when the guard fires (nothing changes when it does not), and a fired guard does not cost the bound.
-        bounding = _bound_seconds(table, opts)
-        guard.deadline -= bounding
         extra = np.asarray([i for o, alloc in enumerate(greedy) for loc in alloc if (i := _pair_index(table, o, loc)) >= 0],
                            dtype=np.int64)
         lp = solve_lp(net, table, extra, int(LP_ITERATIONS_PER_SECOND * opts.work_seconds), LP_MAX_ROUNDS, guard)
@@ -282,7 +269,10 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
                 best, best_cost, source = allocs, cost, "optimiser"
         if lp.duals is not None:
             # Last, from the LP's duals (the plan seeds its rounds): it does not change the plan.
-            pattern = _stronger_bound(net, table, lp, best, opts, guard, Guard(guard.deadline + bounding), details)
+            # It may use half of the explanations' share: a guard fired in the plan's steps does not cost the bound,
+            # and the plan's steps keep all their time.
+            own = Guard(guard.deadline + BOUND_SHARE_OF_EXPLAINING * explaining)
+            pattern = _stronger_bound(net, table, lp, best, opts, guard, own, details)
             clock.mark("pattern bound")
             if pattern is not None and (bound is None or pattern >= bound):
                 bound, bound_kind = pattern, "pattern"

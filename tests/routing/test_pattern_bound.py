@@ -3,6 +3,7 @@ LP's bound, the same twice, and the plan's figure equal to an independent recomp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -172,6 +173,20 @@ def test_bound_between_lp_bound_and_proven_optimum(seed: int) -> None:
         # Every point tried is a valid bound, not only the best.
         assert max(res.history) == res.bound and all(v <= plain.cost + _tolerance(plain.cost) for v in res.history)
     assert at_duals.bound is not None and rounds.bound is not None and at_duals.bound <= rounds.bound + 1e-9
+
+
+@pytest.mark.parametrize("seed", [3, 5])
+def test_bound_valid_with_earlier_parcels(seed: int) -> None:
+    # Re-optimisation keeps started shipments: such orders pay the split penalty on every new parcel.
+    inst = routing.generate(30, 8, seed)
+    orders = tuple(replace(o, existing_shipments=1 + i % 2) if i % 3 == 0 else o for i, o in enumerate(inst.orders))
+    net, table, lp = _lp(routing.Instance(inst.params, inst.locations, inst.stock, orders))
+    plain = solve_plain(net, 60.0, "SCIP")
+    assert plain.status == "optimal" and plain.cost is not None and lp.bound is not None
+    res = pattern_bound(net, table, lp, [{} for _ in net.orders], PLENTY, 10**6, Guard.after(60))
+    assert res.bound is not None and lp.bound - 1e-6 <= res.bound <= plain.cost + _tolerance(plain.cost)
+    assert lp.duals is not None
+    assert res.at_lp_duals == pytest.approx(recompute(net, table, lp.duals.stock, lp.duals.cap), abs=1e-6)
 
 
 def test_bound_closes_gaps_the_lp_leaves() -> None:

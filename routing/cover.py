@@ -56,8 +56,10 @@ class _Shape:
     """The coverage states of an order's lines (mixed radix) and the dp's transitions, all and per total units."""
 
     vectors: FloatArray                                 # (states, lines) units covered per line
-    flat: tuple[IntArray, IntArray, IntArray]           # every transition (target, part, rest)
-    layers: list[tuple[IntArray, IntArray, IntArray]]   # the same per total units of the target
+    flat: tuple[IntArray, IntArray, IntArray]           # every transition (target, part, rest), sorted by target
+    starts: IntArray                                    # transitions into state T: flat[starts[T]:starts[T + 1]]
+    # Per total units of the target: (targets, first transition of each, part, rest), sorted by target.
+    layers: list[tuple[IntArray, IntArray, IntArray, IntArray]]
 
 
 _SHAPES: dict[tuple[int, ...], _Shape | None] = {}
@@ -73,13 +75,19 @@ def _shape(dims: tuple[int, ...]) -> _Shape | None:
         _SHAPES[dims] = None
         return None
     vec = np.asarray(np.unravel_index(np.arange(states), dims)).T.reshape(states, len(dims))
+    # np.nonzero lists (target, part) row by row: sorted by target, then part.
     into, part = np.nonzero(np.all(vec[None, :, :] <= vec[:, None, :], axis=2))   # part <= into
     keep = part > 0
     into, part = into[keep].astype(np.int64), part[keep].astype(np.int64)
     rest = np.asarray(np.ravel_multi_index(tuple((vec[into] - vec[part]).T), dims), dtype=np.int64)
     size = vec.sum(axis=1)[into]
-    layers = [(into[size == u], part[size == u], rest[size == u]) for u in range(1, int(vec.sum(axis=1).max()) + 1)]
-    shape = _Shape(vec.astype(np.float64), (into, part, rest), layers)
+    layers = []
+    for u in range(1, int(vec.sum(axis=1).max()) + 1):
+        tg, pt, rs = into[size == u], part[size == u], rest[size == u]
+        first = np.flatnonzero(np.concatenate(([True], tg[1:] != tg[:-1])))
+        layers.append((tg[first], first.astype(np.int64), pt, rs))
+    starts = np.searchsorted(into, np.arange(states + 1)).astype(np.int64)
+    shape = _Shape(vec.astype(np.float64), (into, part, rest), starts, layers)
     _SHAPES[dims] = shape
     return shape
 
@@ -124,19 +132,18 @@ def _dp(op: OrderPrices, shape: _Shape) -> Cover:
     best = price[np.arange(vec.shape[0]), who]
     dp = np.full(vec.shape[0], np.inf)
     dp[0] = 0.0
-    step = np.full(vec.shape[0], -1, dtype=np.int64)
-    for into, part, rest in shape.layers:
-        val = dp[rest] + best[part]
-        chosen = _first_per_target(into, val, part)
-        dp[into[chosen]] = val[chosen]
-        step[into[chosen]] = part[chosen]
+    for targets, first, part, rest in shape.layers:
+        dp[targets] = np.minimum.reduceat(dp[rest] + best[part], first)
     cost, end = _finish(op, shape, dp)
     if not cost < op.nothing:
         return Cover(op.nothing, op.nothing, [], work)
+    # Back from the end state: the first transition (smallest part) that gives each state its value.
+    _, parts, rests = shape.flat
     used: dict[int, FloatArray] = {}
     state = end
     while state:
-        move = int(step[state])
+        a, b = int(shape.starts[state]), int(shape.starts[state + 1])
+        move = int(parts[a:b][int(np.argmin(dp[rests[a:b]] + best[parts[a:b]]))])
         i = int(who[move])
         used[i] = used.get(i, np.zeros(vec.shape[1])) + vec[move]
         state -= move

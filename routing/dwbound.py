@@ -243,8 +243,8 @@ class PatternBound:
     def evaluate(self, stock: FloatArray, cap: FloatArray, work: int, guard: Guard | None = None,
                  floor: FloatArray | None = None) -> tuple[float, Pricing]:
         """L at these multipliers (<= 0); `floor`: other valid per-order bounds at the same multipliers."""
-        pricing = self.pricer.price(-stock, -cap, work, guard)
-        per_order = pricing.value if floor is None else np.maximum(pricing.value, floor)
+        pricing = self.pricer.price(-stock, -cap, work, guard, floor)
+        per_order = pricing.value
         resources = float(self.avail @ stock + self.caps @ cap)
         return float(per_order.sum()) + resources + self.offset, pricing
 

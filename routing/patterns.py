@@ -76,9 +76,14 @@ class PatternPricer:
         self.entry_usable = self.usable[t.entry_pair]
         self.has_pairs = np.bincount(t.order[self.usable], minlength=self.n_orders)
 
-    def price(self, stock_price: FloatArray, slot_price: FloatArray, work: int, guard: Guard | None = None) -> Pricing:
+    def price(self, stock_price: FloatArray, slot_price: FloatArray, work: int, guard: Guard | None = None,
+              floor: FloatArray | None = None) -> Pricing:
         """Cheapest pattern of every order at these prices (>= 0 each): exact, except for orders whose search
-        would pass `work` (deterministic) or the guard's deadline, which get a weaker valid bound (min(U1, LB2))."""
+        would pass `work` (deterministic) or the guard's deadline, which get a weaker valid bound (min(U1, LB2)).
+
+        `floor`: other valid lower bounds of the same minima (the LP's shares at its duals); the values are at least
+        those, orders whose floor already reaches U1 need no search, and the others are searched in the order of
+        what they can add (U1 - the larger bound), so a pass cut short has done the most useful searches first."""
         t, n = self.t, self.n_orders
         unit = self.pick[self.entry_loc] + stock_price[t.entry_stock]
         useful = self.entry_usable & (unit < self.penalty)
@@ -105,10 +110,15 @@ class PatternPricer:
         f2[two] = fixed[by_fixed[first[two] + 1]]
         lb2 = f1 + f2 - self.split_adj + self._fill_all(unit, useful)
         exact = u1 <= lb2 + TOLERANCE
-        out = Pricing(np.where(exact, u1, np.minimum(u1, lb2)), exact, u1.copy(),
-                      [[int(best_pair[o])] if took_single[o] else [] for o in range(n)], work=t.size, unit=unit,
-                      useful=useful)
-        for o in np.flatnonzero(~exact).tolist():
+        value = np.where(exact, u1, np.minimum(u1, lb2))
+        if floor is not None:
+            value = np.maximum(value, floor)
+            exact |= value >= u1 - TOLERANCE
+        out = Pricing(value, exact, u1.copy(), [[int(best_pair[o])] if took_single[o] else [] for o in range(n)],
+                      work=t.size, unit=unit, useful=useful)
+        todo = np.flatnonzero(~exact)
+        todo = todo[np.lexsort((todo, value[todo] - u1[todo]))]   # most to gain first
+        for o in todo.tolist():
             a, b = int(t.order_start[o]), int(t.order_start[o + 1])
             if guard is not None and guard.expired("pattern bound"):
                 out.cut += 1

@@ -218,7 +218,7 @@ def _stronger_bound(net: Network, table: PairTable, lp: LPResult, allocs: list[O
 
 
 def solve_optimal(instance: Instance, options: Options | None = None, network: Network | None = None) -> Plan:
-    """Best of (optimised, greedy) plan, with the LP's Lagrangian lower bound when it has one."""
+    """Best of (optimised, greedy) plan, with the pattern bound, or the LP's Lagrangian bound, when there is one."""
     opts = options or Options()
     start = time.perf_counter()
     begun = opts.started if opts.started is not None else start
@@ -273,9 +273,9 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             if cost < best_cost - 1e-9:
                 best, best_cost, source = allocs, cost, "optimiser"
         if lp.duals is not None:
-            # Last, from the LP's duals (the plan seeds its rounds): it does not change the plan.
-            # It may use half of the explanations' share: a guard fired in the plan's steps does not cost the bound,
-            # and the plan's steps keep all their time.
+            # Last, from the LP's duals (the plan seeds its rounds): it does not change the plan. It may use part of
+            # the explanations' share, so the plan's steps keep all their time and a guard fired in them need not
+            # cost the bound.
             own = Guard(guard.deadline + BOUND_SHARE_OF_EXPLAINING * explaining)
             pattern = _stronger_bound(net, table, lp, best, opts, guard, own, details)
             clock.mark("pattern bound")

@@ -1,5 +1,6 @@
-"""The batch optimiser, anytime and deterministic: greedy plan first, LP by column generation (the bound and the
-guide), rounding and CP-SAT repair, local search, consolidation, large-neighbourhood search; greedy as the floor.
+"""The batch optimiser, anytime and deterministic: greedy plan first, LP by column generation (the guide and a first
+bound), rounding and CP-SAT repair, local search, consolidation, large-neighbourhood search; greedy as the floor;
+last the pattern bound from the LP's duals (per-order integer allocations: stronger than the LP's).
 
 Every step is bounded by deterministic work (simplex iterations, CP-SAT deterministic time, passes), derived from
 `time_limit` alone, so the same instance, seed and options give the same plan at any load. The wall clock is only
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from routing.colgen import LPResult, solve_lp
+from routing.dwbound import pattern_bound
 from routing.explain import explain
 from routing.greedy import greedy_allocations
 from routing.guard import Guard
@@ -35,6 +37,18 @@ LP_MAX_ROUNDS = 40
 REPAIR_NODES_PER_SECOND = 100
 LNS_WORK_PER_SECOND = 2_500
 LOCAL_SEARCH_PASSES = 2
+# The pattern bound's pricing work (pairs priced, plus the per-order searches' dp transitions and nodes: ~1.7 M a
+# CPU second) and its Dantzig-Wolfe master's simplex iterations, per second of limit. One pass at the LP's duals
+# costs 3-4 units per pair (measured): 10 s at 2,000 x 200 and 30 s at 5,000 x 300 afford one, not the rounds;
+# 60 s at 20,000 x 1,000 (1.6 M pairs) does not, and keeps the LP's bound (the time goes to the plan there).
+BOUND_WORK_PER_SECOND = 50_000
+BOUND_ITERATIONS_PER_SECOND = 1_000
+BOUND_PASS_PER_PAIR = 3
+# Share of the explanations' time the pattern bound may use (after the plan's guard deadline), and the time it must
+# have left to start (one pass is ~1.8 us of CPU per pair). With half the share and 5 us per pair, runs whose guard
+# fired in the neighbourhood search (under a CPU hog) never had the time left to start it.
+BOUND_SHARE_OF_EXPLAINING = 0.75
+BOUND_SECONDS_PER_PAIR = 2.5e-6
 # The guard fires this share of the time limit before it ends, and this long per order more (at most half the
 # limit): room to build, explain and write the plan after it fires (measured ~0.2 s per 1,000 orders on a busy machine).
 MARGIN = 0.05
@@ -177,8 +191,34 @@ def _repair(net: Network, t: PairTable, lp: LPResult, greedy: list[OrderAlloc], 
     return allocs, res
 
 
+def _stronger_bound(net: Network, table: PairTable, lp: LPResult, allocs: list[OrderAlloc], opts: Options,
+                    guard: Guard, own: Guard, details: dict[str, object]) -> float | None:
+    """The pattern bound (routing/dwbound.py) within its deterministic budget (never below the LP's) and its own time
+    (`own`: the plan's `guard` deadline plus part of the explanations' share); None when the budget does not cover
+    one pricing pass or its time is gone: the LP's bound stays, and the plan says why."""
+    work = int(BOUND_WORK_PER_SECOND * opts.work_seconds)
+    if work < BOUND_PASS_PER_PAIR * table.size:
+        details["pattern_bound"] = {"status": f"not run: budget {work} below one pricing pass (~{BOUND_PASS_PER_PAIR} "
+                                              f"x {table.size} pairs)"}
+        return None
+    if own.left() < BOUND_SECONDS_PER_PAIR * table.size:
+        # Its vectorised part cannot be interrupted: not started this close to its deadline (said as the guard firing).
+        own.fire("pattern bound")
+        guard.fire("pattern bound")
+        details["pattern_bound"] = {"status": "not run: too little time left (guard)"}
+        return None
+    pb = pattern_bound(net, table, lp, allocs, work, int(BOUND_ITERATIONS_PER_SECOND * opts.work_seconds), own)
+    if own.fired:
+        guard.fire("pattern bound")
+    details["pattern_bound"] = {"status": pb.status, "value": None if pb.bound is None else round(pb.bound, 6),
+                                "at_lp_duals": None if pb.at_lp_duals is None else round(pb.at_lp_duals, 6),
+                                "rounds": pb.rounds, "work": pb.work, "budget": work, "searched_orders": pb.searched,
+                                "exact_orders": pb.exact_orders, "cut_by_guard": pb.cut}
+    return pb.bound
+
+
 def solve_optimal(instance: Instance, options: Options | None = None, network: Network | None = None) -> Plan:
-    """Best of (optimised, greedy) plan, with the LP's Lagrangian lower bound when it has one."""
+    """Best of (optimised, greedy) plan, with the pattern bound, or the LP's Lagrangian bound, when there is one."""
     opts = options or Options()
     start = time.perf_counter()
     begun = opts.started if opts.started is not None else start
@@ -195,6 +235,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     details: dict[str, object] = {"greedy_cost": round(greedy_cost, 6), "seed": opts.seed, "workers": opts.workers}
     warnings: list[str] = []
     best, best_cost, bound = greedy, greedy_cost, None
+    bound_kind: str | None = None
     source = "greedy"
     lp_status = "not run"
     if not guard.expired("network and greedy"):
@@ -231,6 +272,15 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             cost = allocations_cost(net, allocs)
             if cost < best_cost - 1e-9:
                 best, best_cost, source = allocs, cost, "optimiser"
+        if lp.duals is not None:
+            # Last, from the LP's duals (the plan seeds its rounds): it does not change the plan. It may use part of
+            # the explanations' share, so the plan's steps keep all their time and a guard fired in them need not
+            # cost the bound.
+            own = Guard(guard.deadline + BOUND_SHARE_OF_EXPLAINING * explaining)
+            pattern = _stronger_bound(net, table, lp, best, opts, guard, own, details)
+            clock.mark("pattern bound")
+            if pattern is not None and (bound is None or pattern >= bound):
+                bound, bound_kind = pattern, "pattern"
     explanations = None
     if opts.explain:
         # Explanations are part of the command's time: past the guard the rest are left out, and that is said.
@@ -259,8 +309,11 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
         status = "optimal"
     else:
         status = "feasible"
+    if bound is not None and bound_kind is None:
+        bound_kind = "lp"
     details.update(plan_from=source, lower_bound_source="lagrangian" if bound is not None else "none",
-                   guard_fired_in=guard.fired_in, warnings=warnings)
+                   bound_kind=bound_kind if bound is not None else None, guard_fired_in=guard.fired_in,
+                   warnings=warnings)
     details["stage_seconds"] = clock.seconds  # wall clock, for reading only: nothing depends on it
     info = SolverInfo("optimal", time.perf_counter() - start, status, details)
     return replace(build_plan(net, best, info, bound), explanations=explanations)

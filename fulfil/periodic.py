@@ -72,7 +72,9 @@ class Periodic:
         if self._next_delay is None:
             return self._interval
         try:
-            return self._next_delay()
+            # At least a poll apart: a run that found another process's run in progress (not committed yet, so the
+            # schedule still says due) asks again later, not in a tight loop.
+            return max(self._next_delay(), min(self._poll, self._interval))
         except Exception:  # the database is away: the ordinary interval, then
             log.exception("scheduled %s: when to run next is unknown", self.name)
             return self._interval

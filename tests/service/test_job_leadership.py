@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from fulfil.db import is_sqlite, make_engine, make_session_factory
+from fulfil.db import is_sqlite, make_engine, make_session_factory, snapshot_session
 from fulfil.demo import demo_gtin
 from fulfil.models import (
     DeliveryStatus,
@@ -104,7 +104,9 @@ def test_each_job_has_one_leader_and_a_leader_killed_mid_sweep_loses_nothing_and
             s.execute(update(StockHold).values(expires_at=utcnow() - timedelta(seconds=1)))
 
         def expired() -> int:
-            with factory() as s:
+            # A snapshot read: on SQLite an ordinary transaction begins IMMEDIATE and would queue for the write lock
+            # behind the sweep's transactions, seeing only its end.
+            with snapshot_session(factory) as s:
                 return int(s.scalar(select(func.count()).where(StockHold.status == HoldStatus.EXPIRED)) or 0)
 
         leader = next(s for s in servers if s.pid == led["hold-sweep"])

@@ -21,19 +21,21 @@ from fulfil.auth.endpoints import router as auth_router
 from fulfil.availability.endpoints import router as availability_router
 from fulfil.catalog.endpoints import router as products_router
 from fulfil.config import Settings, get_settings
-from fulfil.db import make_engine, make_session_factory
+from fulfil.db import engine_for, make_session_factory
 from fulfil.edge import RequestEdge
 from fulfil.errors import FulfilError
 from fulfil.health import router as health_router
 from fulfil.holds.endpoints import router as holds_router
-from fulfil.holds.scheduler import HoldSweeper
+from fulfil.holds.scheduler import NAME as HOLD_JOB, HoldSweeper
 from fulfil.ingest.config import load_config
 from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
+from fulfil.leadership import for_engine as leadership_for
 from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.locations.index import LocationIndex
 from fulfil.openapi import install as install_openapi
+from fulfil.periodic import Periodic
 from fulfil.pages.ops import OPS_DIR, STATIC_URL as OPS_STATIC_URL, router as ops_pages_router
 from fulfil.pages.pickups import router as store_pickups_router
 from fulfil.pages.returns import router as store_returns_router
@@ -44,10 +46,10 @@ from fulfil.orders.endpoints import router as orders_router
 from fulfil.returns.endpoints import router as returns_router
 from fulfil.pickups.endpoints import router as pickups_router
 from fulfil.pickups.guard import FailedAttempts
-from fulfil.pickups.scheduler import PickupSweeper
+from fulfil.pickups.scheduler import NAME as PICKUP_JOB, PickupSweeper
 from fulfil.promise.endpoints import router as promise_router
 from fulfil.routing_runs.endpoints import router as routing_router
-from fulfil.routing_runs.scheduler import BatchScheduler
+from fulfil.routing_runs.scheduler import NAME as BATCH_JOB, BatchScheduler
 from fulfil.shipments.endpoints import pick_lists_router, router as shipments_router
 from fulfil.staff.endpoints import staff_router, store_router
 from fulfil.stock.endpoints import router as stock_router
@@ -126,34 +128,41 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Build the application. Tests pass their own engine; `fulfil serve` lets it be made from settings."""
     settings = settings or get_settings()
     owns_engine = engine is None
-    engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
+    engine = engine or engine_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = None
         if app.state.ingest is not None:
             app.state.ingest.start()
-        if settings.routing_batch_interval_seconds > 0:
-            scheduler = BatchScheduler(app.state.session_factory, settings)
-            scheduler.start()
-        sweeper = PickupSweeper(app.state.session_factory, settings) if settings.pickup_sweep_interval_seconds > 0 else None
-        if sweeper is not None:
-            sweeper.start()
-        hold_sweeper = HoldSweeper(app.state.session_factory, settings) if settings.hold_sweep_interval_seconds > 0 else None
-        if hold_sweeper is not None:
-            hold_sweeper.start()
-        webhooks = start_webhook_dispatch(app.state.session_factory, settings)
+        factory = app.state.session_factory
+        # The singleton jobs run in the one process that leads each (fulfil.leadership); the others stand by.
+        wanted = {
+            BATCH_JOB: settings.routing_batch_interval_seconds > 0, PICKUP_JOB: settings.pickup_sweep_interval_seconds > 0,
+            HOLD_JOB: settings.hold_sweep_interval_seconds > 0,
+        }
+        leadership = leadership_for(engine) if any(wanted.values()) else None
+        jobs: dict[str, Periodic | None] = {
+            BATCH_JOB: BatchScheduler(factory, settings, leadership) if wanted[BATCH_JOB] else None,
+            PICKUP_JOB: PickupSweeper(factory, settings, leadership) if wanted[PICKUP_JOB] else None,
+            HOLD_JOB: HoldSweeper(factory, settings, leadership) if wanted[HOLD_JOB] else None,
+        }
+        for job in jobs.values():
+            if job is not None:
+                job.start()
+        app.state.jobs = jobs
+        # Webhook deliveries are rows claimed under a lease: every process dispatches (fulfil.webhooks.dispatcher).
+        webhooks = start_webhook_dispatch(factory, settings)
+        app.state.webhook_dispatch = webhooks is not None
         try:
             yield
         finally:
             if webhooks is not None:
                 webhooks.stop()
-            if hold_sweeper is not None:
-                hold_sweeper.stop()
-            if sweeper is not None:
-                sweeper.stop()
-            if scheduler is not None:
-                scheduler.stop()
+            for job in reversed(list(jobs.values())):
+                if job is not None:
+                    job.stop()
+            if leadership is not None:
+                leadership.close()  # the leads go to another process at its next poll
             if app.state.ingest is not None:
                 app.state.ingest.stop()
             if owns_engine:
@@ -173,6 +182,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     add_api_docs(app)
     app.state.settings = settings
     app.state.stopping = False  # set when the server begins to stop: live streams end so it can (fulfil.live)
+    app.state.jobs = {}  # the background jobs of this process, by name, once started (fulfil.periodic.states)
+    app.state.webhook_dispatch = False
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.location_index = LocationIndex()

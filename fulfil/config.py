@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+DEFAULT_POOL_SIZE = 10
+DEFAULT_MAX_OVERFLOW = 20
 
 
 class Settings(BaseSettings):
@@ -22,6 +24,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. SQLite file under ./var/ by default; postgresql+psycopg://... in production.",
     )
     database_echo: bool = False
+    # Connections per process (docs/deployment.md, "Connection budget"): pool + overflow + 1 (the job-leadership
+    # connection); `fulfil serve --workers N` opens N times that at most, checked against max_connections at start.
+    database_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=500, description="PostgreSQL connections each process keeps open in its pool.")
+    database_max_overflow: int = Field(
+        default=DEFAULT_MAX_OVERFLOW, ge=0, le=500, description="Connections a process may open beyond its pool under load (closed again when returned).",
+    )
+    job_leader_poll_seconds: float = Field(
+        default=2.0, gt=0, le=60,
+        description="How often a process asks to lead the background jobs it does not lead (a killed leader is replaced within this).",
+    )
     mqtt_url: str | None = Field(
         default=None,
         description="mqtt://user:pass@host:port or mqtts://... of the broker readers publish to; unset = no MQTT ingest.",

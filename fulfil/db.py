@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from fulfil.config import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE, Settings
+
 # Execution option of a long read-only transaction (fulfil.db.snapshot_session): on SQLite it begins DEFERRED instead
 # of IMMEDIATE, so it does not hold the write lock while it reads (in WAL mode it reads one snapshot, writers go on).
 READ_SNAPSHOT = "fulfil_read_snapshot"
@@ -57,8 +59,9 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_SNAPSHOT) else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create the engine for `url`: SQLite in WAL mode with foreign keys on, or PostgreSQL via psycopg 3."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW) -> Engine:
+    """Create the engine for `url`: SQLite in WAL mode with foreign keys on, or PostgreSQL via psycopg 3 with a pool of
+    `pool_size` connections and up to `max_overflow` more (Settings.database_pool_size, database_max_overflow)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -67,9 +70,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
     _ping_idle_connections(engine)
     return engine
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of a long-running process (serve, ingest, dispatch): URL, echo and pool sizes from the settings."""
+    return make_engine(settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size,
+                       max_overflow=settings.database_max_overflow)
 
 
 def _ping_idle_connections(engine: Engine) -> None:

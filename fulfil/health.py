@@ -1,22 +1,51 @@
-"""/healthz (the process is up) and /readyz (the database answers): the only routes without a token."""
+"""/healthz (the process is up, and what background jobs it runs) and /readyz (the database answers): the only
+routes without a token."""
 
 from __future__ import annotations
 
 import logging
+import os
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+
+from fulfil.periodic import OFF, states
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
+WEBHOOK_DISPATCH = "webhook-dispatch"
+SHARED = "shared"  # every process takes part (webhook deliveries are rows claimed under a lease)
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
+JobState = Literal["leader", "standby", "shared", "off"]
+
+
+class Health(BaseModel):
+    """Liveness, with what this process does in the background."""
+
+    status: Literal["ok"]
+    pid: int = Field(description="This process's id: behind one port several processes answer (`fulfil serve --workers N`).")
+    jobs: dict[str, JobState] = Field(
+        description="Each background job in this process: `leader` (this process runs it for the cluster), `standby` (another "
+        "process does; this one takes over if it stops), `shared` (every process takes part), `off` (its interval is 0).",
+    )
+
+
+def job_states(state: object) -> dict[str, str]:
+    """Each background job's state in the process of an app's state (its lifespan's jobs and the webhook dispatch)."""
+    jobs = states(getattr(state, "jobs", {}))
+    jobs[WEBHOOK_DISPATCH] = SHARED if getattr(state, "webhook_dispatch", False) else OFF
+    return jobs
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(request: Request) -> Health:
+    """Liveness: the process answers; which background jobs it leads."""
+    return Health(status="ok", pid=os.getpid(), jobs=job_states(request.app.state))  # type: ignore[arg-type]
 
 
 _READINESS = {

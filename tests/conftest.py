@@ -126,7 +126,8 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture()
 def app(engine: Engine, session_factory: sessionmaker[Session], database_url: str) -> Any:
     # No background loops: their threads would share the test's one connection (tests sweep and dispatch themselves).
-    application = create_app(Settings(database_url=database_url, hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0), engine=engine)
+    application = create_app(Settings(database_url=database_url, hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0,
+                                      routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0), engine=engine)
     application.state.session_factory = session_factory
     return application
 

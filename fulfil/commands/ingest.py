@@ -17,14 +17,14 @@ SUBSCRIBE_WAIT_S = 10.0
 @reporting_errors
 def _ingest(args: argparse.Namespace) -> int:
     from fulfil.config import get_settings
-    from fulfil.db import make_engine, make_session_factory
+    from fulfil.db import engine_for, make_session_factory
     from fulfil.ingest.config import load_config
     from fulfil.ingest.runtime import IngestRuntime
 
     settings = get_settings()
     config = load_config(Path(args.config))
     mqtt_url = args.mqtt_url or settings.mqtt_url
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         runtime = IngestRuntime(config, make_session_factory(engine), mqtt_url)
     except ValueError as exc:

@@ -1,15 +1,18 @@
-"""`fulfil serve`: run the API (and, when configured, the reader ingest) with uvicorn."""
+"""`fulfil serve [--workers N]`: run the API (and, when configured, the reader ingest) with uvicorn, in one process or
+in N worker processes on one socket (fulfil.commands.serve_workers)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fulfil.commands._common import reporting_errors
-from fulfil.config import get_settings
+from fulfil.config import Settings, get_settings
 from fulfil.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 
 # Where the demo (`fulfil demo`) keeps its broker's persistence, its readers file and its secrets (next to the default SQLite file).
 DEMO_DIR = Path("var")
+MAX_WORKERS = 64
 
 
 @reporting_errors
@@ -25,19 +29,35 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from fulfil.app import create_app
-
+    from fulfil.commands.serve_workers import supervise
+    from fulfil.connection_budget import check as check_connections
     from fulfil.telemetry.logs import configure as configure_logs
 
     settings = get_settings()
     configure_logs(settings.log_format, settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
+    _check_workers(settings, args.workers)
     # The address first: a port already taken fails here, before a broker, readers or the app start.
     listener = _listen(host, port)
+    try:
+        warning = check_connections(settings, args.workers)
+    except BaseException:
+        listener.close()
+        raise
+    if warning:
+        print(f"fulfil: {warning}", file=sys.stderr, flush=True)
+    if args.workers > 1:
+        try:
+            print(f"Fulfil API on http://{host}:{port} in {args.workers} worker processes (supervisor pid {os.getpid()})  "
+                  f"(OpenAPI docs: http://{host}:{port}/docs)", flush=True)
+            return supervise(args.workers, listener, host, port)
+        finally:
+            listener.close()
     # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the previous handler:
     # make that a clean exit, so the `finally` below runs and the status is 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _exit_cleanly)
+        signal.signal(sig, exit_cleanly)
     try:
         app = create_app(settings)
         print(f"Fulfil API on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)", flush=True)
@@ -47,6 +67,21 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         listener.close()
     return 0 if server.started else 1
+
+
+def _check_workers(settings: Settings, workers: int) -> None:
+    """Several workers need PostgreSQL, and no reader ingest in the API processes (docs/deployment.md)."""
+    if workers == 1:
+        return
+    from fulfil.db import is_sqlite
+
+    if is_sqlite(settings.database_url):
+        raise BadRequest(f"--workers {workers} needs PostgreSQL (FULFIL_DATABASE_URL=postgresql://...): SQLite takes one writer at a "
+                         "time and runs in one process; serve SQLite with one worker")
+    if settings.readers_config:
+        raise BadRequest(f"--workers {workers} with FULFIL_READERS_CONFIG: reader ingest keeps its state in one process; run it on its "
+                         "own (`fulfil ingest --config FILE`, or a one-worker `fulfil serve` for HTTP readers) and unset "
+                         "FULFIL_READERS_CONFIG for the API workers")
 
 
 def stopping_server(app: FastAPI, config: uvicorn.Config) -> uvicorn.Server:
@@ -85,8 +120,19 @@ def _port(text: str) -> int:
     return port
 
 
-def _exit_cleanly(signum: int, frame: object) -> None:
+def exit_cleanly(signum: int, frame: object) -> None:
+    """A signal handler that exits with status 0 (after uvicorn's graceful stop)."""
     raise SystemExit(0)
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1-{MAX_WORKERS})")
+    return count
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,4 +140,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve = subparsers.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default=None, help="interface to bind (FULFIL_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=None, help="port (FULFIL_PORT, default 8000)")
+    serve.add_argument("--workers", type=_workers, default=1,
+                       help="server processes on the port (default 1); more than 1 needs PostgreSQL (docs/deployment.md)")
     serve.set_defaults(func=_serve)

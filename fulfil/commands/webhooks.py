@@ -18,11 +18,11 @@ DEFAULT_INTERVAL = 0.25  # when FULFIL_WEBHOOK_DISPATCH_INTERVAL_SECONDS is 0 (s
 @reporting_errors
 def _dispatch(args: argparse.Namespace) -> int:
     from fulfil.config import get_settings
-    from fulfil.db import make_engine, make_session_factory
+    from fulfil.db import engine_for, make_session_factory
     from fulfil.webhooks.dispatcher import DispatchLoop, Dispatcher
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         dispatcher = Dispatcher(make_session_factory(engine), settings)
         if args.once:

@@ -6,11 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 import routing
 from fulfil.models import Location, Order, OrderStatus, RoutingDecision, RoutingRun, Shipment, ShipmentStatus, ShortPick, StockLevel
+from fulfil.leadership import key_sql
 from fulfil.models.base import utcnow
 from fulfil.shipments.states import DROPPED, HOLDS_RESERVATION, MOVABLE
 
@@ -106,6 +107,23 @@ def order_with_shipments(session: Session, order_id: int, *, lock: bool = False)
     if lock:
         stmt = stmt.with_for_update(of=Order)
     return session.scalars(stmt).one_or_none()
+
+
+SCHEDULED_RUN_LOCK = "routing-batch:scheduled-run"
+_TRY_RUN_LOCK = text(f"SELECT pg_try_advisory_xact_lock({key_sql('name')})")
+
+
+def lock_scheduled_batch(session: Session) -> bool:
+    """Take the lock of the scheduled batch run for this transaction (PostgreSQL; SQLite writers are serialised
+    already): False when another process's scheduled run holds it now."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(_TRY_RUN_LOCK, {"name": SCHEDULED_RUN_LOCK}).scalar())
+
+
+def last_scheduled_batch(session: Session) -> datetime | None:
+    """When the last committed scheduled batch run started (None: there was none)."""
+    return session.scalar(select(func.max(RoutingRun.started_at)).where(RoutingRun.kind == "batch", RoutingRun.trigger == "schedule"))
 
 
 def lock_order(session: Session, order_id: int) -> None:

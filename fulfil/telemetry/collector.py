@@ -1,5 +1,7 @@
 """Metrics read when Prometheus scrapes: nothing is counted twice and nothing drifts from the truth.
 
+- Which singleton background jobs this process leads (`fulfil_job_leader`, 1 in exactly one process of the cluster
+  per job: `sum` across processes is 1).
 - From this process's ingest runtime (when it ingests): payloads, reads, rejections by kind, facts waiting for a
   commit (the queue depth), the MQTT session (connected, reconnects, messages queued in the parse process), and
   serial readers online. Per process: Prometheus adds them up.
@@ -13,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -30,13 +32,16 @@ log = logging.getLogger(__name__)
 class ServiceCollector(Collector):
     """The scrape-time metrics of one application (its ingest runtime and its database)."""
 
-    def __init__(self, factory: sessionmaker[Session], ingest: Any | None) -> None:
+    def __init__(self, factory: sessionmaker[Session], ingest: Any | None, jobs: Callable[[], dict[str, str]] | None = None) -> None:
         self.factory = factory
         self.ingest = ingest
+        self.jobs = jobs
 
     def collect(self) -> Iterator[Metric]:
         if self.ingest is not None:
             yield from _ingest(self.ingest.status())
+        if self.jobs is not None:
+            yield from _leadership(self.jobs())
         yield from self._database()
 
     def _database(self) -> Iterator[Metric]:
@@ -87,6 +92,16 @@ def _database_rows(session: Session) -> list[Metric]:
             gap.add_metric([], max(run.cost_after / run.lower_bound - 1.0, 0.0))
             out.append(gap)
     return out
+
+
+def _leadership(jobs: dict[str, str]) -> Iterator[Metric]:
+    leader = GaugeMetricFamily(
+        "fulfil_job_leader", "Whether this process leads a singleton background job (1) or stands by (0); jobs turned off are left out.", labels=["job"],
+    )
+    for job, state in sorted(jobs.items()):
+        if state in ("leader", "standby"):
+            leader.add_metric([job], 1.0 if state == "leader" else 0.0)
+    yield leader
 
 
 def _ingest(status: dict[str, Any]) -> Iterator[Metric]:

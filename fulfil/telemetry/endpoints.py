@@ -11,6 +11,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from fulfil.auth.service import Principal
 from fulfil.deps import require_detached
+from fulfil.health import job_states
 from fulfil.models import Role
 from fulfil.telemetry.collector import ServiceCollector
 from fulfil.telemetry.metrics import REGISTRY
@@ -33,7 +34,7 @@ class _Both(CollectorRegistry):
 def registry_for(request: Request) -> CollectorRegistry:
     state = request.app.state
     if getattr(state, "metrics_registry", None) is None:
-        state.metrics_registry = _Both(ServiceCollector(state.session_factory, state.ingest))
+        state.metrics_registry = _Both(ServiceCollector(state.session_factory, state.ingest, lambda: job_states(state)))
     return state.metrics_registry  # type: ignore[no-any-return]
 
 

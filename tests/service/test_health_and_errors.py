@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi.testclient import TestClient
 
 from fulfil.app import create_app
@@ -10,7 +12,9 @@ from fulfil.db import make_engine
 
 
 def test_healthz_and_readyz_need_no_token(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    # The suite's app runs no background job (its sessions share the test's one connection).
+    off = {"routing-batch": "off", "pickup-sweep": "off", "hold-sweep": "off", "webhook-dispatch": "off"}
+    assert client.get("/healthz").json() == {"status": "ok", "pid": os.getpid(), "jobs": off}
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"

@@ -1,0 +1,51 @@
+"""Job leadership on the suite's database (fulfil.leadership): one holder per job, handed over when it closes, and
+on PostgreSQL given up at once when its lock connection dies (what a leader cut off from the database does)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Engine, text
+
+from fulfil.leadership import FileLeadership, PostgresLeadership, for_engine, key_sql
+from tests.service.cluster import wait_until
+
+
+def test_a_job_has_one_leader_until_it_gives_the_lead_up(engine: Engine) -> None:
+    job = f"test-{uuid.uuid4().hex[:8]}"
+    first, second = for_engine(engine), for_engine(engine)
+    assert isinstance(first, PostgresLeadership if engine.dialect.name == "postgresql" else FileLeadership)
+    try:
+        assert first.hold(job) and first.leads(job)
+        assert not second.hold(job) and not second.leads(job)
+        assert first.hold(job)  # still its own at the next poll
+        first.close()
+        assert not first.leads(job) and not first.hold(job)  # closed for good
+        wait_until(lambda: second.hold(job), 10, "the other takes the lead")
+        assert second.leads(job)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_leader_whose_lock_connection_dies_stops_leading_and_another_takes_over(engine: Engine) -> None:
+    job = f"test-{uuid.uuid4().hex[:8]}"
+    first, second = for_engine(engine), for_engine(engine)
+    try:
+        assert first.hold(job) and not second.hold(job)
+        if engine.dialect.name == "postgresql":
+            # The server ends the leader's lock connection (as when the network path to it dies): its locks go.
+            with engine.begin() as conn:
+                ended = conn.execute(text(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+                    f"AND ((l.classid::bigint << 32) | l.objid::bigint) = {key_sql('job')}"), {"job": job}).scalars().all()
+            assert ended == [True]
+            wait_until(lambda: second.hold(job), 10, "the other takes the lead")
+            assert not first.hold(job) and not first.leads(job)  # its ping failed: it leads nothing now
+            second.close()
+            wait_until(lambda: first.hold(job), 10, "the first leads again on a new connection")
+        else:  # SQLite: one process leads every job, by the file lock
+            assert not second.hold(f"{job}-other")
+    finally:
+        first.close()
+        second.close()

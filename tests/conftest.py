@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import is_sqlite, make_engine, normalise_url
 from fulfil.migrate import upgrade_engine
 from fulfil.models import Location, LocationKind, Product, Role
 from fulfil.stock import service as stock_service
 from fulfil.stock.invariant import check as check_stock
 from fulfil.models import StockCause
-from tests.factories import make_gtin, next_number
+from tests.factories import make_gtin, next_number, quiet_settings
 
 TEST_DATABASE_URL_ENV = "FULFIL_TEST_DATABASE_URL"
 
@@ -126,8 +125,7 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture()
 def app(engine: Engine, session_factory: sessionmaker[Session], database_url: str) -> Any:
     # No background loops: their threads would share the test's one connection (tests sweep and dispatch themselves).
-    application = create_app(Settings(database_url=database_url, hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0,
-                                      routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0), engine=engine)
+    application = create_app(quiet_settings(database_url), engine=engine)
     application.state.session_factory = session_factory
     return application
 

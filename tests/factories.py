@@ -7,6 +7,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from fulfil.config import Settings
 from rfid.epc.gs1 import gtin_check_digit
 
 _counter = count(10_000)
@@ -79,3 +80,17 @@ def error_of(response: Any) -> dict[str, Any]:
     """An error answer's body without its request id (every answer has its own): to compare two answers word for word."""
     body: dict[str, Any] = response.json()
     return {**body, "error": {k: v for k, v in body["error"].items() if k != "request_id"}}
+
+
+# Every background job of `serve` off (batch routing, the hold and pickup sweeps, the webhook dispatcher). An app bound to
+# the test's one connection must use these: a job's thread would share that connection (and its savepoints) with the
+# requests, and a job running at an unplanned moment moves what a test is counting.
+NO_JOBS: dict[str, float] = {
+    "hold_sweep_interval_seconds": 0, "webhook_dispatch_interval_seconds": 0, "routing_batch_interval_seconds": 0,
+    "pickup_sweep_interval_seconds": 0,
+}
+
+
+def quiet_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for a test app on `database_url` with no background jobs (NO_JOBS), then `overrides`."""
+    return Settings(**{"database_url": database_url, **NO_JOBS, **overrides})

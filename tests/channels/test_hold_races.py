@@ -17,14 +17,13 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.holds.service import sweep
 from fulfil.models import ApiToken, HoldStatus, Location, LocationKind, Order, Product, Role, StockCause, StockEvent, StockHold, StockLevel
 from fulfil.models.base import utcnow
 from fulfil.stock import service as stock
 from tests.conftest import assert_stock_consistent
-from tests.factories import delete_holds, delete_orders, make_gtin
+from tests.factories import delete_holds, delete_orders, make_gtin, quiet_settings
 from tests.service.test_concurrency import race
 
 THREADS = 12
@@ -42,9 +41,7 @@ def shop(engine: Engine, database_url: str, request: pytest.FixtureRequest) -> I
         s.merge(Product(gtin=gtin, name="race", company_prefix_length=7))
     with unit_of_work(factory) as s:
         secret = create_token(s, role=Role.CHANNEL, name=f"race-{store}").secret
-    app = create_app(Settings(
-        database_url=database_url, routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0, hold_sweep_interval_seconds=0,
-    ), engine=engine)
+    app = create_app(quiet_settings(database_url), engine=engine)
     world = {"factory": factory, "store": store, "gtin": gtin, "app": app, "headers": {"Authorization": f"Bearer {secret}"}}
     yield world
     try:

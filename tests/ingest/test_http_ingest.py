@@ -12,11 +12,10 @@ from sqlalchemy import Engine, delete
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import unit_of_work
 from fulfil.models import ApiToken, Location, LocationKind, Role
 from tests.ingest.conftest import impinj, on_hand
-from tests.factories import error_of
+from tests.factories import error_of, quiet_settings
 
 
 def test_device_posts_reads_for_its_own_location_only(engine: Engine, database_url: str, site: dict[str, Any], tmp_path: Path) -> None:
@@ -48,7 +47,7 @@ format = "auto"
     with unit_of_work(factory) as s:
         device = create_token(s, role=Role.DEVICE, name=f"dev-{store}", location_id=store).secret
         ops = create_token(s, role=Role.OPS, name=f"dev-{store}").secret
-    settings = Settings(database_url=database_url, readers_config=readers, routing_batch_interval_seconds=0)
+    settings = quiet_settings(database_url, readers_config=readers)
     try:
         with TestClient(create_app(settings, engine=engine)) as client:
             headers = {"Authorization": f"Bearer {device}"}

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import unit_of_work
 from fulfil.models import Role
+from tests.factories import quiet_settings
 from simulators.broker import MosquittoBroker
 from tests.ingest.conftest import impinj, readers_toml
 from tests.service.test_telemetry import sample, scrape
@@ -44,8 +44,7 @@ def test_reads_rejections_and_the_broker_connection_are_scraped(engine: Engine, 
     broker = MosquittoBroker()
     broker.start()
     try:
-        settings = Settings(database_url=database_url, readers_config=readers, mqtt_url=broker.url, routing_batch_interval_seconds=0,
-                            hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0, pickup_sweep_interval_seconds=0)
+        settings = quiet_settings(database_url, readers_config=readers, mqtt_url=broker.url)
         with TestClient(create_app(settings, engine=engine)) as client:
             wait_for_scrape(client, ops, lambda x: sample(x, "fulfil_mqtt_connected") == 1, "the MQTT session")
             publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)

@@ -15,12 +15,12 @@ from sqlalchemy import Engine, delete
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import unit_of_work
 from fulfil.ingest.config import parse_config
 from fulfil.ingest.mqtt_worker import MqttIngestWorker
 from fulfil.ingest.pipeline import IngestPipeline
 from fulfil.models import ApiToken, Role
+from tests.factories import quiet_settings
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
 from tests.hardware.conftest_mqtt import Publisher
@@ -157,7 +157,7 @@ def test_the_service_runs_mqtt_ingest_and_shows_it_through_the_api(engine: Engin
     readers.write_text(readers_toml(store, topic, f"svc-{uuid.uuid4().hex[:6]}"))
     with unit_of_work(factory) as s:
         ops = {"Authorization": f"Bearer {create_token(s, role=Role.OPS, name=f'svc-{store}').secret}"}
-    settings = Settings(database_url=database_url, readers_config=readers, mqtt_url=broker.url, routing_batch_interval_seconds=0)
+    settings = quiet_settings(database_url, readers_config=readers, mqtt_url=broker.url)
     publisher = Publisher(broker)
     try:
         with TestClient(create_app(settings, engine=engine)) as client:

@@ -20,6 +20,7 @@ from fulfil.orders.schemas import OrderCreate
 from fulfil.orders.service import create_order
 from fulfil.routing_runs.service import route_new_order
 from fulfil.shipments import verification, workflow
+from tests.factories import quiet_settings
 from simulators.broker import MosquittoBroker
 from tests.ingest.conftest import impinj, on_hand
 from tests.ingest.test_mqtt_ingest import make_worker, wait_until
@@ -104,7 +105,7 @@ format = "impinj"
     with unit_of_work(factory) as s:
         ops = {"Authorization": f"Bearer {create_token(s, role=Role.OPS, name=f'pack-{store}').secret}"}
     try:
-        with TestClient(create_app(Settings(database_url=database_url, readers_config=readers, routing_batch_interval_seconds=0), engine=engine)) as client:
+        with TestClient(create_app(quiet_settings(database_url, readers_config=readers), engine=engine)) as client:
             def post(epc: str, antenna: int) -> list[dict[str, Any]]:
                 payload = impinj(epc, antenna, rssi_cdbm=-3000 if antenna == 5 else -4500)  # the pack table's antenna is the nearer
                 response = client.post(f"/api/v1/ingest/payloads?reader=desk-{store}", headers=ops, content=payload)

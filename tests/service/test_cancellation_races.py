@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.models import (
     ApiToken, DomainEvent, Location, LocationKind, OrderCancellation, OrderLine, Product, Role, ShortPick, StockCause, StockEvent,
@@ -25,7 +24,7 @@ from fulfil.models import (
 )
 from fulfil.stock import service as stock
 from tests.conftest import assert_stock_consistent
-from tests.factories import delete_orders, make_gtin
+from tests.factories import delete_orders, make_gtin, quiet_settings
 from tests.service.test_concurrency import race
 
 
@@ -46,7 +45,7 @@ def site(engine: Engine, database_url: str, request: pytest.FixtureRequest) -> I
         stock.adjust(s, dc, gtin, cause, delta=10)
         ops = create_token(s, role=Role.OPS, name=f"race-{tag}").secret
         picker = create_token(s, role=Role.PICKER, name=f"race-{tag}", location_id=store).secret
-    app = create_app(Settings(database_url=database_url), engine=engine)
+    app = create_app(quiet_settings(database_url), engine=engine)
     try:
         with TestClient(app) as client:
             yield {"client": client, "factory": factory, "store": store, "dc": dc, "gtin": gtin,

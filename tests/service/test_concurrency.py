@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.errors import InsufficientStock
 from fulfil.models import (
@@ -25,7 +24,7 @@ from fulfil.models import (
 )
 from fulfil.stock import service
 from tests.conftest import assert_stock_consistent, make_gtin
-from tests.factories import delete_orders
+from tests.factories import delete_orders, quiet_settings
 
 THREADS = 24
 
@@ -105,7 +104,7 @@ def test_racing_duplicate_order_posts_create_one_order(engine: Engine, database_
     loc, gtin, factory = committed
     with unit_of_work(factory) as s:
         secret = create_token(s, role=Role.OPS, name=f"race-{loc}").secret
-    app = create_app(Settings(database_url=database_url), engine=engine)
+    app = create_app(quiet_settings(database_url), engine=engine)
     external_id = f"RACE-{uuid.uuid4().hex[:10]}"
     body = {"external_id": external_id, "channel": "web", "ship_to": {"lat": 48.0, "lon": 2.0}, "lines": [{"gtin": gtin, "qty": 1}]}
     with TestClient(app) as client:

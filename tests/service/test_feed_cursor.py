@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import make_session_factory, snapshot_session, unit_of_work
 from fulfil.errors import Conflict
 from fulfil.feeds import service as feeds
@@ -31,7 +30,7 @@ from fulfil.models import ApiToken, Location, LocationKind, Product, Role, Stock
 from fulfil.stock import service as stock
 from fulfil.stock.rules import available
 from tests.conftest import assert_stock_consistent
-from tests.factories import make_gtin
+from tests.factories import make_gtin, quiet_settings
 
 URL = "/api/v1/feeds/local-inventory"
 CAUSE = stock.Cause(StockCause.MANUAL, actor="feed-test", reason="count")
@@ -154,7 +153,7 @@ def world(engine: Engine, database_url: str, request: pytest.FixtureRequest) -> 
             stock.adjust(s, warehouse, gtin, CAUSE, set_on_hand=rng.randint(0, 3))
             for store in stores[:4]:
                 stock.adjust(s, store, gtin, CAUSE, set_on_hand=rng.randint(0, 5))
-    settings = Settings(database_url=database_url, routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0, hold_sweep_interval_seconds=0)
+    settings = quiet_settings(database_url)
     with TestClient(create_app(settings, engine=engine)) as client:
         yield World(factory, settings, client, {"Authorization": f"Bearer {secret}"}, stores, warehouse, gtins, mine=set(stores))
     try:

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.models import ApiToken, Location, LocationKind, OrderLine, Product, Role, ShipmentScan, StockCause, StockEvent, StockLevel
 from fulfil.stock import service as stock_service
 from tests.conftest import make_gtin
-from tests.factories import delete_orders
+from tests.factories import delete_orders, quiet_settings
 from rfid.epc import encode_sgtin96
 from tests.service.flows import act, place, shipment_at
 
@@ -97,7 +96,7 @@ def test_concurrent_replays_of_one_scan_count_once(engine: Engine, database_url:
         stock_service.adjust(s, store, gtin, cause, delta=5)
         picker = create_token(s, role=Role.PICKER, name=f"race-{store}", location_id=store).secret
         ops = create_token(s, role=Role.OPS, name=f"race-{store}").secret
-    app = create_app(Settings(database_url=database_url, hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0), engine=engine)
+    app = create_app(quiet_settings(database_url), engine=engine)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             placed = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {ops}"}, json={

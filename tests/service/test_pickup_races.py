@@ -33,7 +33,7 @@ from fulfil.shipments.verification import verify_station
 from fulfil.stock import service as stock
 from rfid.epc import encode_sgtin96
 from tests.conftest import assert_stock_consistent, make_gtin
-from tests.factories import delete_orders, next_number
+from tests.factories import delete_orders, next_number, quiet_settings
 from tests.service.test_concurrency import race
 
 OPS = Principal(token_id=0, name="race", role=Role.OPS, location_id=None)
@@ -53,7 +53,7 @@ def places(engine: Engine, database_url: str, request: pytest.FixtureRequest) ->
         s.merge(Product(gtin=gtin, name="race", company_prefix_length=7))
     with unit_of_work(factory) as s:
         secret = create_token(s, role=Role.OPS, name=f"race-{store}").secret
-    app = create_app(Settings(database_url=database_url, routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0), engine=engine)
+    app = create_app(quiet_settings(database_url), engine=engine)
     world = {"factory": factory, "store": store, "other": other, "gtin": gtin, "orders": [], "app": app,
              "headers": {"Authorization": f"Bearer {secret}"}}
     yield world
@@ -241,7 +241,7 @@ def test_the_service_sweeps_by_itself(engine: Engine, database_url: str, places:
     _order_id, sid, _code = ready_pickup(places, 1)
     with unit_of_work(places["factory"]) as s:  # its hold period ended a minute ago
         s.execute(update(Shipment).where(Shipment.id == sid).values(expires_at=utcnow() - timedelta(minutes=1)))
-    app = create_app(Settings(database_url=database_url, routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0.05), engine=engine)
+    app = create_app(quiet_settings(database_url, pickup_sweep_interval_seconds=0.05), engine=engine)
     with TestClient(app):
         deadline = time.monotonic() + 20
         while status(places, sid) is not ShipmentStatus.EXPIRED:

@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
-from fulfil.config import Settings
 from fulfil.db import make_session_factory, unit_of_work
 from fulfil.models import (
     ApiToken, DomainEvent, Location, LocationKind, Product, Return, ReturnLine, RfidTag, Role, StockEvent, StockEventKind, StockLevel, TagAnomaly,
 )
 from tests.conftest import assert_stock_consistent, make_gtin
 from tests.delivery import Delivered, deliver
-from tests.factories import delete_orders
+from tests.factories import delete_orders, quiet_settings
 from tests.service.test_concurrency import race
 
 THREADS = 12
@@ -43,7 +42,7 @@ def shipped(engine: Engine, database_url: str, request: pytest.FixtureRequest) -
         secret = create_token(s, role=Role.OPS, name=f"race-{store}").secret
     with factory() as s:
         order = deliver(s, store, [(gtin, 2, "12.50")])
-    app = create_app(Settings(database_url=database_url, routing_batch_interval_seconds=0), engine=engine)
+    app = create_app(quiet_settings(database_url), engine=engine)
     try:
         with TestClient(app) as client:
             yield {"client": client, "headers": {"Authorization": f"Bearer {secret}"}, "order": order, "gtin": gtin,

@@ -10,13 +10,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from fulfil.app import create_app
-from fulfil.config import Settings
+from tests.factories import quiet_settings
 from tests.service.test_cli import env, run  # noqa: F401 (env is a fixture)
 
 
 def _signs_in(url: str, store: str, pin: str) -> bool:
-    app = create_app(Settings(database_url=url, hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0,
-                              routing_batch_interval_seconds=0, pickup_sweep_interval_seconds=0))
+    app = create_app(quiet_settings(url))
     with TestClient(app) as client:
         return client.post("/api/v1/store/sign-in", json={"location_id": store, "pin": pin}).status_code == 200
 

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fulfil.app import create_app
-from fulfil.config import Settings
 from fulfil.models import ApiToken, Location, LocationKind, StaffMember
 from fulfil.models.base import utcnow
+from tests.factories import quiet_settings
 
 
 def _pin() -> str:
@@ -163,8 +163,7 @@ def test_the_whole_store_locks_after_many_wrong_pins_from_many_devices(
 ) -> None:
     """Counted in the database: two API apps (as two processes would) share the counts."""
     lea = add_staff(store.id)
-    settings = Settings(database_url=database_url, hold_sweep_interval_seconds=0, webhook_dispatch_interval_seconds=0,
-                        staff_sign_in_max_failures=3, staff_sign_in_store_max_failures=8)
+    settings = quiet_settings(database_url, staff_sign_in_max_failures=3, staff_sign_in_store_max_failures=8)
     apps = []
     for _ in range(2):
         application = create_app(settings, engine=engine)

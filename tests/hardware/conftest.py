@@ -10,6 +10,7 @@ import pytest
 
 from hardware.serial import driver as driver_module
 from simulators.serial import Tag
+from tests import waiting
 
 TAGS = [
     Tag("3074257BF7194E4000001A85", antenna=1, rssi_dbm=-55),
@@ -21,12 +22,8 @@ Waiter = Callable[..., None]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll `condition` until true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
+    """Poll `condition` every 5 ms until true; fail the test after `timeout` seconds."""
+    waiting.wait_for(condition, what, timeout, every=0.005)
 
 
 def process_state(pid: int) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 
 from hardware.mqtt import MqttConfig, MqttSubscriber, ReceivedMessage, build_client
 from simulators.broker import BrokerError, MosquittoBroker, find_mosquitto
+from tests import waiting
 
 DEADLINE_S = 15.0
 _ids = itertools.count()
@@ -41,12 +42,8 @@ def fast_config(broker: MosquittoBroker, **options: object) -> MqttConfig:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = DEADLINE_S, what: str = "condition") -> None:
-    """Poll `condition` until true; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
+    """Poll `condition` every 10 ms until true; fail the test at the deadline."""
+    waiting.wait_for(condition, what, timeout, every=0.01)
 
 
 def started(subscriber: MqttSubscriber) -> MqttSubscriber:

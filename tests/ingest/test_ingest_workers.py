@@ -3,7 +3,6 @@ killed mid-stream. Stock must end up moved exactly once for every tag, whatever 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,18 +23,15 @@ from tests.factories import quiet_settings
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
 from tests.hardware.conftest_mqtt import Publisher
+from tests import waiting
 from tests.ingest.conftest import events, impinj, on_hand, readers_toml
 
 DEADLINE_S = 45.0  # generous: a reconnect after a broker restart waits for the client's backoff
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
+def wait_for(condition: Callable[[], bool], what: str) -> None:
     """Poll until `condition` holds (the workers run in their own threads), or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    waiting.wait_for(condition, what, DEADLINE_S)
 
 
 def running_worker(broker: MosquittoBroker, site: dict[str, Any], topic: str, client_id: str, share_group: str | None = None) -> tuple[IngestPipeline, MqttIngestWorker]:

@@ -4,9 +4,8 @@ real ingest path, and Chromium at a handheld's size."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from rfid.epc.gs1 import gtin_check_digit
 from tests.ingest.conftest import impinj
 from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
 from tests.service.test_cli import run, seeded_token, serving
+from tests.waiting import wait_for
 
 STORE = "ST-LYON-01"
 OTHER_STORE = "ST-PARIS-01"  # Paris Rivoli: where a Lyon customer brings an item back
@@ -28,7 +28,6 @@ READER = "handheld-test-lyon"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 HANDHELD = {"viewport": {"width": 360, "height": 640}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
 DEADLINE_MS = 15_000
-DEADLINE_S = 15.0
 LYON = {"name": "Camille Martin", "address_lines": ["12 rue de la République"], "city": "Lyon", "postcode": "69002", "country": "FR",
         "lat": 45.7597, "lon": 4.8357}
 
@@ -50,18 +49,6 @@ format = "auto"
 1 = "receiving"
 2 = "pack-station-1"
 """
-
-
-def wait_for(check: Callable[[], Any], what: str, deadline_s: float = DEADLINE_S) -> Any:
-    """Poll a condition until it holds (or fail after the deadline, saying what was awaited)."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

@@ -7,17 +7,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, text
 
 from fulfil.leadership import APPLICATION_NAME, key_sql
+from tests.waiting import wait_for
 from tests.service.test_cli import FULFIL, free_port
 
 JOBS = ("routing-batch", "pickup-sweep", "hold-sweep")
@@ -25,8 +25,6 @@ JOBS = ("routing-batch", "pickup-sweep", "hold-sweep")
 START_DEADLINE_S = 120.0
 STOP_DEADLINE_S = 60.0
 REPO = Path(__file__).resolve().parents[2]
-
-T = TypeVar("T")
 
 
 def cluster_env(url: str, **settings: str) -> dict[str, str]:
@@ -40,18 +38,6 @@ def cluster_env(url: str, **settings: str) -> dict[str, str]:
     })
     env.update(settings)
     return env
-
-
-def wait_until(condition: Callable[[], T | None], deadline_s: float, what: str, every: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy (returned), or fail after `deadline_s` naming `what`."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {deadline_s} s: {what}")
-        time.sleep(every)  # polling a condition with a deadline
 
 
 @dataclass
@@ -100,7 +86,7 @@ def cluster(env: dict[str, str], count: int, logs: Path) -> Iterator[list[Server
     servers = [start(env, logs / f"server-{i}.log") for i in range(count)]
     try:
         for server in servers:
-            wait_until(lambda s=server: s.health() or (None if s.alive() else _died(s)), START_DEADLINE_S, f"{server.base} answers")
+            wait_for(lambda s=server: s.health() or (None if s.alive() else _died(s)), f"{server.base} answers", START_DEADLINE_S)
         yield servers
     finally:
         for server in servers:

@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +29,9 @@ from fulfil.stock.rules import available
 from simulators.retail_network import RetailNetwork, generate
 from tests.feed_network import load
 from tests.service.test_cli import serving
+from tests.waiting import wait_for
 
 URL = "/api/v1/feeds/local-inventory"
-DEADLINE_S = 20.0
 CAUSE = stock.Cause(StockCause.MANUAL, actor="feed-fault", reason="count")
 Rows = dict[tuple[str, str], tuple[Any, ...]]
 
@@ -117,13 +116,6 @@ def snapshot_held(served: dict[str, Any], pid: int) -> bool:
     with served["engine"].connect() as conn:
         states = conn.execute(text("SELECT state FROM pg_stat_activity WHERE client_port = ANY(:ports)"), {"ports": ports}).scalars().all()
     return any(state in ("active", "idle in transaction") for state in states)
-
-
-def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)  # polling a condition with a deadline
 
 
 def test_a_client_that_leaves_mid_feed_gives_its_snapshot_back(served: dict[str, Any]) -> None:

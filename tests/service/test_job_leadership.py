@@ -42,9 +42,9 @@ from tests.service.cluster import (
     lock_holders,
     one_leader_each,
     start,
-    wait_until,
 )
 from tests.service.test_cli import free_port, run
+from tests.waiting import wait_for
 from tests.webhooks.receiver import Receiver
 
 HOLDS = 150
@@ -87,7 +87,7 @@ def test_each_job_has_one_leader_and_a_leader_killed_mid_sweep_loses_nothing_and
                               json={"url": receiver.url(), "event_types": ["availability.changed"]})
         assert endpoint.status_code == 201, endpoint.text
         receiver.secrets.append(endpoint.json()["secret"])
-        led = wait_until(lambda: one_leader_each(servers), 30, "one leader per job")
+        led = wait_for(lambda: one_leader_each(servers), "one leader per job", 30)
         if sqlite:
             assert len(set(led.values())) == 1  # one process leads every job (the file lock)
         else:
@@ -110,20 +110,20 @@ def test_each_job_has_one_leader_and_a_leader_killed_mid_sweep_loses_nothing_and
                 return int(s.scalar(select(func.count()).where(StockHold.status == HoldStatus.EXPIRED)) or 0)
 
         leader = next(s for s in servers if s.pid == led["hold-sweep"])
-        at_kill = wait_until(lambda: (n := expired()) and n, 30, "the sweep starts", every=0.01)
+        at_kill = wait_for(lambda: (n := expired()) and n, "the sweep starts", 30, every=0.01)
         leader.kill()  # mid-sweep
         killed_at = time.monotonic()
         assert at_kill < HOLDS, "the sweep ended before the kill: nothing was killed mid-job"
         survivors = [s for s in servers if s.alive()]
-        after = wait_until(lambda: one_leader_each(survivors), TAKEOVER_DEADLINE_S, "another process leads every job")
+        after = wait_for(lambda: one_leader_each(survivors), "another process leads every job", TAKEOVER_DEADLINE_S)
         took_over = time.monotonic() - killed_at
         assert leader.pid not in after.values()
-        wait_until(lambda: expired() == HOLDS, 30, "every hold expired")
+        wait_for(lambda: expired() == HOLDS, "every hold expired", 30)
         if not sqlite:
             assert all(lock_holders(db, job) == [pid] for job, pid in after.items())
 
         # Every event delivered; one sent twice only if the killed process held its lease (at least once, same id).
-        wait_until(lambda: _all_delivered(factory), 60, "every webhook delivered")
+        wait_for(lambda: _all_delivered(factory), "every webhook delivered", 60)
         with factory() as s:
             # What was published while the endpoint was subscribed (the seed's events were fanned out to no one).
             events = set(s.scalars(select(WebhookEvent.public_id).join(WebhookDelivery, WebhookDelivery.event_id == WebhookEvent.id)))
@@ -167,25 +167,24 @@ def test_scheduled_batch_runs_once_per_interval_and_a_run_killed_mid_way_is_redo
                     "postcode": "00000", "country": "FR", **CITIES[i % len(CITIES)]}, "lines": lines}
             answer = httpx.post(f"{servers[i % 2].base}/api/v1/orders", headers=ops, json=body, timeout=30)
             assert answer.status_code == 201, answer.text
-        led = wait_until(lambda: one_leader_each(servers), 30, "one leader per job")
+        led = wait_for(lambda: one_leader_each(servers), "one leader per job", 30)
         leader = next(s for s in servers if s.pid == led["routing-batch"])
-        wait_until(lambda: _runs(factory), 3 * BATCH_INTERVAL + 30, "a first scheduled run")
+        wait_for(lambda: _runs(factory), "a first scheduled run", 3 * BATCH_INTERVAL + 30)
         if sqlite:  # no lock to see a run by: kill when the next run is due
             last = _runs(factory)[-1]
-            wait_until(lambda: utcnow() >= last + timedelta(seconds=BATCH_INTERVAL), 3 * BATCH_INTERVAL, "the next run is due")
+            wait_for(lambda: utcnow() >= last + timedelta(seconds=BATCH_INTERVAL), "the next run is due", 3 * BATCH_INTERVAL)
         else:
-            wait_until(lambda: lock_held(db, SCHEDULED_RUN_LOCK), 10 * BATCH_INTERVAL + 30, "a scheduled run in progress", every=0.005)
+            wait_for(lambda: lock_held(db, SCHEDULED_RUN_LOCK), "a scheduled run in progress", 10 * BATCH_INTERVAL + 30, every=0.005)
         before = _runs(factory)
         leader.kill()
         killed = utcnow()
         mid_run = _runs(factory) == before  # nothing committed since the run was seen: it died before its commit
         survivor = next(s for s in servers if s.alive())
-        wait_until(lambda: (led_now := leaders([survivor])) and led_now["routing-batch"] == [survivor.pid], TAKEOVER_DEADLINE_S,
-                   "the other process leads routing-batch")
-        wait_until(lambda: [t for t in _runs(factory) if t > killed], BATCH_INTERVAL + TAKEOVER_DEADLINE_S + 10, "a run after the kill")
+        wait_for(lambda: (led_now := leaders([survivor])) and led_now["routing-batch"] == [survivor.pid], "the other process leads routing-batch", TAKEOVER_DEADLINE_S)
+        wait_for(lambda: [t for t in _runs(factory) if t > killed], "a run after the kill", BATCH_INTERVAL + TAKEOVER_DEADLINE_S + 10)
         first_after = min(t for t in _runs(factory) if t > killed)
         observe_until = time.monotonic() + 2 * BATCH_INTERVAL
-        wait_until(lambda: time.monotonic() >= observe_until, 3 * BATCH_INTERVAL, "two more intervals")
+        wait_for(lambda: time.monotonic() >= observe_until, "two more intervals", 3 * BATCH_INTERVAL)
     runs = _runs(factory)
     with factory() as s:
         statuses = Counter(s.scalars(select(RoutingRun.status).where(RoutingRun.trigger == "schedule")))
@@ -223,13 +222,12 @@ def test_serve_workers_share_one_port_with_one_leader_per_job(fresh_database_url
     assert ingest.returncode == 2 and "fulfil ingest --config FILE" in ingest.stderr
     supervisor = start_workers(env, tmp_path)
     try:
-        workers = wait_until(lambda: _one_lock_each(db, supervisor, 3), 120, "3 workers, one lock holder per job")
+        workers = wait_for(lambda: _one_lock_each(db, supervisor, 3), "3 workers, one lock holder per job", 120)
         for _ in range(6):  # the port answers (any worker; a loaded machine may answer slowly)
-            wait_until(supervisor.health, 30, "the workers' port answers /healthz")
+            wait_for(supervisor.health, "the workers' port answers /healthz", 30)
         leader = workers["hold-sweep"]
         _kill(leader)
-        replaced = wait_until(lambda: (now := _one_lock_each(db, supervisor, 3)) and leader not in now.values() and now, 60,
-                              "a new worker, and the killed one's jobs led by another")
+        replaced = wait_for(lambda: (now := _one_lock_each(db, supervisor, 3)) and leader not in now.values() and now, "a new worker, and the killed one's jobs led by another", 60)
         assert replaced
         supervisor.proc.terminate()
         assert supervisor.proc.wait(timeout=90) == 0, supervisor.output()

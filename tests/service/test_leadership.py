@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import Engine, text
 
 from fulfil.leadership import FileLeadership, PostgresLeadership, for_engine, key_sql
-from tests.service.cluster import wait_until
+from tests.waiting import wait_for
 
 
 def test_a_job_has_one_leader_until_it_gives_the_lead_up(engine: Engine) -> None:
@@ -21,7 +21,7 @@ def test_a_job_has_one_leader_until_it_gives_the_lead_up(engine: Engine) -> None
         assert first.hold(job)  # still its own at the next poll
         first.close()
         assert not first.leads(job) and not first.hold(job)  # closed for good
-        wait_until(lambda: second.hold(job), 10, "the other takes the lead")
+        wait_for(lambda: second.hold(job), "the other takes the lead", 10)
         assert second.leads(job)
     finally:
         first.close()
@@ -40,10 +40,10 @@ def test_a_leader_whose_lock_connection_dies_stops_leading_and_another_takes_ove
                     "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
                     f"AND ((l.classid::bigint << 32) | l.objid::bigint) = {key_sql('job')}"), {"job": job}).scalars().all()
             assert ended == [True]
-            wait_until(lambda: second.hold(job), 10, "the other takes the lead")
+            wait_for(lambda: second.hold(job), "the other takes the lead", 10)
             assert not first.hold(job) and not first.leads(job)  # its ping failed: it leads nothing now
             second.close()
-            wait_until(lambda: first.hold(job), 10, "the first leads again on a new connection")
+            wait_for(lambda: first.hold(job), "the first leads again on a new connection", 10)
         else:  # SQLite: one process leads every job, by the file lock
             assert not second.hold(f"{job}-other")
     finally:

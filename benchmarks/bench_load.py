@@ -2,7 +2,7 @@
 the load generator (benchmarks/load/locustfile.py), loopback only, bounded in time.
 
 Per configuration, on a fresh database (a schema of its own): 10 warehouses and 50 stores over France with stock of 60
-products (benchmarks/bench_channels.py's network); a picker token per store; 20 stores' receiving readers on MQTT
+products (benchmarks/network.py); a picker token per store; 20 stores' receiving readers on MQTT
 through a private Mosquitto into `fulfil ingest` (tags received first, then re-read at LOAD_READS_PER_S during the
 run); N `fulfil serve`-equivalent API processes (uvicorn, one worker each, background jobs off) on N ports, each Locust
 user bound to one of them (client-side balancing). Locust runs USERS users with no think time (a closed loop that
@@ -35,7 +35,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from sqlalchemy import func, select, text
 
-from benchmarks.bench_channels import PRODUCTS, Server, _database, _gtin, _network
+from benchmarks.network import PRODUCTS, Server, gtin, own_database, seed_network
 from benchmarks.report import Result, emit, load
 from fulfil.auth.service import create_token
 from fulfil.db import make_engine, make_session_factory, unit_of_work
@@ -75,7 +75,7 @@ class Readers:
 
     def __init__(self, broker_url: str, stores: list[str], rate: int) -> None:
         self.topics = {s: f"load/{s}/receiving" for s in stores}
-        self.tags = {s: [encode_sgtin96(_gtin(i % PRODUCTS), 9_000_000 + k * 1_000 + i, 7) for i in range(TAGS_PER_STORE)] for k, s in enumerate(stores)}
+        self.tags = {s: [encode_sgtin96(gtin(i % PRODUCTS), 9_000_000 + k * 1_000 + i, 7) for i in range(TAGS_PER_STORE)] for k, s in enumerate(stores)}
         self.rate = rate
         host, port = broker_url.removeprefix("mqtt://").rsplit(":", 1)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"load-readers-{uuid.uuid4().hex[:6]}")
@@ -168,8 +168,8 @@ def _check_books(url: str) -> tuple[int, int, int]:
 
 
 def run_one(base_url: str, processes: int, users: int, seconds: int, broker: MosquittoBroker, work: Path) -> tuple[list[OpStats], tuple[int, int, int], str | None]:
-    url, schema = _database(base_url)
-    channel = _network(url, 10, 50, seed=11)
+    url, schema = own_database(base_url)
+    channel = seed_network(url, 10, 50, seed=11)
     pickers, stores = _tokens(url, max(1, users * WEIGHTS["picker"] // sum(WEIGHTS.values()) + 1))
     readers = Readers(broker.url, stores, LOAD_READS_PER_S)
     readers_file = work / f"readers-{processes}.toml"
@@ -182,7 +182,7 @@ def run_one(base_url: str, processes: int, users: int, seconds: int, broker: Mos
         readers.receive_all()
         config = work / f"load-{processes}.json"
         config.write_text(json.dumps({"ports": [s.port for s in servers], "channel_token": channel, "picker_tokens": pickers,
-                                      "gtins": [_gtin(i) for i in range(PRODUCTS)], "weights": WEIGHTS}))
+                                      "gtins": [gtin(i) for i in range(PRODUCTS)], "weights": WEIGHTS}))
         readers.start()
         _locust(config, users, WARMUP_SECONDS, work / f"warmup-{processes}")  # first-use costs are not throughput
         context = load()

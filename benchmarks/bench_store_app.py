@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.bench_channels import _database, _free_port
+from benchmarks.network import free_port, own_database
 from benchmarks.report import Result, emit
 from rfid.epc.gs1 import gtin_check_digit
 
@@ -147,14 +147,14 @@ def main() -> None:
         raise SystemExit("bench_store_app needs Chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    url, schema = _database(os.environ.get("FULFIL_BENCH_DATABASE_URL", "sqlite://"))
+    url, schema = own_database(os.environ.get("FULFIL_BENCH_DATABASE_URL", "sqlite://"))
     work_dir = Path(tempfile.mkdtemp())
     env = {**os.environ, "FULFIL_DATABASE_URL": url, "FULFIL_ROUTING_BATCH_INTERVAL_SECONDS": "0", "FULFIL_LOG_LEVEL": "warning",
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     _run(["db", "upgrade"], env, work_dir)
     _run(["seed", "--demo"], env, work_dir)
     ops = {"Authorization": f"Bearer {_run(['token', 'create', '--role', 'ops'], env, work_dir)}"}
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([*FULFIL, "serve", "--port", str(port)], env=env, cwd=work_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -21,38 +21,23 @@ import socket
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.auth.service import create_token, list_tokens, revoke_token
-from fulfil import demo_floor
+from fulfil import demo_floor, demo_summary
 from fulfil.config import Settings
 from fulfil.db import make_engine, make_session_factory, unit_of_work
 from fulfil.errors import Conflict
 from fulfil.demo import DEMO_COMPANY_PREFIX, demo_gtin, seed_demo
 from fulfil.migrate import upgrade
-from fulfil.models import (
-    Location,
-    LocationKind,
-    Order,
-    ParcelVerification,
-    Return,
-    Role,
-    RoutingDecision,
-    Shipment,
-    StockCause,
-    StockEvent,
-    StockEventKind,
-)
-from fulfil.ops import kpis
-from fulfil.stock import invariant
+from fulfil.models import Location, LocationKind, Role
 from hardware.mqtt import MqttConfig
 from rfid.epc import encode_sgtin96
 from simulators.broker import BrokerError, MosquittoBroker
@@ -207,9 +192,10 @@ class Demo:
             started = datetime.now(UTC)
             tally = sim.run(o.duration_s, self.stop)
             hub.stop()
-            self._settle(factory, started)
-            summary = self._summary(factory, sim, started)
-            self._print_summary(summary)
+            demo_summary.settle(factory, started)
+            summary = demo_summary.summarise(factory, sim, started, self.options.speed)
+            for line in demo_summary.lines(summary):
+                self.say(line)
             if o.summary_json is not None:
                 o.summary_json.write_text(json.dumps(summary, indent=2, default=str))
             ok = not summary["stock"]["drifts"] and tally.server_errors == 0
@@ -333,84 +319,6 @@ class Demo:
             sweep(factory, max(now, datetime.now(UTC)), self.settings.pickup_reminder_hours)
         except Exception:  # the demo goes on; the next quarter sweeps again
             log.exception("demo pickup sweep failed")
-
-    def _settle(self, factory: sessionmaker[Session], started: datetime) -> None:
-        """Give the ingest a moment to apply what the readers sent last (bounded: 10 s)."""
-        deadline = time.monotonic() + 10
-        last = -1
-        while time.monotonic() < deadline:
-            with unit_of_work(factory) as session:
-                n = session.scalar(select(func.count()).select_from(StockEvent).where(StockEvent.occurred_at >= started)) or 0
-            if n == last:
-                return
-            last = n
-            time.sleep(1.0)  # polling the ingest's progress, bounded by the deadline
-
-    def _summary(self, factory: sessionmaker[Session], sim: Simulation, started: datetime) -> dict[str, Any]:
-        """What the run did, from the database (the service's books), beside what the simulated people did."""
-        with unit_of_work(factory) as session:
-            orders = select(Order.id).where(Order.external_id.like(f"{sim.run_tag}-%"))
-            ids = list(session.scalars(orders))
-            rows = session.execute(select(Shipment.status, Shipment.location_id, Shipment.pickup_location_id).where(Shipment.order_id.in_(ids))).all() if ids else []
-            shipments = Counter(r.status.value for r in rows)
-            # Parcels that left their location: home deliveries shipped, ship-to-store parcels on their way or arrived.
-            shipped = sum(1 for r in rows if r.status.value in ("shipped", "in_transit", "received")
-                          or (r.pickup_location_id not in (None, r.location_id) and r.status.value in ("ready_for_pickup", "collected", "expired")))
-            routed = session.scalar(select(func.count(func.distinct(RoutingDecision.order_id))).where(RoutingDecision.order_id.in_(ids))) if ids else 0
-            verified = session.scalar(select(func.count()).select_from(ParcelVerification).join(Shipment, Shipment.id == ParcelVerification.shipment_id)
-                                      .where(Shipment.order_id.in_(ids), ParcelVerification.complete.is_(True))) if ids else 0
-            returns = session.scalar(select(func.count()).select_from(Return).where(Return.order_id.in_(ids))) if ids else 0
-            reader_events = Counter(k.value for k in session.scalars(select(StockEvent.kind).where(
-                StockEvent.occurred_at >= started, StockEvent.cause == StockCause.READER)))
-            drifts = invariant.check(session)
-            figures = kpis.compute(session, started, datetime.now(UTC) + timedelta(seconds=1))
-        picked_statuses = ("picked", "packed", "verified", "shipped", "in_transit", "received", "ready_for_pickup", "collected", "expired")
-        return {
-            "simulated": {"hours": round(sim.t / 3600, 2), "speed": self.options.speed, "wall_seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
-                          "max_lag_seconds": round(sim.tally.max_lag_s, 2)},
-            "database": {
-                "orders": len(ids), "orders_routed": routed,
-                "shipments": dict(sorted(shipments.items())),
-                "shipments_picked": sum(shipments[s] for s in picked_statuses),
-                "parcels_verified_by_rfid": verified,
-                "parcels_shipped": shipped,
-                "pickups_collected": shipments["collected"], "pickups_expired": shipments["expired"],
-                "returns": returns,
-                "reader_stock_events": dict(sorted(reader_events.items())),
-            },
-            "simulation": dict(sorted(sim.tally.counts.items())),
-            "refused": dict(sorted(sim.tally.refused.items())),
-            "server_errors": sim.tally.server_errors, "transport_errors": sim.tally.transport_errors,
-            "reader_payloads": sim.hub.payloads if sim.hub is not None else 0,
-            "kpis": {"cost_per_order": figures["orders"]["cost_per_order"], "split_rate": figures["orders"]["split_rate"],
-                     "unfilled_units": figures["orders"]["unfilled_units"], "verification_failure_rate": figures["verification"]["failure_rate"],
-                     "overrides": figures["verification"]["overrides"], "no_show_rate": figures["click_and_collect"]["no_show_rate"],
-                     "stock_accuracy": figures["stock_accuracy"]["accuracy"]},
-            "stock": {"consistent": not drifts, "drifts": [d.describe() for d in drifts[:20]]},
-        }
-
-    def _print_summary(self, s: dict[str, Any]) -> None:
-        d, sim = s["database"], s["simulated"]
-        self.say("")
-        self.say(f"Summary: {sim['hours']} simulated hours in {sim['wall_seconds']} s (speed {sim['speed']:g}x, worst lag {sim['max_lag_seconds']} s)")
-        self.say(f"  orders {d['orders']}, routed {d['orders_routed']}; shipments picked {d['shipments_picked']}, parcels verified by RFID "
-                 f"{d['parcels_verified_by_rfid']}, shipped {d['parcels_shipped']}; pickups collected {d['pickups_collected']}, expired "
-                 f"{d['pickups_expired']}; returns {d['returns']}")
-        self.say(f"  shipments by status: {', '.join(f'{k} {v}' for k, v in d['shipments'].items()) or 'none'}")
-        self.say(f"  RFID: {s['reader_payloads']} reader payloads; stock moved by readers: "
-                 f"{', '.join(f'{k} {v}' for k, v in d['reader_stock_events'].items()) or 'nothing'}")
-        self.say("  people: " + ", ".join(f"{k} {v}" for k, v in s["simulation"].items()))
-        if s["refused"]:
-            self.say("  refused by the service (races a real store has too): " + ", ".join(f"{k} x{v}" for k, v in s["refused"].items()))
-        k = s["kpis"]
-        self.say(f"  KPIs: cost per order {k['cost_per_order']}, split rate {k['split_rate']}, units unfilled {k['unfilled_units']}, "
-                 f"verification failure rate {k['verification_failure_rate']}, closed by hand {k['overrides']}, RFID stock accuracy {k['stock_accuracy']}")
-        if s["stock"]["consistent"]:
-            self.say("  stock: consistent (every reservation held by an open shipment or hold; the event log sums to every level)")
-        else:
-            self.say("  stock: DRIFT\n    " + "\n    ".join(s["stock"]["drifts"]))
-        if s["server_errors"]:
-            self.say(f"  server errors: {s['server_errors']} (see the log above)")
 
     def _shutdown(self, factory: sessionmaker[Session]) -> None:
         r = self.running

@@ -15,6 +15,9 @@ Actors, on a simulated clock running `speed` times faster than the wall clock:
 Every step is an event on a heap of simulated instants, run in order on one thread when the wall clock reaches
 it (never earlier): the simulated time of a step is its due time, so the same answers from the service give the
 same run. When the service is slower than the speed asks, steps run late: `lag` says by how much.
+
+The pickers' steps are in simulators.network_pickers, the customers' in simulators.network_customers (mixed into
+Simulation), what they are made of in simulators.network_model.
 """
 
 from __future__ import annotations
@@ -23,131 +26,40 @@ import functools
 import heapq
 import itertools
 import logging
-import math
 import random
 import threading
 import time
-import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from rfid.epc import encode_sgtin96
-from simulators.network_readers import ANTENNAS, DOCK, EXIT_INNER, EXIT_OUTER, PACK_PORTS, TICKS_PER_SECOND, ReaderHub
+from simulators.network_customers import Customers
+from simulators.network_model import (
+    Behaviour,
+    Credentials,
+    PEOPLE_TAG,
+    PORTAL_TICKS,
+    Place,
+    PlacedOrder,
+    SHELVING_WALL_S,
+    SIGHTING_TICKS,
+    SOURCE_SERIAL_BASE,
+    Tally,
+    Worker,
+)
+from simulators.network_pickers import Pickers
+from simulators.network_readers import DOCK, EXIT_INNER, EXIT_OUTER, TICKS_PER_SECOND, ReaderHub
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Worker:
-    """A picker at a location, with the pack station that is theirs."""
-
-    location: str
-    number: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.location}#{self.number}"
-
-    @property
-    def port(self) -> int:
-        return PACK_PORTS[self.number - 1]
-
-    @property
-    def station(self) -> str:
-        return ANTENNAS[self.port]
-SIGHTING_TICKS = 8  # a carton or a parcel is read at the dock for 2 s; a person takes 1 s per side of the portal
-PORTAL_TICKS = 4
-PEOPLE_TAG = "FOR-YOU-"  # in the external id of the order placed for people (`SIM-<start>-FOR-YOU-<n>`)
-SHELVING_WALL_S = 3.0  # after the dock's last read of a carton, before its items can be picked or sold
-TABLE_CLEAR_WALL_S = 2.5  # the pack station's tags depart after 1.5 s of silence (the demo's readers file)
-VERIFY_WAIT_S = 20.0  # wall-clock seconds a packer waits for the pack station's verdict before closing by hand
-SOURCE_SERIAL_BASE = 500_000_000  # serials of source-tagged units (tagged by the brand, never read at a dock)
+__all__ = ["Behaviour", "Credentials", "Place", "Simulation"]
 
 
-@dataclass(frozen=True)
-class Place:
-    """A location of the network as the simulation knows it."""
-
-    id: str
-    kind: str  # "store" or "warehouse"
-    lat: float
-    lon: float
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Behaviour:
-    """How the simulated people behave (times are simulated)."""
-
-    orders_per_hour: float = 90.0
-    mix: tuple[tuple[str, float], ...] = (("home", 0.5), ("collect", 0.25), ("curbside", 0.1), ("endless_aisle", 0.15))
-    store_seconds_per_unit: tuple[float, float] = (20.0, 45.0)
-    warehouse_seconds_per_unit: tuple[float, float] = (8.0, 20.0)
-    packing_seconds: tuple[float, float] = (40.0, 90.0)
-    idle_poll_seconds: float = 60.0
-    short_pick_rate: float = 0.03  # per line: the units are not on the shelf
-    collect_on_time: float = 0.75  # the rest: late (a share of it) or never
-    collect_late: float = 0.15
-    collect_minutes: tuple[float, float] = (5.0, 40.0)
-    late_hours: tuple[float, float] = (26.0, 60.0)
-    curbside_handover_minutes: tuple[float, float] = (1.0, 4.0)
-    return_rate: float = 0.25  # of collected orders (the first, then every 4th): an item returned in another store
-    return_minutes: tuple[float, float] = (5.0, 25.0)
-    delivered_days: tuple[float, float] = (1.0, 2.0)  # home deliveries reach the customer
-    home_return_rate: float = 0.1
-    transit_hours: tuple[float, float] = (2.0, 6.0)  # ship-to-store parcels between locations
-    carton_every_hours: float = 2.0
-    carton_tags: dict[str, int] = field(default_factory=lambda: {"store": 12, "warehouse": 40})
-    walk_in_sales_per_store_hour: float = 2.0
-    shoplifts_per_store_hour: float = 0.1
-    workers: dict[str, int] = field(default_factory=lambda: {"store": 2, "warehouse": 3})  # pickers, each with a pack station
-    # picks there wait `people_grace_minutes` for a person before a simulated picker takes them, and pack-station-1 is
-    # left to people (the simulated pickers there use the next stations)
-    people_store: str | None = None  # picks there wait `people_grace_minutes` for a person before a simulated picker takes them
-    people_grace_minutes: float = 10.0
-
-
-@dataclass
-class Credentials:
-    """Bearer tokens: ops (the customer's inbox, returns counter lookups), channel (the web shop), one picker per
-    location (the handheld), and how to sign a picker in again when a session ended."""
-
-    ops: str
-    channel: str
-    pickers: dict[str, str]
-    sign_in: Callable[[str], str] | None = None
-
-
-@dataclass
-class _Order:
-    id: int
-    external_id: str
-    kind: str
-    pickup: str | None
-    home: tuple[float, float] | None
-    origin: str | None = None
-
-
-@dataclass
-class Tally:
-    """What the simulated people did, and what the service answered."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    refused: Counter[str] = field(default_factory=Counter)  # 4xx answers by `path-kind status code`
-    server_errors: int = 0
-    transport_errors: int = 0
-    max_lag_s: float = 0.0
-
-    def add(self, what: str, n: int = 1) -> None:
-        self.counts[what] += n
-
-
-class Simulation:
+class Simulation(Pickers, Customers):
     """The network's day (see the module docstring). `run()` until `duration_s` simulated seconds passed (None:
     until `stop` is set); `on_clock(now)` is called every simulated quarter hour with the simulated instant
     (the demo runs the pickup expiry sweep on it)."""
@@ -180,7 +92,7 @@ class Simulation:
         self._t0 = 0.0
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
-        self._orders: dict[int, _Order] = {}
+        self._orders: dict[int, PlacedOrder] = {}
         self._busy: set[str] = set()  # workers at a task
         self._collected = 0
         self._people_orders: set[int] = set()  # placed for people to prepare: never taken by a simulated picker
@@ -346,7 +258,7 @@ class Simulation:
         answer = self._call("POST", "/api/v1/orders", token, body, what="order", location=store.id if kind == "endless_aisle" else None)
         if not isinstance(answer, dict):
             return None
-        order = _Order(answer["id"], external_id, kind, store.id if kind in ("collect", "curbside") else None, home, store.id if kind == "endless_aisle" else None)
+        order = PlacedOrder(answer["id"], external_id, kind, store.id if kind in ("collect", "curbside") else None, home, store.id if kind == "endless_aisle" else None)
         self._orders[order.id] = order
         self.tally.add("orders placed")
         self.tally.add(f"orders placed: {kind}")
@@ -360,263 +272,6 @@ class Simulation:
         if routed < ordered:
             self.tally.add("units unfilled at intake", ordered - routed)
         return order.id
-
-    # -- pickers ---------------------------------------------------------------------------------------------------
-
-    def _poll(self, w: Worker) -> None:
-        """An idle picker looks at the queue: the most urgent task it can do, else a look again later."""
-        if w.key in self._busy:
-            return
-        tasks = self._call("GET", f"/api/v1/stores/{w.location}/tasks", self._picker(w.location), what="tasks", location=w.location)
-        for task in tasks if isinstance(tasks, list) else []:
-            if self._take(w, task):
-                return
-        self.at(self.b.idle_poll_seconds * self.rng.uniform(0.7, 1.3), lambda: self._poll(w))
-
-    def _take(self, w: Worker, task: dict[str, Any]) -> bool:
-        kind, shipment = task["kind"], task.get("shipment_id")
-        if kind == "pick" and shipment is not None:
-            if (self._skip[w.location].get(shipment, -1.0) > self.t or shipment in self._taken or task.get("order_id") in self._people_orders
-                    or not self._for_us(w.location, task)):
-                return False
-            self._busy.add(w.key)
-            self._taken.add(shipment)
-            self._start(w, shipment, task.get("order_id"))
-            return True
-        if kind == "curbside" and task.get("order_id") in self._orders:
-            return False  # handed over by the customer's own step (the simulation knows the code)
-        if kind in ("put_back", "cycle_count") and task.get("task_id") is not None and ("task", task["task_id"]) not in self._taken:
-            self._busy.add(w.key)
-            self._taken.add(("task", task["task_id"]))
-            self.at(self.rng.uniform(60, 180), lambda: self._chore(w, task))
-            return True
-        return False
-
-    def _for_us(self, location: str, task: dict[str, Any]) -> bool:
-        """In the store kept for people, a pick waits a while for a person before a simulated picker takes it."""
-        if location != self.b.people_store:
-            return True
-        since = datetime.fromisoformat(task["since"])
-        return (datetime.now(UTC) - since).total_seconds() * self.speed >= self.b.people_grace_minutes * 60
-
-    def _idle(self, w: Worker, after_s: float = 5.0, done: Any = None) -> None:
-        self._busy.discard(w.key)
-        self._taken.discard(done)
-        self.at(after_s, lambda: self._poll(w))
-
-    def _chore(self, w: Worker, task: dict[str, Any]) -> None:
-        body: dict[str, Any] | None = None
-        token, ref = self._picker(w.location), ("task", task["task_id"])
-        if task["kind"] == "cycle_count" and task.get("gtin"):
-            level = self._call("GET", f"/api/v1/stock/{w.location}/{task['gtin']}", token, what="stock", location=w.location)
-            if not isinstance(level, dict):
-                return self._idle(w, done=ref)
-            body = {"counted": max(level["on_hand"], level["reserved"])}  # the books agree with the shelf after the short
-        if self._call("POST", f"/api/v1/stores/{w.location}/tasks/{task['task_id']}/done", token, body, what="chore", location=w.location) is not None:
-            self.tally.add(f"chores done: {task['kind']}")
-        self._idle(w, done=ref)
-
-    def _start(self, w: Worker, shipment_id: int, order_id: int | None) -> None:
-        token = self._picker(w.location)
-        if self._call("POST", f"/api/v1/shipments/{shipment_id}/start", token, what="start", location=w.location) is None:
-            self._skip[w.location][shipment_id] = self.t + 1800  # claimed by a person, on hold, re-routed: another one
-            return self._idle(w, 1.0, done=shipment_id)
-        pick_list = self._call("GET", f"/api/v1/pick-lists?shipment_id={shipment_id}", token, what="pick list", location=w.location)
-        if not isinstance(pick_list, dict):
-            return self._idle(w, done=shipment_id)
-        units = [(line["gtin"], line["qty"] - line["picked_qty"]) for line in pick_list["lines"] if line["qty"] > line["picked_qty"]]
-        self.tally.add("picks started")
-        self._scan(w, (shipment_id, order_id), units, [])
-
-    def _unit_seconds(self, location: str) -> float:
-        low, high = self.b.warehouse_seconds_per_unit if self.places[location].kind == "warehouse" else self.b.store_seconds_per_unit
-        return self.rng.uniform(low, high)
-
-    def _scan(self, w: Worker, ids: tuple[int, int | None], todo: list[tuple[str, int]], done: list[str]) -> None:
-        """Walk to the next line and scan its units one by one; now and then the shelf is empty (a short pick)."""
-        shipment_id = ids[0]
-        if not todo:
-            return self.at(self.rng.uniform(*self.b.packing_seconds), lambda: self._pack(w, ids, done))
-        gtin, qty = todo[0]
-        token = self._picker(w.location)
-        if self.rng.random() < self.b.short_pick_rate:
-            answer = self._call("POST", f"/api/v1/shipments/{shipment_id}/short", token, {"reason": "not_found", "lines": [{"gtin": gtin, "qty": qty}]},
-                                headers={"Idempotency-Key": str(uuid.uuid4())}, what="short pick", location=w.location)
-            if not isinstance(answer, dict):
-                return self._idle(w, done=shipment_id)
-            self.tally.add("short picks")
-            if answer["shipment"]["status"] in ("rejected", "cancelled"):
-                return self._idle(w, done=shipment_id)
-            return self.at(self._unit_seconds(w.location), lambda: self._scan(w, ids, todo[1:], done))
-
-        def one() -> None:
-            answer = self._call("POST", f"/api/v1/shipments/{shipment_id}/scans", token, {"scan_id": uuid.uuid4().hex, "code": gtin},
-                                what="scan", location=w.location)
-            if not isinstance(answer, dict):
-                return self._idle(w, done=shipment_id)  # cancelled or taken back meanwhile
-            self.tally.add("units scanned")
-            rest = [(gtin, qty - 1)] if qty > 1 else []
-            self.at(self._unit_seconds(w.location), lambda: self._scan(w, ids, rest + todo[1:], done + [gtin]))
-        self.at(self._unit_seconds(w.location), one)
-
-    def _pack(self, w: Worker, ids: tuple[int, int | None], picked: list[str]) -> None:
-        if self._call("POST", f"/api/v1/shipments/{ids[0]}/picked", self._picker(w.location), what="picked", location=w.location) is None:
-            return self._idle(w, done=ids[0])
-        self.tally.add("shipments picked")
-        self._pack_when_clear(w, ids, picked)
-
-    def _pack_when_clear(self, w: Worker, ids: tuple[int, int | None], picked: list[str]) -> None:
-        """Pack at the worker's own station once it no longer sees the last parcel's tags (they would count as extra)."""
-        if self.hub is not None and w.location in self.hub:
-            wait = TABLE_CLEAR_WALL_S - self.hub.table_clear_since(w.location, w.port)
-            if wait > 0:
-                return self.at(self.wall(wait), lambda: self._pack_when_clear(w, ids, picked))
-        packed = self._call("POST", f"/api/v1/shipments/{ids[0]}/pack", self._picker(w.location), {"station": w.station}, what="pack", location=w.location)
-        if not isinstance(packed, dict):
-            return self._idle(w, done=ids[0])
-        self.tally.add("parcels packed")
-        items = [self._unit_tag(w.location, gtin) for gtin in picked]
-        if self.hub is not None and w.location in self.hub:
-            self.hub.set_table(w.location, w.port, items + [packed["sscc_epc"]])
-        self._await_verdict(w, ids, packed["sscc_epc"], time.monotonic() + VERIFY_WAIT_S)
-
-    def _unit_tag(self, location: str, gtin: str) -> str:
-        """The tag of a unit taken from the shelf: one delivered through the dock when there is one, else a unit
-        source-tagged by the brand (never registered: it counts at the pack station all the same)."""
-        shelf = self._shelf[location][gtin]
-        if shelf:
-            return shelf.pop(self.rng.randrange(len(shelf)))
-        return encode_sgtin96(gtin, next(self._serials), self.prefix_length)
-
-    def _await_verdict(self, w: Worker, ids: tuple[int, int | None], sscc_epc: str, deadline: float) -> None:
-        token = self._picker(w.location)
-        shipment_id = ids[0]
-        shipment = self._call("GET", f"/api/v1/shipments/{shipment_id}", token, what="shipment", location=w.location)
-        if not isinstance(shipment, dict):
-            return self._done_packing(w, shipment_id)
-        if shipment["status"] == "packed":
-            if self.hub is not None and w.location in self.hub and time.monotonic() < deadline:
-                return self.at(max(10.0, self.wall(0.5)), lambda: self._await_verdict(w, ids, sscc_epc, deadline))
-            reason = "no reader at this pack station" if self.hub is None or w.location not in self.hub else "the pack station did not confirm in time"
-            if self._call("POST", f"/api/v1/shipments/{shipment_id}/override", token, {"reason": reason}, what="override", location=w.location) is None:
-                return self._done_packing(w, shipment_id)
-            self.tally.add("parcels closed by hand")
-        elif shipment["status"] == "verified":
-            self.tally.add("parcels verified by rfid")
-        else:
-            return self._done_packing(w, shipment_id)
-        self._dispatch(w, shipment, ids[1], sscc_epc)
-
-    def _done_packing(self, w: Worker, shipment_id: int) -> None:
-        if self.hub is not None:
-            self.hub.set_table(w.location, w.port, [])
-        self._idle(w, done=shipment_id)
-
-    def _dispatch(self, w: Worker, shipment: dict[str, Any], order_id: int | None, sscc_epc: str) -> None:
-        """A verified parcel: made ready here (the customer collects here), or shipped (home, or to the pickup store)."""
-        location, token, sid = w.location, self._picker(w.location), shipment["id"]
-        pickup = shipment.get("pickup_location_id")
-        order = self._orders.get(order_id) if order_id is not None else None
-        self._done_packing(w, sid)
-        if pickup == location:
-            if self._call("POST", f"/api/v1/shipments/{sid}/ready", token, what="ready", location=location) is not None:
-                self.tally.add("pickups ready")
-                self._customer_told(order_id, sid, location)
-            return
-        if self._call("POST", f"/api/v1/shipments/{sid}/ship", token, what="ship", location=location) is None:
-            return
-        self.tally.add("parcels shipped")
-        if pickup is not None:
-            self.at(self.rng.uniform(*self.b.transit_hours) * 3600, lambda: self._arrives(pickup, sid, sscc_epc, order_id))
-        elif order is not None and order.home is not None:
-            self.at(self.rng.uniform(*self.b.delivered_days) * 86400, lambda: self._delivered(order, shipment))
-
-    # -- parcels between locations, customers ----------------------------------------------------------------------
-
-    def _arrives(self, store: str, shipment_id: int, sscc_epc: str, order_id: int | None) -> None:
-        """A ship-to-store parcel reaches its pickup store: its own tag is read at the dock; the staff stage it."""
-        if self.hub is not None and store in self.hub:
-            self.hub.sight(store, "dock", [(DOCK, [sscc_epc], SIGHTING_TICKS)])
-        self.tally.add("parcels arrived at pickup stores")
-        self.at(self.rng.uniform(120, 600), lambda: self._stage(store, shipment_id, order_id))
-
-    def _stage(self, store: str, shipment_id: int, order_id: int | None) -> None:
-        token = self._picker(store)
-        shipment = self._call("GET", f"/api/v1/shipments/{shipment_id}", token, what="shipment", location=store)
-        if not isinstance(shipment, dict):
-            return
-        if shipment["status"] == "in_transit":  # the dock reader missed it: the label is scanned
-            parcels = shipment.get("parcels") or []
-            if not parcels or self._call("POST", "/api/v1/pickups/receive", token, {"sscc": parcels[-1]["sscc"]}, what="receive", location=store) is None:
-                return
-            self.tally.add("parcels received by label scan")
-        else:
-            self.tally.add("parcels received by rfid")
-        if self._call("POST", f"/api/v1/shipments/{shipment_id}/ready", token, what="ready", location=store) is not None:
-            self.tally.add("pickups ready")
-            self._customer_told(order_id, shipment_id, store)
-
-    def _customer_told(self, order_id: int | None, shipment_id: int, store: str) -> None:
-        """The customer got the 'ready' message: comes on time, late, or never."""
-        order = self._orders.get(order_id) if order_id is not None else None
-        if order is None:  # an order of the demo's seed or of a person: not ours to collect
-            return
-        roll = self.rng.random()
-        if roll < self.b.collect_on_time:
-            delay, late = self.rng.uniform(*self.b.collect_minutes) * 60, False
-        elif roll < self.b.collect_on_time + self.b.collect_late:
-            delay, late = self.rng.uniform(*self.b.late_hours) * 3600, True
-        else:
-            self.tally.add("customers who never come")
-            return
-        self.at(delay, lambda: self._comes(order, shipment_id, store, late))
-
-    def _comes(self, order: _Order, shipment_id: int, store: str, late: bool) -> None:
-        full = self._call("GET", f"/api/v1/orders/{order.id}", self.creds.ops, what="order")
-        if not isinstance(full, dict) or not full.get("pickup"):
-            return
-        code = full["pickup"]["code"]
-        if order.kind == "curbside":
-            if self._call("POST", f"/api/v1/pickups/{code}/checkin", None, {"bay": str(self.rng.randint(1, 12)), "car": "a grey Clio"}, what="checkin") is None:
-                return
-            self.tally.add("curbside check-ins")
-            self.at(self.rng.uniform(*self.b.curbside_handover_minutes) * 60, lambda: self._hand_over(order, shipment_id, store, code, late))
-        else:
-            self._hand_over(order, shipment_id, store, code, late)
-
-    def _hand_over(self, order: _Order, shipment_id: int, store: str, code: str, late: bool) -> None:
-        answer = self._call("POST", f"/api/v1/shipments/{shipment_id}/handover", self._picker(store), {"pickup_code": code}, what="handover", location=store)
-        if not isinstance(answer, dict):
-            self.tally.add("customers turned away (expired)" if late else "handovers refused")
-            return
-        self.tally.add("pickups collected")
-        if late:
-            self.tally.add("pickups collected late")
-        self._collected += 1
-        if self.b.return_rate > 0 and self._collected % round(1 / self.b.return_rate) == 1 % round(1 / self.b.return_rate):  # the 1st, then every n-th
-            elsewhere = [s for s in self.stores if s.id != store] or self.stores
-            other = min(elsewhere, key=lambda s: _km(s, self.places[store]) + self.rng.uniform(0, 150))
-            self.at(self.rng.uniform(*self.b.return_minutes) * 60, lambda: self._return(order, other.id, answer))
-
-    def _delivered(self, order: _Order, shipment: dict[str, Any]) -> None:
-        self.tally.add("home deliveries delivered")
-        if order.home is not None and self.rng.random() < self.b.home_return_rate:
-            here = Place("home", "home", *order.home)
-            nearest = min(self.stores, key=lambda s: _km(s, here))
-            self.at(self.rng.uniform(1, 5) * 86400, lambda: self._return(order, nearest.id, {"delivered": shipment["lines"]}))
-
-    def _return(self, order: _Order, store: str, handed: dict[str, Any]) -> None:
-        lines = handed.get("delivered") or []
-        if not lines:
-            return
-        line = self.rng.choice(lines)
-        body = {"external_id": f"RET-{order.external_id}", "location_id": store, "order_id": order.id,
-                "items": [{"gtin": line["gtin"], "qty": 1, "grade": "resellable" if self.rng.random() < 0.9 else "damaged",
-                           "reason": self.rng.choice(("too_small", "too_large", "changed_mind", "not_as_described"))}]}
-        if self._call("POST", "/api/v1/returns", self._picker(store), body, what="return", location=store) is not None:
-            self.tally.add("returns taken")
-            if store != (order.pickup or order.origin):
-                self.tally.add("returns taken in another store")
 
     # -- the readers' world ----------------------------------------------------------------------------------------
 
@@ -669,10 +324,3 @@ class Simulation:
         if epc is not None:
             self.tally.add("items walked out unpaid")
             self._through_the_exit(store, epc)
-
-
-def _km(a: Place, b: Place) -> float:
-    """Great-circle distance."""
-    la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 12742.0 * math.asin(math.sqrt(min(1.0, h)))

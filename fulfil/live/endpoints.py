@@ -18,6 +18,7 @@ from fulfil.auth.service import Principal
 from fulfil.deps import check_location, require_detached
 from fulfil.journal.schemas import BusinessEventRead
 from fulfil.live import repository
+from fulfil.horizon import Horizon
 from fulfil.errors import NotFound
 from fulfil.models import Location, Role
 from fulfil.shipments.schemas import VerificationRead
@@ -82,20 +83,24 @@ async def stream(
     if not await run_in_threadpool(exists):
         raise NotFound(f"location {location_id} not found", details={"location_id": location_id})
 
+    # Ids are drawn before commit: each poll reads only what no transaction in flight can still come before (horizon).
+    horizon = Horizon()
+
     def load(cursor: Cursor) -> tuple[list[tuple[str, dict[str, Any], Cursor]], Cursor]:
         with factory() as session:
+            limits = horizon.check_again_if_holding(session)
             out: list[tuple[str, dict[str, Any], Cursor]] = []
             s_id, v_id, a_id, b_id = cursor
-            for ev in repository.stock_after(session, location_id, s_id, BATCH):
+            for ev in repository.stock_after(session, location_id, s_id, BATCH, limits["stock_events"]):
                 s_id = ev.id
                 out.append(("stock", StockEventRead.model_validate(ev).model_dump(mode="json"), (s_id, v_id, a_id, b_id)))
-            for vf in repository.verifications_after(session, location_id, v_id, BATCH):
+            for vf in repository.verifications_after(session, location_id, v_id, BATCH, limits["parcel_verifications"]):
                 v_id = vf.id
                 out.append(("verification", VerificationRead.model_validate(vf).model_dump(mode="json"), (s_id, v_id, a_id, b_id)))
-            for an in repository.anomalies_after(session, location_id, a_id, BATCH):
+            for an in repository.anomalies_after(session, location_id, a_id, BATCH, limits["tag_anomalies"]):
                 a_id = an.id
                 out.append(("anomaly", TagAnomalyRead.model_validate(an).model_dump(mode="json"), (s_id, v_id, a_id, b_id)))
-            for be in repository.business_after(session, location_id, b_id, BATCH):
+            for be in repository.business_after(session, location_id, b_id, BATCH, limits["domain_events"]):
                 b_id = be.id
                 data = BusinessEventRead.model_validate(be).model_dump(mode="json")
                 out.append((be.kind.split(".", 1)[0], data, (s_id, v_id, a_id, b_id)))
@@ -103,9 +108,15 @@ async def stream(
 
     def start() -> Cursor:
         with factory() as session:
-            return repository.heads(session, location_id)
+            return repository.heads(session, location_id, horizon.settle(session))
+
+    def settle() -> None:
+        with factory() as session:
+            horizon.settle(session)
 
     resumed = _cursor(last_event_id)
+    if resumed is not None and None not in resumed:
+        await run_in_threadpool(settle)  # start() settles otherwise
     if resumed is None:
         cursor = (0, 0, 0, 0) if from_start else await run_in_threadpool(start)
     else:  # an id with fewer parts: resume the kinds it names there, the others from now on

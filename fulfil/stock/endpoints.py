@@ -11,6 +11,7 @@ from fulfil.api_types import MAX_EVENT_ID, IdempotencyKey, Offset, OptionalRecor
 from fulfil.catalog.schemas import Gtin
 from fulfil.deps import CommittingRoute, OpsOnly, OpsOrPicker, SessionDep, check_location
 from fulfil.errors import NotFound
+from fulfil.horizon import Horizon
 from fulfil.models import StockCause
 from fulfil.openapi import errors, replayable
 from fulfil.stock import quarantine, repository, service
@@ -53,7 +54,9 @@ def list_events(
     if principal.location_id is not None:
         location_id = location_id or principal.location_id
         check_location(principal, location_id)
-    rows = repository.list_events(session, location_id=location_id, gtin=gtin, order_id=order_id, limit=limit, after_id=after_id)
+    # Only events no transaction in flight can still come before: a poller moving after_id never skips one (horizon).
+    upto = Horizon().settle(session)["stock_events"]
+    rows = repository.list_events(session, location_id=location_id, gtin=gtin, order_id=order_id, limit=limit, after_id=after_id, upto=upto)
     return [StockEventRead.model_validate(r) for r in rows]
 
 

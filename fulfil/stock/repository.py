@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from fulfil.horizon import final
 from fulfil.models import StockEvent, StockLevel
 from fulfil.models.feed import next_change_seq
 from fulfil.stock.rules import available_sql
@@ -131,10 +132,11 @@ def find_event_by_key(session: Session, key: str) -> StockEvent | None:
 
 
 def list_events(
-    session: Session, *, location_id: str | None, gtin: str | None, order_id: int | None, limit: int, after_id: int | None
+    session: Session, *, location_id: str | None, gtin: str | None, order_id: int | None, limit: int, after_id: int | None,
+    upto: int | None = None,
 ) -> Sequence[StockEvent]:
-    """Stock events, oldest first, filtered and paged by id."""
-    stmt = select(StockEvent).order_by(StockEvent.id).limit(limit)
+    """Stock events, oldest first, filtered and paged by id, none above `upto` (fulfil.horizon)."""
+    stmt = select(StockEvent).where(final(StockEvent.id, upto)).order_by(StockEvent.id).limit(limit)
     if location_id is not None:
         stmt = stmt.where(StockEvent.location_id == location_id)
     if gtin is not None:

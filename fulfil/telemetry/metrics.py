@@ -26,6 +26,11 @@ BATCH_FALLBACKS = Counter(
     "fired (guard), greedy's plan was returned unimproved (greedy), the LP bound is missing or weaker (lp).",
     ["reason"], registry=REGISTRY,
 )
+EVENT_READERS_GAVE_UP = Counter(
+    "fulfil_event_reader_unwaited", "Transactions writing events that readers (live streams, GET /stock/events) stopped waiting "
+    "for, by table: open longer than a stream's 30 s or a reader's first 5 s (fulfil.horizon; an event they commit later "
+    "below a reader's cursor is not sent to it).", ["table"], registry=REGISTRY,
+)
 BATCH_RUN = Histogram(
     "fulfil_routing_batch_duration_seconds", "A batch routing run (re-optimisation of the open orders), start to finish.",
     buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0), registry=REGISTRY,

@@ -31,6 +31,7 @@ from fulfil.ingest.config import load_config
 from fulfil.ingest.endpoints import router as ingest_router
 from fulfil.ingest.runtime import IngestRuntime
 from fulfil.leadership import for_engine as leadership_for
+from fulfil.live import notify as live_notify
 from fulfil.live.endpoints import router as live_router
 from fulfil.locations.endpoints import router as locations_router
 from fulfil.locations.index import LocationIndex
@@ -150,6 +151,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             if job is not None:
                 job.start()
         app.state.jobs = jobs
+        # Live streams are woken by PostgreSQL NOTIFY from any process (fulfil.live.notify); SQLite streams poll.
+        notifier = live_notify.for_engine(engine)
+        if notifier is not None:
+            notifier.start()
+        app.state.live_notifier = notifier
         # Webhook deliveries are rows claimed under a lease: every process dispatches (fulfil.webhooks.dispatcher).
         webhooks = start_webhook_dispatch(factory, settings)
         app.state.webhook_dispatch = webhooks is not None
@@ -163,6 +169,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                     job.stop()
             if leadership is not None:
                 leadership.close()  # the leads go to another process at its next poll
+            if notifier is not None:
+                app.state.live_notifier = None
+                notifier.stop()
             if app.state.ingest is not None:
                 app.state.ingest.stop()
             if owns_engine:
@@ -183,6 +192,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.stopping = False  # set when the server begins to stop: live streams end so it can (fulfil.live)
     app.state.jobs = {}  # the background jobs of this process, by name, once started (fulfil.periodic.states)
+    app.state.live_notifier = None  # fulfil.live.notify, on PostgreSQL once started
     app.state.webhook_dispatch = False
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

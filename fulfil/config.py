@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(
         default=DEFAULT_MAX_OVERFLOW, ge=0, le=500, description="Connections a process may open beyond its pool under load (closed again when returned).",
     )
+    live_poll_seconds: float = Field(
+        default=5.0, gt=0, le=300,
+        description="On PostgreSQL, how often a live stream reads its tables when no notification woke it (LISTEN/NOTIFY wakes it at once); SQLite streams poll every 0.5 s.",
+    )
     job_leader_poll_seconds: float = Field(
         default=2.0, gt=0, le=60,
         description="How often a process asks to lead the background jobs it does not lead (a killed leader is replaced within this).",

@@ -1,8 +1,8 @@
 """The connection budget: how many PostgreSQL connections one Fulfil process may open, and the check `fulfil serve`
 makes at start that its processes fit in the server's `max_connections` (docs/deployment.md, "Connection budget").
 
-One process opens at most `database_pool_size + database_max_overflow` connections through its pool, plus one for
-the job leadership's locks (fulfil.leadership). `fulfil serve --workers N` is N such processes (its supervisor keeps
+One process opens at most `database_pool_size + database_max_overflow` connections through its pool, plus two of its
+own: the job leadership's locks (fulfil.leadership) and the live streams' LISTEN (fulfil.live.notify). `fulfil serve --workers N` is N such processes (its supervisor keeps
 no connection). The server accepts `max_connections - superuser_reserved_connections - reserved_connections` from
 ordinary roles."""
 
@@ -17,7 +17,7 @@ from fulfil.config import Settings
 from fulfil.db import is_sqlite, make_engine
 from fulfil.errors import BadRequest
 
-LEADERSHIP_CONNECTIONS = 1
+OWN_CONNECTIONS = 2  # the job leadership's and the live streams' LISTEN connection
 
 _SERVER = text(
     "SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int, "
@@ -28,7 +28,7 @@ _SERVER = text(
 
 def per_process(settings: Settings) -> int:
     """The most connections one process opens."""
-    return settings.database_pool_size + settings.database_max_overflow + LEADERSHIP_CONNECTIONS
+    return settings.database_pool_size + settings.database_max_overflow + OWN_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Budget:
 
     def arithmetic(self, settings: Settings) -> str:
         return (f"{self.processes} process(es) x ({settings.database_pool_size} pool + {settings.database_max_overflow} overflow + "
-                f"{LEADERSHIP_CONNECTIONS} leadership) = {self.needed} connections; PostgreSQL accepts {self.available} "
+                f"{OWN_CONNECTIONS} own) = {self.needed} connections; PostgreSQL accepts {self.available} "
                 f"(max_connections {self.max_connections} - {self.reserved} reserved)")
 
 

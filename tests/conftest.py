@@ -125,7 +125,8 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture()
 def app(engine: Engine, session_factory: sessionmaker[Session], database_url: str) -> Any:
     # No background loops: their threads would share the test's one connection (tests sweep and dispatch themselves).
-    application = create_app(quiet_settings(database_url), engine=engine)
+    # live_poll_seconds: the test's connection never commits, so no NOTIFY wakes a stream: poll as often as without.
+    application = create_app(quiet_settings(database_url, live_poll_seconds=0.5), engine=engine)
     application.state.session_factory = session_factory
     return application
 

@@ -18,6 +18,7 @@ from fulfil.auth.service import Principal
 from fulfil.deps import check_location, require_detached
 from fulfil.journal.schemas import BusinessEventRead
 from fulfil.live import repository
+from fulfil.live.notify import Notifier, Subscription
 from fulfil.horizon import Horizon
 from fulfil.errors import NotFound
 from fulfil.models import Location, Role
@@ -123,25 +124,46 @@ async def stream(
         now = await run_in_threadpool(start) if None in resumed else (0, 0, 0, 0)
         cursor = (resumed[0], resumed[1], now[2] if resumed[2] is None else resumed[2], now[3] if resumed[3] is None else resumed[3])
 
+    notifier: Notifier | None = request.app.state.live_notifier
+    notified_poll = request.app.state.settings.live_poll_seconds
+
+    async def pause(bell: Subscription | None) -> None:
+        """Until the location has news (PostgreSQL NOTIFY) or the next poll is due."""
+        if bell is not None and notifier is not None and notifier.listening and not horizon.holding:
+            end = time.monotonic() + notified_poll
+            # Looked up every POLL_SECONDS (no query): a stopping server or a gone client ends the stream as promptly as before.
+            while not await bell.wait(min(POLL_SECONDS, max(0.0, end - time.monotonic()))) and time.monotonic() < end:
+                if request.app.state.stopping or await request.is_disconnected():
+                    return
+        else:  # SQLite, the listener down, or ids held back behind a writer elsewhere (its commit rings its own location)
+            await asyncio.sleep(POLL_SECONDS)
+
     async def events() -> AsyncIterator[str]:
         nonlocal cursor
         sent = 0
         quiet_since = opened = time.monotonic()
-        yield "retry: 2000\n\n"
-        # A stopping server ends its streams (clients reconnect, with Last-Event-ID, to another process or after the restart).
-        while not request.app.state.stopping and not await request.is_disconnected() and (max_seconds is None or time.monotonic() - opened < max_seconds):
-            batch, cursor = await run_in_threadpool(load, cursor)
-            for kind, data, at in batch:
-                yield f"id: {at[0]}.{at[1]}.{at[2]}.{at[3]}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-                sent += 1
-                if max_events is not None and sent >= max_events:
-                    return
-            if batch:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
-                yield ": keep-alive\n\n"
-                quiet_since = time.monotonic()
-            if not batch:
-                await asyncio.sleep(POLL_SECONDS)
+        bell = notifier.subscribe(location_id) if notifier is not None else None
+        try:
+            yield "retry: 2000\n\n"
+            # A stopping server ends its streams (clients reconnect, with Last-Event-ID, to another process or after the restart).
+            while not request.app.state.stopping and not await request.is_disconnected() and (max_seconds is None or time.monotonic() - opened < max_seconds):
+                if bell is not None:
+                    bell.event.clear()  # news from here on rings again: nothing committed during the read is slept through
+                batch, cursor = await run_in_threadpool(load, cursor)
+                for kind, data, at in batch:
+                    yield f"id: {at[0]}.{at[1]}.{at[2]}.{at[3]}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+                    sent += 1
+                    if max_events is not None and sent >= max_events:
+                        return
+                if batch:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
+                    yield ": keep-alive\n\n"
+                    quiet_since = time.monotonic()
+                if not batch:
+                    await pause(bell)
+        finally:
+            if bell is not None:
+                bell.close()
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -215,7 +215,7 @@ def test_serve_workers_share_one_port_with_one_leader_per_job(fresh_database_url
         assert "--workers 2 needs PostgreSQL" in refused.stderr and "Traceback" not in refused.stderr
         return
     over = run(["serve", "--workers", "4", "--port", str(free_port())], {**env, "FULFIL_DATABASE_POOL_SIZE": "200", "FULFIL_DATABASE_MAX_OVERFLOW": "0"}, timeout=60)
-    assert over.returncode == 2 and "connection budget exceeded: 4 process(es) x (200 pool + 0 overflow + 1 leadership) = 804" in over.stderr
+    assert over.returncode == 2 and "connection budget exceeded: 4 process(es) x (200 pool + 0 overflow + 2 own) = 808" in over.stderr
     readers = tmp_path / "readers.toml"
     readers.write_text("")
     ingest = run(["serve", "--workers", "2", "--port", str(free_port())], {**env, "FULFIL_READERS_CONFIG": str(readers)}, timeout=60)

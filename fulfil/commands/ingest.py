@@ -23,6 +23,12 @@ def _ingest(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     config = load_config(Path(args.config))
+    if args.partition is not None:
+        try:
+            config = config.partition(*args.partition)
+        except ValueError as exc:
+            print(f"fulfil: error: {exc}", file=sys.stderr)
+            return 2
     mqtt_url = args.mqtt_url or settings.mqtt_url
     engine = engine_for(settings)
     try:
@@ -37,11 +43,22 @@ def _ingest(args: argparse.Namespace) -> int:
     if runtime.mqtt is not None and not runtime.mqtt.subscriber.wait_ready(SUBSCRIBE_WAIT_S):
         print(f"fulfil: warning: not subscribed at {mqtt_url} yet ({runtime.mqtt.subscriber.counters.last_error}); "
               "retrying in the background", file=sys.stderr, flush=True)
-    print(f"ingesting from {len(config.readers)} reader(s); Ctrl-C to stop", file=sys.stderr, flush=True)
+    part = f" (partition {args.partition[0]}/{args.partition[1]}: {len(config.locations())} location(s))" if args.partition else ""
+    print(f"ingesting from {len(config.readers)} reader(s){part}; Ctrl-C to stop", file=sys.stderr, flush=True)
     done.wait()
     runtime.stop()
     engine.dispose()
     return 0
+
+
+def _partition(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N (e.g. 1/2)") from None
+    if not 1 <= index <= count <= 1024:
+        raise argparse.ArgumentTypeError(f"{text!r}: K must be 1..N and N at most 1024")
+    return index, count
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,4 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ingest = subparsers.add_parser("ingest", help="run reader ingest (MQTT readers) without the API")
     ingest.add_argument("--config", required=True, help="readers file (TOML), see docs/readers.md")
     ingest.add_argument("--mqtt-url", default=None, help="broker URL (default FULFIL_MQTT_URL)")
+    ingest.add_argument(
+        "--partition", type=_partition, default=None, metavar="K/N",
+        help="ingest only partition K of N of the readers file: whole locations by a hash of their id (run N processes, "
+        "K = 1..N; docs/deployment.md)",
+    )
     ingest.set_defaults(func=_ingest)

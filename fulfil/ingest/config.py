@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -146,6 +147,24 @@ class IngestConfig(BaseModel):
     def locations(self) -> set[str]:
         """Locations that have readers."""
         return {r.location for r in self.readers}
+
+    def partition(self, index: int, count: int) -> IngestConfig:
+        """The readers of partition `index` of `count` (1-based): whole locations, by a stable hash of their id, so every
+        zone of a location (a portal's two sides included) is smoothed in one process; the MQTT client id gets the
+        partition (each partition keeps its own persistent session). ValueError when out of range or empty."""
+        if not 1 <= index <= count:
+            raise ValueError(f"partition {index}/{count}: the index must be between 1 and {count}")
+        if count == 1:
+            return self
+        readers = [r for r in self.readers if partition_of(r.location, count) == index]
+        if not readers:
+            raise ValueError(f"partition {index}/{count} holds no reader: {len(self.locations())} location(s) over {count} partitions")
+        return self.model_copy(update={"readers": readers, "client_id": f"{self.client_id}-p{index}of{count}"})
+
+
+def partition_of(location_id: str, count: int) -> int:
+    """The partition (1-based) a location's readers belong to among `count`: the same in every process and release."""
+    return zlib.crc32(location_id.encode()) % count + 1
 
 
 def parse_config(text: str, source: str = "readers file") -> IngestConfig:

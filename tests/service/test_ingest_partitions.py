@@ -1,0 +1,116 @@
+"""Ingest scale-out (issue 16): `fulfil ingest --partition K/N` processes share one readers file, each smoothing whole
+locations (every zone of a location in one process, so arrival windows and exit portals see all their reads). A
+partition killed mid-run does not move to another process: its broker session keeps its readers' messages until it
+is started again, and then nothing is lost or counted twice."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from fulfil.db import make_engine
+from fulfil.demo import demo_gtin
+from fulfil.ingest.config import load_config, partition_of
+from rfid.epc import encode_sgtin96
+from simulators.broker import BrokerError, MosquittoBroker, find_mosquitto
+from tests.hardware.conftest_mqtt import Publisher
+from tests.ingest.conftest import impinj
+from tests.service.test_cli import FULFIL, SERVER_START_DEADLINE_S, env, seeded_token  # noqa: F401 (env is a fixture)
+from tests.waiting import wait_for
+
+STORES = ["ST-PARIS-01", "ST-LYON-01", "ST-LILLE-01", "ST-NANTES-01"]  # partitions 1, 1, 2, 2 of 2
+TAGS = 4  # per store and wave
+DEADLINE_S = 60.0
+
+
+def _readers(tmp_path: Path, run_id: str) -> Path:
+    path = tmp_path / "readers.toml"
+    body = [f'client_id = "part-{run_id}"', "[zones.receiving]", "arrival_reads = 1", "arrival_ms = 0"]
+    for store in STORES:
+        body += ["[[readers]]", f'id = "dock-{store}"', f'location = "{store}"', 'transport = "mqtt"', f'topic = "part/{run_id}/{store}"',
+                 'format = "impinj"', "[readers.antennas]", '1 = "receiving"']
+    path.write_text("\n".join(body) + "\n")
+    return path
+
+
+@contextmanager
+def _ingest(env: dict[str, str], readers: Path, broker: MosquittoBroker, partition: str) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([*FULFIL, "ingest", "--config", str(readers), "--mqtt-url", broker.url, "--partition", partition], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + SERVER_START_DEADLINE_S
+        while "ingesting from" not in (line := proc.stdout.readline() if proc.stdout else ""):
+            assert line and time.monotonic() < deadline, f"fulfil ingest --partition {partition} did not start"
+            assert "warning" not in line and "error" not in line, line
+        assert "2 location(s)" in line, line
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _receipts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT location_id, count(*) FROM stock_events WHERE cause = 'reader' GROUP BY location_id")).all()
+    return {store: dict(rows).get(store, 0) for store in STORES}
+
+
+def _wave(publisher: Publisher, run_id: str, wave: int) -> None:
+    for k, store in enumerate(STORES):
+        epcs = [encode_sgtin96(demo_gtin(10003), 5_000_000 + wave * 100_000 + k * 1_000 + i, 7) for i in range(TAGS)]
+        publisher.send(f"part/{run_id}/{store}", [impinj(epc, 1) for epc in epcs] * 2)  # every tag read twice
+    publisher.flush()
+
+
+def test_partitions_split_the_readers_by_location_and_a_killed_one_resumes_its_own(env: dict[str, str], fresh_database_url: str, tmp_path: Path) -> None:
+    try:
+        find_mosquitto()
+    except BrokerError as exc:
+        pytest.skip(str(exc))
+    seeded_token(env)
+    run_id = uuid.uuid4().hex[:6]
+    readers = _readers(tmp_path, run_id)
+    config = load_config(readers)
+    assert [partition_of(s, 2) for s in STORES] == [1, 1, 2, 2]
+    assert {r.location for r in config.partition(1, 2).readers} == set(STORES[:2])
+    assert config.partition(2, 2).client_id == f"part-{run_id}-p2of2"
+    engine = make_engine(fresh_database_url)
+    try:
+        with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2") as second:
+            publisher = Publisher(broker)
+            with _ingest(env, readers, broker, "1/2") as first:
+                _wave(publisher, run_id, 1)
+                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, TAGS), "the first wave in every store", DEADLINE_S)
+                first.send_signal(signal.SIGKILL)  # mid-run: no goodbye to the broker or the database
+                first.wait(timeout=30)
+            _wave(publisher, run_id, 2)
+            # The second partition takes its own stores' reads; the first's wait at the broker for their process.
+            wait_for(lambda: _receipts(engine)["ST-NANTES-01"] == 2 * TAGS and _receipts(engine)["ST-LILLE-01"] == 2 * TAGS,
+                     "the second wave in the second partition's stores", DEADLINE_S)
+            assert _receipts(engine)["ST-PARIS-01"] == TAGS and _receipts(engine)["ST-LYON-01"] == TAGS
+            with _ingest(env, readers, broker, "1/2"):  # restarted (as systemd would): its session's messages come
+                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store", DEADLINE_S)
+                publisher.close()
+            assert second.poll() is None
+        assert _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS)  # nothing lost, nothing counted twice
+    finally:
+        engine.dispose()
+
+
+def test_a_partition_out_of_range_or_empty_is_refused(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.service.test_cli import run
+
+    seeded_token(env)
+    readers = _readers(tmp_path, "x")
+    for partition, message in (("3/2", "K must be 1..N"), ("0/2", "K must be 1..N"), ("a/b", "is not K/N"), ("2/5", "holds no reader")):
+        result = run(["ingest", "--config", str(readers), "--mqtt-url", "mqtt://127.0.0.1:1", "--partition", partition], env, timeout=60)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, (partition, result.stderr)

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "fulfil_events:"
 APPLICATION_NAME = "fulfil-live"  # the listening connection's application_name is "fulfil-live:<pid>"
-RECEIVE_TIMEOUT_S = 1.0  # how often the listener looks up from the socket (to stop, or notice a dead connection)
+RECEIVE_TIMEOUT_S = 0.1  # how often the listener looks up from the socket: a stopping app waits at most this for it
+PING_S = 1.0  # how often it checks the connection is alive (a dead one raises, within the keepalive's bounds)
 RECONNECT_S = (0.5, 5.0)  # first and longest wait before connecting again
 
 
@@ -137,10 +139,13 @@ class Notifier:
             conn.execute(f'LISTEN "{CHANNEL_PREFIX}{schema}"')
             self._listening.set()
             self._ring(None)  # what committed while nobody listened
+            pinged = time.monotonic()
             while not self._stop.is_set():
                 for notify in conn.notifies(timeout=RECEIVE_TIMEOUT_S):
                     self._ring(notify.payload)
-                conn.execute("SELECT 1")  # a dead connection raises here, within the keepalive's bounds
+                if time.monotonic() - pinged >= PING_S:
+                    conn.execute("SELECT 1")  # a dead connection raises here
+                    pinged = time.monotonic()
         finally:
             self._listening.clear()
             with contextlib.suppress(Exception):

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from benchmarks.network import own_database
 from benchmarks.report import Result, emit
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
@@ -36,15 +34,7 @@ TARGET_SECONDS = 10.0  # a full feed of this size, streamed: well inside a daily
 
 def _database() -> tuple[str, str | None]:
     url = os.environ.get("FULFIL_BENCH_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench-feed.db'}", None
-    url = normalise_url(url)
-    schema = f"bench_feed_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}", schema
+    return own_database(normalise_url(url) if url else "sqlite://")
 
 
 def _timed_get(client: TestClient, headers: dict[str, str], **params: str) -> tuple[float, int, str]:

@@ -155,6 +155,15 @@ format = "impinj"
     return path
 
 
+def ingest_started(proc: subprocess.Popen[str]) -> str:
+    """Read `fulfil ingest`'s output until it says it is ingesting (subscribed), with no warning on the way; that line."""
+    deadline = time.monotonic() + SERVER_START_DEADLINE_S
+    while "ingesting from" not in (line := proc.stdout.readline() if proc.stdout else ""):
+        assert line and time.monotonic() < deadline, "fulfil ingest did not start"
+        assert "warning" not in line and "error" not in line, line
+    return line
+
+
 def test_ingest_command_runs_workers_alone_and_stops_cleanly(env: dict[str, str], fresh_database_url: str, tmp_path: Path) -> None:
     try:
         find_mosquitto()
@@ -171,10 +180,8 @@ def test_ingest_command_runs_workers_alone_and_stops_cleanly(env: dict[str, str]
         try:
             publisher = Publisher(broker)
             # The first start creates the persistent session: the command says it is ingesting once subscribed.
+            ingest_started(proc)
             deadline = time.monotonic() + SERVER_START_DEADLINE_S
-            while "ingesting from" not in (line := proc.stdout.readline() if proc.stdout else ""):
-                assert line and time.monotonic() < deadline, "fulfil ingest did not start"
-                assert "warning" not in line, line
             publisher.send(topic, [impinj(epc, 1) for epc in epcs] * 2)
             publisher.flush()
             publisher.close()

@@ -7,7 +7,6 @@ ids commit in order, and the same reader must simply see both."""
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from fulfil.models import Location, LocationKind, Product, Role, StockCause, Sto
 from fulfil.stock import service as stock
 from fulfil.telemetry.metrics import REGISTRY
 from tests.factories import make_gtin, quiet_settings
+from tests.sse import sse_events
 from tests.waiting import wait_for
 
 CAUSE = stock.Cause(StockCause.MANUAL, actor="horizon test", reason="count")
@@ -130,15 +130,7 @@ def test_a_poll_between_two_commits_holds_back_what_a_smaller_id_may_still_prece
 def _stream(client: TestClient, url: str, headers: dict[str, str], out: list[dict[str, Any]]) -> None:
     with client.stream("GET", url, headers=headers) as response:
         assert response.status_code == 200
-        current: dict[str, Any] = {}
-        for line in response.iter_lines():
-            if line.startswith("id: "):
-                current["id"] = line[4:]
-            elif line.startswith("data: "):
-                current["data"] = json.loads(line[6:])
-            elif line == "" and current:
-                out.append(current)
-                current = {}
+        out.extend(sse_events(response.iter_lines()))
 
 
 def _while_a_is_open(world: World, dialect: str, read: Callable[[], None]) -> tuple[int, int]:

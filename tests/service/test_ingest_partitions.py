@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from rfid.epc import encode_sgtin96
 from simulators.broker import BrokerError, MosquittoBroker, find_mosquitto
 from tests.hardware.conftest_mqtt import Publisher
 from tests.ingest.conftest import impinj
-from tests.service.test_cli import FULFIL, SERVER_START_DEADLINE_S, env, seeded_token  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import FULFIL, env, ingest_started, seeded_token  # noqa: F401 (env is a fixture)
 from tests.waiting import wait_for
 
 STORES = ["ST-PARIS-01", "ST-LYON-01", "ST-LILLE-01", "ST-NANTES-01"]  # partitions 1, 1, 2, 2 of 2
@@ -46,10 +45,7 @@ def _ingest(env: dict[str, str], readers: Path, broker: MosquittoBroker, partiti
     proc = subprocess.Popen([*FULFIL, "ingest", "--config", str(readers), "--mqtt-url", broker.url, "--partition", partition], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + SERVER_START_DEADLINE_S
-        while "ingesting from" not in (line := proc.stdout.readline() if proc.stdout else ""):
-            assert line and time.monotonic() < deadline, f"fulfil ingest --partition {partition} did not start"
-            assert "warning" not in line and "error" not in line, line
+        line = ingest_started(proc)
         assert "2 location(s)" in line, line
         yield proc
     finally:

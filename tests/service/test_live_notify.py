@@ -4,7 +4,6 @@ after the listening connection is killed it comes back. On SQLite the streams po
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import uuid
@@ -23,6 +22,7 @@ from fulfil.live.notify import APPLICATION_NAME
 from fulfil.models import Location, LocationKind, Product, Role, StockCause
 from fulfil.stock import service as stock
 from tests.factories import make_gtin, quiet_settings
+from tests.sse import sse_events
 from tests.waiting import wait_for
 
 CAUSE = stock.Cause(StockCause.MANUAL, actor="notify test", reason="count")
@@ -42,9 +42,8 @@ class Stream(threading.Thread):
         try:
             with self.client.stream("GET", self.url, headers=self.headers) as response:
                 assert response.status_code == 200
-                for line in response.iter_lines():
-                    if line.startswith("data: "):
-                        self.events.append(json.loads(line[6:]))
+                for event in sse_events(response.iter_lines()):
+                    self.events.append(event["data"])
         except BaseException as exc:  # reported by the test
             self.error = exc
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.sse import sse_events
+
 
 def read_events(client: TestClient, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
     with client.stream("GET", url, headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        current: dict[str, Any] = {}
-        for line in response.iter_lines():
-            if line.startswith("id: "):
-                current["id"] = line[4:]
-            elif line.startswith("event: "):
-                current["event"] = line[7:]
-            elif line.startswith("data: "):
-                current["data"] = json.loads(line[6:])
-            elif line == "" and current:
-                events.append(current)
-                current = {}
-    return events
+        return list(sse_events(response.iter_lines()))
 
 
 def test_stream_replays_and_resumes(

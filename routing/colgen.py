@@ -223,9 +223,7 @@ class Master:
         row = np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
         line = row[: self.n_lines]
         stock = np.minimum(0.0, row[self.n_lines: self.n_lines + self.n_stock])
-        cap = np.where(self.cap_row >= 0, np.minimum(0.0, row[np.maximum(self.cap_row, 0)]), 0.0)
-        flink = np.where(self.flink_row >= 0, np.minimum(0.0, row[np.maximum(self.flink_row, 0)]), 0.0)
-        return Duals(line, stock, cap, flink)
+        return Duals(line, stock, _row_duals(row, self.cap_row), _row_duals(row, self.flink_row))
 
     def reduced_costs(self, d: Duals) -> FloatArray:
         """Reduced cost of every pair (its best use against the duals), in one numpy pass."""
@@ -343,3 +341,12 @@ def solve_lp(net: Network, t: PairTable, extra: IntArray, iterations: int, max_r
     result.pairs_in_master = len(master.master_pairs)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _row_duals(row: FloatArray, rows: IntArray) -> FloatArray:
+    """min(0, the dual of each row in `rows`), 0 where it is -1 (no such row in the master yet). Indexes only rows
+    that exist: a master without rows (no order line in the instance: HiGHS reports an empty model) has no duals."""
+    out = np.zeros(len(rows), dtype=np.float64)
+    present = rows >= 0
+    out[present] = np.minimum(0.0, row[rows[present]])
+    return out

@@ -156,3 +156,13 @@ def test_property_feasible_and_above_bound(orders: int, locations: int, seed: in
     assert report.feasible and report.cost_agrees
     assert plan.lower_bound is not None and plan.lower_bound <= report.cost.total + 1e-6
     assert report.cost.total <= routing.check(inst, routing.solve_greedy(inst)).cost.total + 1e-6
+
+
+def test_nothing_to_route_among_uncapped_locations_is_an_empty_plan(example: dict[str, Any]) -> None:
+    """No order, no stock, no location with a capacity: the LP has no row at all (HiGHS: an empty model). Its duals
+    once indexed a missing row (IndexError, a 500 from the what-if replay of an empty window)."""
+    example["orders"], example["stock"] = [], []
+    for location in example["locations"]:
+        location["capacity"] = None
+    plan = routing.solve_optimal(routing.instance_from_dict(example), routing.Options(time_limit=2))
+    assert plan.shipments == () and plan.unfilled == () and plan.cost.total == 0

@@ -94,3 +94,20 @@ NO_JOBS: dict[str, float] = {
 def quiet_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test app on `database_url` with no background jobs (NO_JOBS), then `overrides`."""
     return Settings(**{"database_url": database_url, **NO_JOBS, **overrides})
+
+
+def delete_location(session: Any, location_id: str) -> None:
+    """Delete a committed location with everything recorded there: its orders' rows, its events, verdicts, anomalies,
+    business events, tasks, tags and stock levels (tests that commit clean up after themselves: other tests count
+    the locations and stock of the shared schema)."""
+    from sqlalchemy import delete, select
+
+    from fulfil.models import DomainEvent, Location, ParcelVerification, RfidTag, Shipment, StockEvent, StockLevel, StoreTask, TagAnomaly
+
+    orders = list(session.scalars(select(Shipment.order_id).where(Shipment.location_id == location_id)))
+    for model in (StockEvent, ParcelVerification, TagAnomaly, DomainEvent, StoreTask):
+        session.execute(delete(model).where(model.location_id == location_id))
+    delete_orders(session, orders)
+    for model in (RfidTag, StockLevel):
+        session.execute(delete(model).where(model.location_id == location_id))
+    session.execute(delete(Location).where(Location.id == location_id))

@@ -14,13 +14,11 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import make_session_factory, unit_of_work
-from fulfil.models import (
-    DomainEvent, Location, LocationKind, ParcelVerification, Product, RfidTag, Shipment, StockEvent, StockLevel, StoreTask, TagAnomaly,
-)
+from fulfil.models import Location, LocationKind, Product, RfidTag, StockEvent, StockLevel
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
 from tests.conftest import assert_stock_consistent, make_gtin
-from tests.factories import delete_orders
+from tests.factories import delete_location
 
 
 @pytest.fixture(scope="session")
@@ -51,18 +49,8 @@ def site(engine: Engine, request: pytest.FixtureRequest) -> Iterator[dict[str, A
 
 def _clean_up(factory: sessionmaker[Session], store: str, gtin: str, epcs: list[str]) -> None:
     with unit_of_work(factory) as s:
-        orders = list(s.scalars(select(Shipment.order_id).where(Shipment.location_id == store)))
-        s.execute(delete(StockEvent).where(StockEvent.location_id == store))
-        s.execute(delete(ParcelVerification).where(ParcelVerification.location_id == store))
-        s.execute(delete(TagAnomaly).where(TagAnomaly.location_id == store))
-        s.execute(delete(DomainEvent).where(DomainEvent.location_id == store))
-        s.execute(delete(StoreTask).where(StoreTask.location_id == store))
-        s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
-        delete_orders(s, orders)
-        s.execute(delete(RfidTag).where(RfidTag.location_id == store))
-        s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
-        s.execute(delete(StockLevel).where(StockLevel.location_id == store))
-        s.execute(delete(Location).where(Location.id == store))
+        s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))  # the site's tags, wherever they went
+        delete_location(s, store)
 
 
 def readers_toml(store: str, topic: str, client_id: str) -> str:

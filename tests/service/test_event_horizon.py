@@ -27,7 +27,7 @@ from fulfil.live import repository
 from fulfil.models import Location, LocationKind, Product, Role, StockCause, StockEvent
 from fulfil.stock import service as stock
 from fulfil.telemetry.metrics import REGISTRY
-from tests.factories import make_gtin, quiet_settings
+from tests.factories import delete_location, make_gtin, quiet_settings
 from tests.sse import sse_events
 from tests.waiting import wait_for
 
@@ -98,6 +98,8 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
             session.close()
         if app_engine is not engine:
             app_engine.dispose()
+        with unit_of_work(factory) as s:
+            delete_location(s, store)
 
 
 def _client(world: World) -> TestClient:

@@ -21,7 +21,7 @@ from fulfil.db import make_session_factory, unit_of_work
 from fulfil.live.notify import APPLICATION_NAME
 from fulfil.models import Location, LocationKind, Product, Role, StockCause
 from fulfil.stock import service as stock
-from tests.factories import make_gtin, quiet_settings
+from tests.factories import delete_location, make_gtin, quiet_settings
 from tests.sse import sse_events
 from tests.waiting import wait_for
 
@@ -58,6 +58,8 @@ def place(engine: Engine) -> Iterator[dict[str, Any]]:
     with unit_of_work(factory) as s:
         ops = {"Authorization": f"Bearer {create_token(s, role=Role.OPS, name=f'nt-{store}').secret}"}
     yield {"factory": factory, "store": store, "gtin": gtin, "ops": ops}
+    with unit_of_work(factory) as s:
+        delete_location(s, store)
 
 
 def _commit(factory: sessionmaker[Session], store: str, gtin: str, delta: int) -> None:

@@ -96,10 +96,10 @@ def quiet_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**{"database_url": database_url, **NO_JOBS, **overrides})
 
 
-def delete_location(session: Any, location_id: str) -> None:
+def delete_location(session: Any, location_id: str, epcs: Any = ()) -> None:
     """Delete a committed location with everything recorded there: its orders' rows, its events, verdicts, anomalies,
-    business events, tasks, tags and stock levels (tests that commit clean up after themselves: other tests count
-    the locations and stock of the shared schema)."""
+    business events, tasks, tags (and the tags `epcs`, wherever they went) and stock levels (tests that commit clean
+    up after themselves: other tests count the locations and stock of the shared schema)."""
     from sqlalchemy import delete, select
 
     from fulfil.models import DomainEvent, Location, ParcelVerification, RfidTag, Shipment, StockEvent, StockLevel, StoreTask, TagAnomaly
@@ -107,6 +107,9 @@ def delete_location(session: Any, location_id: str) -> None:
     orders = list(session.scalars(select(Shipment.order_id).where(Shipment.location_id == location_id)))
     for model in (StockEvent, ParcelVerification, TagAnomaly, DomainEvent, StoreTask):
         session.execute(delete(model).where(model.location_id == location_id))
+    epcs = list(epcs)
+    if epcs:  # before the orders: a tag may name a shipment
+        session.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))
     delete_orders(session, orders)
     for model in (RfidTag, StockLevel):
         session.execute(delete(model).where(model.location_id == location_id))

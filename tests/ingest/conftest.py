@@ -10,11 +10,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.db import make_session_factory, unit_of_work
-from fulfil.models import Location, LocationKind, Product, RfidTag, StockEvent, StockLevel
+from fulfil.models import Location, LocationKind, Product, StockEvent, StockLevel
 from rfid.epc import encode_sgtin96
 from simulators.broker import MosquittoBroker
 from tests.conftest import assert_stock_consistent, make_gtin
@@ -49,8 +49,7 @@ def site(engine: Engine, request: pytest.FixtureRequest) -> Iterator[dict[str, A
 
 def _clean_up(factory: sessionmaker[Session], store: str, gtin: str, epcs: list[str]) -> None:
     with unit_of_work(factory) as s:
-        s.execute(delete(RfidTag).where(RfidTag.epc.in_(epcs)))  # the site's tags, wherever they went
-        delete_location(s, store)
+        delete_location(s, store, epcs)
 
 
 def readers_toml(store: str, topic: str, client_id: str) -> str:

@@ -107,9 +107,8 @@ class Horizon:
                     log.warning("event readers: a transaction writing %s has been open for over %.0f s: not waited for", table, self.linger_s)
                     _linger(table, tx)
                     del self._writers[table][tx]
-            self._limits[table] = min([int(sequences[table]), *(w.floor for w in self._writers[table].values())])
         self._previous = {table: int(value) for table, value in sequences.items()}
-        return dict(self._limits)
+        return self._recompute()
 
     @property
     def holding(self) -> bool:
@@ -150,6 +149,7 @@ class Horizon:
         return [table for table in TABLES if any(w.floor == UNKNOWN for w in self._writers[table].values())]
 
     def _recompute(self) -> dict[str, int | None]:
+        """Each table's limit: the sequence value of the last check, or below it the lowest floor of a writer in flight."""
         if self._previous is None:
             return dict(self._limits)
         for table in TABLES:

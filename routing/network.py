@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -12,9 +13,9 @@ from routing.cost import available_stock, destination, legs
 from routing.model import Instance, Location, Order, Params, StockItem
 
 
-@dataclass(frozen=True, slots=True)
-class Arc:
-    """A location that may serve an order: in time, not excluded, holding at least one of its skus."""
+class Arc(NamedTuple):
+    """A location that may serve an order: in time, not excluded, holding at least one of its skus. A named tuple:
+    1.6 M of them are made at 20,000 x 1,000, and a frozen dataclass costs five times as much to build."""
 
     loc: int
     parcel: float
@@ -104,11 +105,13 @@ class Network:
         # The locations themselves only matter for a pickup (the store's own parcel costs nothing).
         sub = [self.locations[i] for i in idx.tolist()] if order.pickup_at is not None else []
         cost, days = legs(self.params, sub, order, dest, self.lat[idx], self.lon[idx], self.handling[idx])
-        limit = order.promise_days
-        # Plain Python numbers first: converting numpy scalars one by one costs more than the routing that follows.
-        arcs = [Arc(i, c, d) for i, c, d in zip(idx.tolist(), cost.tolist(), days.tolist()) if limit is None or d <= limit]
-        arcs.sort(key=lambda a: (a.parcel, a.loc))
-        return OrderData(order, demand, tuple(arcs))
+        if order.promise_days is not None:
+            keep = days <= order.promise_days
+            idx, cost, days = idx[keep], cost[keep], days[keep]
+        by_cost = np.lexsort((idx, cost))  # cheapest parcel first, then location index
+        # Plain Python numbers: converting numpy scalars one by one costs more than the routing that follows.
+        arcs = tuple(map(Arc, idx[by_cost].tolist(), cost[by_cost].tolist(), days[by_cost].tolist()))
+        return OrderData(order, demand, arcs)
 
     def loc_id(self, loc: int) -> str:
         """Location id of an index."""

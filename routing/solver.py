@@ -44,6 +44,11 @@ LOCAL_SEARCH_PASSES = 2
 BOUND_WORK_PER_SECOND = 50_000
 BOUND_ITERATIONS_PER_SECOND = 1_000
 BOUND_PASS_PER_PAIR = 3
+# Where that budget is below one pass but the limit is long enough for one (its share of the limit covers the pass
+# at BOUND_SECONDS_PER_PAIR), one pass at the LP's duals is afforded (work up to 4 units per pair), no rounds:
+# 20,000 x 1,000 (1.6 M pairs) at 60 s runs it, at 30 s does not. Derived from the limit and the size: deterministic.
+BOUND_SHARE_OF_LIMIT = 0.1
+BOUND_ONE_PASS_PER_PAIR = 4
 # Share of the explanations' time the pattern bound may use (after the plan's guard deadline), and the time it must
 # have left to start (one pass is ~1.8 us of CPU per pair). With half the share and 5 us per pair, runs whose guard
 # fired in the neighbourhood search (under a CPU hog) never had the time left to start it.
@@ -197,6 +202,9 @@ def _stronger_bound(net: Network, table: PairTable, lp: LPResult, allocs: list[O
     (`own`: the plan's `guard` deadline plus part of the explanations' share); None when the budget does not cover
     one pricing pass or its time is gone: the LP's bound stays, and the plan says why."""
     work = int(BOUND_WORK_PER_SECOND * opts.work_seconds)
+    one_pass_fits = BOUND_SHARE_OF_LIMIT * opts.work_seconds >= BOUND_SECONDS_PER_PAIR * table.size
+    if work < BOUND_PASS_PER_PAIR * table.size and one_pass_fits:
+        work = BOUND_ONE_PASS_PER_PAIR * table.size
     if work < BOUND_PASS_PER_PAIR * table.size:
         details["pattern_bound"] = {"status": f"not run: budget {work} below one pricing pass (~{BOUND_PASS_PER_PAIR} "
                                               f"x {table.size} pairs)"}

@@ -237,9 +237,30 @@ def test_plan_reports_the_pattern_bound_and_its_kind() -> None:
 def test_small_budget_falls_back_to_the_lp_bound_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     inst = routing.generate(60, 10, seed=5)
     monkeypatch.setattr(solver, "BOUND_WORK_PER_SECOND", 1)  # far below one pricing pass
+    monkeypatch.setattr(solver, "BOUND_SHARE_OF_LIMIT", 0.0)  # and no single pass afforded by the limit
     plan = routing.solve_optimal(inst, routing.Options(time_limit=20))
     assert plan.solver is not None and plan.lower_bound is not None
     details = plan.solver.details
     assert details["bound_kind"] == "lp" and details["guard_fired_in"] is None
     assert details["pattern_bound"]["status"].startswith("not run: budget")
     assert plan.lower_bound == pytest.approx(details["lp"]["objective"], rel=1e-6)
+
+
+def test_a_limit_long_enough_for_one_pass_affords_it_without_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large instances: the per-second budget is below a pass, but the limit's share covers one (deterministic:
+    derived from the limit and the number of pairs); the pass runs at the LP's duals and no master round follows."""
+    inst = routing.generate(60, 10, seed=5)
+    monkeypatch.setattr(solver, "BOUND_WORK_PER_SECOND", 1)
+    plan = routing.solve_optimal(inst, routing.Options(time_limit=20))
+    assert plan.solver is not None and plan.lower_bound is not None
+    details = plan.solver.details
+    assert details["bound_kind"] == "pattern" and details["guard_fired_in"] is None
+    assert details["pattern_bound"]["rounds"] == 0 and details["pattern_bound"]["status"] == "at LP duals"
+    assert plan.lower_bound >= details["lp"]["objective"] - 1e-6
+    assert plan.lower_bound <= routing.check(inst, plan).cost.total + 1e-6
+    pairs = details["lp"]["pairs"]
+    assert details["pattern_bound"]["budget"] == solver.BOUND_ONE_PASS_PER_PAIR * pairs
+    monkeypatch.setattr(solver, "BOUND_SECONDS_PER_PAIR", 0.1 * 20 / pairs * 1.01)  # the share falls just short
+    short = routing.solve_optimal(inst, routing.Options(time_limit=20))
+    assert short.solver is not None and short.solver.details["bound_kind"] == "lp"
+    assert short.solver.details["pattern_bound"]["status"].startswith("not run: budget")

@@ -2,7 +2,8 @@
 (repeated, and again with a CPU hog); a plain MIP (SCIP, CP-SAT) at smaller sizes. Real-time latency: bench_realtime.
 
 Instances come from benchmarks/routing_instances.py, not from routing/generate.py (the tests' generator).
-FULFIL_BENCH_ROUTING_REPEATS (default 2) instances per size; FULFIL_BENCH_ROUTING_LARGE=1 adds 20,000 x 1,000.
+FULFIL_BENCH_ROUTING_REPEATS (default 2) instances per size; FULFIL_BENCH_ROUTING_LARGE=1 adds 20,000 x 1,000,
+FULFIL_BENCH_ROUTING_HUGE=1 one 100,000 x 2,000 run as regions in parallel processes (about 5 minutes).
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Run:
     shipments: list[Any]
     bound_kind: str | None = None
     lp_bound: float | None = None
+    child_rss_mib: float = 0.0
+    regions: int = 0
 
     @property
     def gap(self) -> float:
@@ -85,24 +88,31 @@ class Run:
         return (self.cost - self.fixed_unfilled) / (self.bound - self.fixed_unfilled) if self.bound else float("inf")
 
 
-def _command(path: Path, out: Path, limit: float) -> tuple[float, float, int]:
-    """Run the CLI in a fresh interpreter (start-up, reading, explaining and writing included): wall s, peak MiB."""
+def _command(path: Path, out: Path, limit: float) -> tuple[float, float, float, int]:
+    """Run the CLI in a fresh interpreter (start-up, reading, explaining and writing included): wall s, peak MiB of
+    the command's process and of its largest child (a region's process; 0 without regions)."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", MEASURED, "routing", "solve", str(path), "--time-limit", f"{limit:g}",
                            "-o", str(out)], capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
-    rss = [float(line.split()[1]) / 1024 for line in done.stderr.splitlines() if line.startswith("MAXRSS ")]
-    return wall, rss[0] if rss else float("nan"), done.returncode
+
+    def rss(tag: str) -> float:
+        found = [float(line.split()[1]) / 1024 for line in done.stderr.splitlines() if line.startswith(tag + " ")]
+        return found[0] if found else float("nan")
+
+    return wall, rss("MAXRSS"), rss("MAXRSS_CHILD"), done.returncode
 
 
-# The CLI's main, then its own peak memory on stderr (RUSAGE_CHILDREN would mix every command run so far).
+# The CLI's main, then its own peak memory and its largest child's on stderr (in a fresh interpreter: the children
+# are the command's own).
 MEASURED = ("import resource, sys; from fulfil.cli import main; rc = main(sys.argv[1:]); "
-            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+            "print('MAXRSS_CHILD', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
 
 
 def _run(inst: routing.Instance, path: Path, limit: float, fixed_unfilled: float, greedy: float) -> Run:
     out = path.with_suffix(".plan.json")
-    wall, rss, code = _command(path, out, limit)
+    wall, rss, child_rss, code = _command(path, out, limit)
     assert code == 0, f"fulfil routing solve exited {code}"
     doc = json.loads(out.read_text())
     plan = routing.plan_from_dict(doc)
@@ -111,7 +121,15 @@ def _run(inst: routing.Instance, path: Path, limit: float, fixed_unfilled: float
     solver = doc["solver"]
     lp = solver.get("lp", {}).get("objective") if solver.get("lp", {}).get("status") == "optimal" else None
     return Run(wall, rss, report.cost.total, plan.lower_bound, greedy, fixed_unfilled, solver["status"],
-               solver.get("guard_fired_in"), doc["shipments"], solver.get("bound_kind"), lp)
+               solver.get("guard_fired_in"), doc["shipments"], solver.get("bound_kind"), lp, child_rss,
+               len(solver.get("regions", [])))
+
+
+def _written(inst: routing.Instance, path: Path) -> tuple[Path, float, float]:
+    """The instance written for the command; greedy's cost and the penalty of the units no plan can fill."""
+    path.write_text(routing.dumps(routing.instance_to_dict(inst)))
+    net = Network(inst)
+    return path, routing.solve_greedy(inst, net).cost.total, inst.params.unfilled_penalty * unavoidable_unfilled(net)
 
 
 def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats: int, memory_gib: float | None) -> None:
@@ -122,11 +140,7 @@ def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(1, repeats + 1):
             inst = benchmark_instance(orders, locations, seed)
-            path = Path(tmp) / f"{name}-{seed}.json"
-            path.write_text(routing.dumps(routing.instance_to_dict(inst)))
-            net = Network(inst)
-            greedy = routing.solve_greedy(inst, net).cost.total
-            fixed = inst.params.unfilled_penalty * unavoidable_unfilled(net)
+            path, greedy, fixed = _written(inst, Path(tmp) / f"{name}-{seed}.json")
             runs.append(_run(inst, path, limit, fixed, greedy))
             if seed == 1:
                 with Hog():
@@ -165,6 +179,31 @@ def _batch(orders: int, locations: int, limit: float, target_gap: float, repeats
     else:
         print(f"routing {name}: plan with and without a CPU hog not comparable: the guard fired "
               f"(quiet: {first.guard}, hog: {hogged.guard}; reported in the plans); same plan {same}")
+
+
+def _huge(orders: int, locations: int, limit: float) -> None:
+    """One very large instance (FULFIL_BENCH_ROUTING_HUGE=1: 100,000 x 2,000), solved as regions in parallel processes
+    (routing/regions.py): the cost next to greedy's (and without the penalty of the units no plan can fill) and next
+    to the bound priced at the regions' duals, the wall next to the limit, the memory."""
+    name = f"{orders}x{locations}"
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = benchmark_instance(orders, locations, SEED)
+        path, greedy, fixed = _written(inst, Path(tmp) / f"{name}.json")
+        run = _run(inst, path, limit, fixed, greedy)
+    print(f"routing {name}: {run.regions} regions, status {run.status}, guard {run.guard}, cost {run.cost:,.2f}, greedy "
+          f"{greedy:,.2f}, unavoidable unfilled penalty {fixed:,.2f}, load average at the end {os.getloadavg()[0]:.2f}")
+    emit(Result(f"routing {name}: cost vs greedy ({run.regions} regions)", run.cost / greedy,
+                "x", "greedy rule engine", 1.0, "< 1", run.cost < greedy))
+    if run.bound:
+        emit(Result(f"routing {name}: cost vs the bound at the regions' duals ({run.bound_kind}; without the "
+                    f"unavoidable unfilled penalty {run.gap_without_unfilled:.4f})", run.gap, "x", "bound", 1.0,
+                    "(no target at this size)", True))
+    emit(Result(f"routing {name}: cost vs greedy, the unavoidable unfilled penalty taken out of both",
+                (run.cost - fixed) / (greedy - fixed), "x", "greedy rule engine", 1.0, "< 1", run.cost < greedy))
+    emit(Result(f"routing {name}: whole command wall time", run.wall, "s", "time limit", limit, f"<= {limit:g} s + 1 s",
+                run.wall <= limit + 1.0))
+    print(f"routing {name}: peak memory of the command's process {run.rss_mib / 1024:.2f} GiB, of its largest region "
+          f"process {run.child_rss_mib / 1024:.2f} GiB")
 
 
 def _plain(inst: routing.Instance, seconds: float, backend: str) -> PlainResult:
@@ -228,6 +267,8 @@ def main() -> None:
     _batch(5000, 300, 30.0, 0.01, repeats, None)
     if os.environ.get("FULFIL_BENCH_ROUTING_LARGE") == "1":
         _batch(20000, 1000, 60.0, 0.01, repeats, 1.5)
+    if os.environ.get("FULFIL_BENCH_ROUTING_HUGE") == "1":
+        _huge(100_000, 2_000, 300.0)
     inst = benchmark_instance(2000, 200, SEED)
     plan, wall = _solve(inst, 10.0)
     _plain_same_time(inst, plan, wall, 10.0)

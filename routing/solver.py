@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from routing.model import Instance, Plan, SolverInfo
 from routing.network import Arc, Network, OrderAlloc, Resources
 from routing.pairs import PairTable, build_pairs
 from routing.plan import allocations_cost, build_plan
+from routing.regions import region_count, solve_by_regions
 from routing.route import alloc_cost, best_route
 from routing.splits import consolidate
 from routing.submip import solve_group
@@ -79,6 +81,9 @@ class Options:
     # Deterministic work per second of time limit, as a multiple of the calibrated default (a faster machine
     # can afford more; the guard still holds the limit).
     effort: float = 1.0
+    # Geographic regions solved in parallel processes (routing/regions.py): None = one per 25,000 orders when there
+    # are several workers and at least two regions' worth, 1 = the batch whole.
+    regions: int | None = None
 
     @property
     def work_seconds(self) -> float:
@@ -225,16 +230,61 @@ def _stronger_bound(net: Network, table: PairTable, lp: LPResult, allocs: list[O
     return pb.bound
 
 
-def solve_optimal(instance: Instance, options: Options | None = None, network: Network | None = None) -> Plan:
-    """Best of (optimised, greedy) plan, with the pattern bound, or the LP's Lagrangian bound, when there is one."""
-    opts = options or Options()
-    start = time.perf_counter()
+def polish(net: Network, allocs: list[OrderAlloc], res: Resources, opts: Options, guard: Guard, clock: _Stages,
+           details: dict[str, object], after: str) -> None:
+    """Local search, then consolidation, each unless the guard has fired (asked after the step named `after`)."""
+    if opts.local_search and not guard.expired(after):
+        details["local_search_moves"] = local_search(net, allocs, res, guard.deadline, LOCAL_SEARCH_PASSES)
+        clock.mark("local search")
+        guard.expired("local search")
+    if opts.consolidate and not guard.expired("local search"):
+        details["consolidated_orders"] = consolidate(net, allocs, res, guard.deadline)
+        clock.mark("consolidation")
+        guard.expired("consolidation")
+
+
+def explain_within(net: Network, best: list[OrderAlloc], final: float, opts: Options, guard: Guard, clock: _Stages,
+                   details: dict[str, object]) -> dict[str, dict[str, Any]] | None:
+    """The explanations when asked for. They are part of the command's time: past `final` the rest are left out,
+    and that is said (the guard then counts as fired in them)."""
+    if not opts.explain:
+        return None
+    explanations = explain(net, best, final)
+    clock.mark("explanations")
+    skipped = sum(1 for e in explanations.values() if "skipped" in e)
+    if skipped:
+        guard.fired_in = guard.fired_in or "explanations"
+        details["explanations_skipped"] = skipped
+    return explanations
+
+
+def plan_deadlines(instance: Instance, opts: Options, start: float) -> tuple[float, float]:
+    """The final deadline (explanations end there; building and writing the plan follow) and the plan's guard's,
+    before it by the explanations' share."""
     begun = opts.started if opts.started is not None else start
     reserve = min(0.5 * opts.time_limit, MARGIN * opts.time_limit + PLAN_SECONDS_PER_ORDER * len(instance.orders))
     # Explanations get their own share at the end (they are cut short at the final deadline, said in the plan).
     explaining = min(0.2 * opts.time_limit, EXPLAIN_SECONDS_PER_ORDER * len(instance.orders)) if opts.explain else 0.0
     final = begun + opts.time_limit - reserve
-    guard = Guard(final - explaining)
+    return final, final - explaining
+
+
+def solve_optimal(instance: Instance, options: Options | None = None, network: Network | None = None) -> Plan:
+    """Best of (optimised, greedy) plan, with the pattern bound, or the LP's Lagrangian bound, when there is one.
+    A large batch is solved as regions in parallel processes (routing/regions.py)."""
+    opts = options or Options()
+    k = region_count(len(instance.orders), opts.regions, opts.workers)
+    if k > 1:
+        return solve_by_regions(instance, opts, k, network)
+    return solve_whole(instance, opts, network)[0]
+
+
+def solve_whole(instance: Instance, opts: Options, network: Network | None = None) -> tuple[Plan, LPResult | None, Network]:
+    """The pipeline on the batch whole: the plan, the LP where it ran (its duals price a bound elsewhere: regions)."""
+    start = time.perf_counter()
+    final, plan_deadline = plan_deadlines(instance, opts, start)
+    explaining = final - plan_deadline
+    guard = Guard(plan_deadline)
     clock = _Stages(start)
     net = network or Network(instance)
     clock.mark("network")
@@ -246,6 +296,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
     bound_kind: str | None = None
     source = "greedy"
     lp_status = "not run"
+    lp: LPResult | None = None
     if not guard.expired("network and greedy"):
         clock.mark("greedy")
         table = build_pairs(net)
@@ -264,14 +315,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
         if lp.pairs.shape[0] and not guard.expired("lp"):
             allocs, res = _repair(net, table, lp, greedy, opts, guard, details)
             clock.mark("repair")
-            if opts.local_search and not guard.expired("repair"):
-                details["local_search_moves"] = local_search(net, allocs, res, guard.deadline, LOCAL_SEARCH_PASSES)
-                clock.mark("local search")
-                guard.expired("local search")
-            if opts.consolidate and not guard.expired("local search"):
-                details["consolidated_orders"] = consolidate(net, allocs, res, guard.deadline)
-                clock.mark("consolidation")
-                guard.expired("consolidation")
+            polish(net, allocs, res, opts, guard, clock, details, after="repair")
             if opts.lns and not guard.expired("consolidation"):
                 stats = improve(net, table, lp, allocs, res, LNS_WORK_PER_SECOND * opts.work_seconds, guard)
                 clock.mark("lns")
@@ -289,15 +333,7 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
             clock.mark("pattern bound")
             if pattern is not None and (bound is None or pattern >= bound):
                 bound, bound_kind = pattern, "pattern"
-    explanations = None
-    if opts.explain:
-        # Explanations are part of the command's time: past the guard the rest are left out, and that is said.
-        explanations = explain(net, best, final)
-        clock.mark("explanations")
-        skipped = sum(1 for e in explanations.values() if "skipped" in e)
-        if skipped:
-            guard.fired_in = guard.fired_in or "explanations"
-            details["explanations_skipped"] = skipped
+    explanations = explain_within(net, best, final, opts, guard, clock, details)
     if guard.fired:
         warnings.append(f"time limit guard fired in {guard.fired_in}: the plan is what was reached by then "
                         "(it may differ between runs)")
@@ -324,4 +360,4 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
                    warnings=warnings)
     details["stage_seconds"] = clock.seconds  # wall clock, for reading only: nothing depends on it
     info = SolverInfo("optimal", time.perf_counter() - start, status, details)
-    return replace(build_plan(net, best, info, bound), explanations=explanations)
+    return replace(build_plan(net, best, info, bound), explanations=explanations), lp, net

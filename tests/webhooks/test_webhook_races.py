@@ -56,7 +56,10 @@ def test_two_dispatchers_deliver_each_event_once_and_in_order(world: World, rece
 
     receiver.plan = plan
     # The clock is stepped past retries while requests are out: the lease (in the same clock) must outlast many steps.
-    settings = fast_settings(webhook_lease_seconds=120)
+    # One request at a time per dispatcher, two per endpoint: neither can fill the endpoint, so the other always finds
+    # a slot when it asks (with 4 each, one of them could hold the endpoint's 2 slots all along: CI once saw a
+    # dispatcher send nothing).
+    settings = fast_settings(webhook_lease_seconds=120, webhook_workers=1)
     other = make_engine(world.url())
     a = dispatchers(world.factory, now=clock, name="dispatcher-a", settings=settings)
     b = dispatchers(make_session_factory(other), now=clock, name="dispatcher-b", settings=settings)

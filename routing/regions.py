@@ -29,7 +29,6 @@ import numpy as np
 import numpy.typing as npt
 
 from routing.colgen import Duals, LPResult, Master
-from routing.greedy import greedy_allocations
 from routing.guard import Guard
 from routing.model import Instance, Location, Plan, SolverInfo, StockItem
 from routing.network import Network, OrderAlloc, Resources
@@ -241,16 +240,9 @@ def _solve_region(i: int) -> RegionOutcome:
 
 def solve_by_regions(instance: Instance, opts: Options, k: int, network: Network | None = None) -> Plan:
     """The batch as `k` regions solved in parallel processes, merged, then improved across borders."""
-    from routing.solver import BOUND_SHARE_OF_EXPLAINING, _Stages, _stronger_bound, explain_within, plan_deadlines, polish
+    from routing.solver import BOUND_SHARE_OF_EXPLAINING, _stronger_bound, begin, explain_within, polish
 
-    start = time.perf_counter()
-    final, plan_deadline = plan_deadlines(instance, opts, start)
-    guard = Guard(plan_deadline)
-    clock = _Stages(start)
-    net = network or Network(instance)
-    clock.mark("network")
-    greedy = greedy_allocations(net)
-    greedy_cost = allocations_cost(net, greedy)
+    start, final, plan_deadline, guard, clock, net, greedy, greedy_cost = begin(instance, opts, network)
     clock.mark("greedy")
     homes = home_locations(net)
     region_of_loc = partition(net, homes, k)

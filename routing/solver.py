@@ -81,9 +81,10 @@ class Options:
     # Deterministic work per second of time limit, as a multiple of the calibrated default (a faster machine
     # can afford more; the guard still holds the limit).
     effort: float = 1.0
-    # Geographic regions solved in parallel processes (routing/regions.py): None = one per 25,000 orders when there
-    # are several workers and at least two regions' worth, 1 = the batch whole.
-    regions: int | None = None
+    # Geographic regions solved in parallel processes (routing/regions.py, which forks: a threaded caller keeps the
+    # default): 1 = the batch whole, N = N regions, None = one per 25,000 orders when there are several workers and
+    # at least two regions' worth (what `fulfil routing solve` asks for).
+    regions: int | None = 1
 
     @property
     def work_seconds(self) -> float:
@@ -269,6 +270,19 @@ def plan_deadlines(instance: Instance, opts: Options, start: float) -> tuple[flo
     return final, final - explaining
 
 
+def begin(instance: Instance, opts: Options, network: Network | None
+          ) -> tuple[float, float, float, Guard, _Stages, Network, list[OrderAlloc], float]:
+    """What every solve starts with: its start, final and plan deadlines, the guard, the stage clock, the compiled
+    network and greedy's plan with its cost (greedy is the floor and the fallback)."""
+    start = time.perf_counter()
+    final, plan_deadline = plan_deadlines(instance, opts, start)
+    clock = _Stages(start)
+    net = network or Network(instance)
+    clock.mark("network")
+    greedy = greedy_allocations(net)
+    return start, final, plan_deadline, Guard(plan_deadline), clock, net, greedy, allocations_cost(net, greedy)
+
+
 def solve_optimal(instance: Instance, options: Options | None = None, network: Network | None = None) -> Plan:
     """Best of (optimised, greedy) plan, with the pattern bound, or the LP's Lagrangian bound, when there is one.
     A large batch is solved as regions in parallel processes (routing/regions.py)."""
@@ -281,15 +295,8 @@ def solve_optimal(instance: Instance, options: Options | None = None, network: N
 
 def solve_whole(instance: Instance, opts: Options, network: Network | None = None) -> tuple[Plan, LPResult | None, Network]:
     """The pipeline on the batch whole: the plan, the LP where it ran (its duals price a bound elsewhere: regions)."""
-    start = time.perf_counter()
-    final, plan_deadline = plan_deadlines(instance, opts, start)
+    start, final, plan_deadline, guard, clock, net, greedy, greedy_cost = begin(instance, opts, network)
     explaining = final - plan_deadline
-    guard = Guard(plan_deadline)
-    clock = _Stages(start)
-    net = network or Network(instance)
-    clock.mark("network")
-    greedy = greedy_allocations(net)
-    greedy_cost = allocations_cost(net, greedy)
     details: dict[str, object] = {"greedy_cost": round(greedy_cost, 6), "seed": opts.seed, "workers": opts.workers}
     warnings: list[str] = []
     best, best_cost, bound = greedy, greedy_cost, None

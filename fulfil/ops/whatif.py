@@ -145,9 +145,7 @@ def solve(instance: routing.Instance, solver: str, seed: int = 0) -> tuple[list[
     if solver == "greedy":
         plan = routing.solve_greedy(instance)
     elif solver == "optimised":
-        # regions=1: never forked from the service's threaded process (docs/routing.md).
-        plan = routing.solve_optimal(instance, routing.Options(time_limit=OPTIMISER_SECONDS, seed=seed, workers=OPTIMISER_WORKERS,
-                                                               regions=1))
+        plan = routing.solve_optimal(instance, routing.Options(time_limit=OPTIMISER_SECONDS, seed=seed, workers=OPTIMISER_WORKERS))
     else:
         start = time.perf_counter()
         state = routing.RoutingState(instance)

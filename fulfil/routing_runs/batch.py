@@ -54,9 +54,7 @@ def run_batch(session: Session, settings: Settings, *, trigger: str, actor: str,
     )
     started = {(o.external_id, s.location_id) for o in orders for s in live[o.id] if s.status not in assign.MOVABLE}
     before = routing.check(instance, current)
-    # regions=1: the service is a threaded process, and the regions' solver forks (docs/routing.md).
-    options = routing.Options(time_limit=time_limit or settings.routing_batch_time_limit_seconds, seed=seed, explain=True,
-                              regions=1)
+    options = routing.Options(time_limit=time_limit or settings.routing_batch_time_limit_seconds, seed=seed, explain=True)
     plan, moves = routing.reoptimize(instance, current, started, options)
     by_external = {o.external_id: o for o in orders}
     new_by_order: dict[str, list[routing.Shipment]] = defaultdict(list)

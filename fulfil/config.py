@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=60,
         description="How often a process asks to lead the background jobs it does not lead (a killed leader is replaced within this).",
     )
+    ingest_adopt_seconds: float = Field(
+        default=5.0, ge=0, le=600,
+        description="`fulfil ingest --partition K/N`: how long a partition's own process must be gone before another process adopts it (failover).",
+    )
     mqtt_url: str | None = Field(
         default=None,
         description="mqtt://user:pass@host:port or mqtts://... of the broker readers publish to; unset = no MQTT ingest.",

@@ -47,6 +47,10 @@ class Leadership(Protocol):
         """Whether this process led `job` at its last check (no query)."""
         ...
 
+    def release(self, job: str) -> None:
+        """Give up the lead of `job` alone (no-op when not held)."""
+        ...
+
     def close(self) -> None:
         """Give up every lead (another process takes them at its next poll)."""
         ...
@@ -59,6 +63,7 @@ def key_sql(name: str) -> str:
 
 
 _TRY_LOCK = text(f"SELECT pg_try_advisory_lock({key_sql('job')})")
+_UNLOCK = text(f"SELECT pg_advisory_unlock({key_sql('job')})")
 
 
 class PostgresLeadership:
@@ -94,6 +99,16 @@ class PostgresLeadership:
     def leads(self, job: str) -> bool:
         with self._lock:
             return job in self._held
+
+    def release(self, job: str) -> None:
+        with self._lock:
+            if job not in self._held or self._conn is None:
+                return
+            self._held.discard(job)
+            try:
+                self._conn.execute(_UNLOCK, {"job": job})
+            except DBAPIError as exc:  # the connection is gone, and the server dropped the lock with it
+                self._lost(exc)
 
     def close(self) -> None:
         with self._lock:
@@ -149,6 +164,9 @@ class FileLeadership:
         with self._lock:
             return self._fd is not None
 
+    def release(self, job: str) -> None:
+        pass  # one lock for every job: released by close()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -166,15 +184,65 @@ class AlwaysLeads:
     def leads(self, job: str) -> bool:
         return True
 
+    def release(self, job: str) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
-def for_engine(engine: Engine) -> Leadership:
-    """The leadership that fits the engine's database."""
+class NamedFileLocks:
+    """A lock per name (SQLite): an exclusive flock on `<base>-<name>.lock`, for leads that must be spread over processes
+    of one host (ingest partitions), where FileLeadership's one lock gives every job to one process."""
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._lock = threading.Lock()
+        self._fds: dict[str, int] = {}
+        self._closed = False
+
+    def _path(self, job: str) -> Path:
+        return Path(f"{self._base}-{''.join(c if c.isalnum() or c in '-_' else '_' for c in job)}.lock")
+
+    def hold(self, job: str) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            if job in self._fds:
+                return True
+            fd = os.open(self._path(job), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fds[job] = fd
+            return True
+
+    def leads(self, job: str) -> bool:
+        with self._lock:
+            return job in self._fds
+
+    def release(self, job: str) -> None:
+        with self._lock:
+            fd = self._fds.pop(job, None)
+            if fd is not None:
+                os.close(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
+def for_engine(engine: Engine, *, spread: bool = False) -> Leadership:
+    """The leadership that fits the engine's database. `spread`: on SQLite a lock file per job (leads spread over the
+    processes of the host, as ingest partitions are) instead of one process leading every job."""
     if engine.dialect.name == "postgresql":
         return PostgresLeadership(engine.url)
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file::memory:"):
-        return FileLeadership(Path(f"{database}-jobs.lock"))
+        return NamedFileLocks(Path(f"{database}-leads")) if spread else FileLeadership(Path(f"{database}-jobs.lock"))
     return AlwaysLeads()

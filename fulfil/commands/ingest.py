@@ -7,8 +7,16 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fulfil.commands._common import reporting_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from fulfil.config import Settings
+    from fulfil.ingest.config import IngestConfig
 
 # How long to wait for the broker's SUBACK before saying so (the client keeps retrying).
 SUBSCRIBE_WAIT_S = 10.0
@@ -19,35 +27,66 @@ def _ingest(args: argparse.Namespace) -> int:
     from fulfil.config import get_settings
     from fulfil.db import engine_for, make_session_factory
     from fulfil.ingest.config import load_config
-    from fulfil.ingest.runtime import IngestRuntime
 
     settings = get_settings()
     config = load_config(Path(args.config))
-    if args.partition is not None:
-        try:
-            config = config.partition(*args.partition)
-        except ValueError as exc:
-            print(f"fulfil: error: {exc}", file=sys.stderr)
-            return 2
     mqtt_url = args.mqtt_url or settings.mqtt_url
     engine = engine_for(settings)
-    try:
-        runtime = IngestRuntime(config, make_session_factory(engine), mqtt_url)
-    except ValueError as exc:
-        print(f"fulfil: error: {exc}", file=sys.stderr)
-        return 2
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    try:
+        if args.partition is None:
+            return _whole(config, make_session_factory(engine), mqtt_url, done)
+        return _partitioned(config, args, settings, engine, mqtt_url, done)
+    finally:
+        engine.dispose()
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _whole(config: IngestConfig, factory: sessionmaker[Session], mqtt_url: str | None, done: threading.Event) -> int:
+    from fulfil.ingest.runtime import IngestRuntime
+
+    try:
+        runtime = IngestRuntime(config, factory, mqtt_url)
+    except ValueError as exc:
+        _say(f"fulfil: error: {exc}")
+        return 2
     runtime.start()
     if runtime.mqtt is not None and not runtime.mqtt.subscriber.wait_ready(SUBSCRIBE_WAIT_S):
-        print(f"fulfil: warning: not subscribed at {mqtt_url} yet ({runtime.mqtt.subscriber.counters.last_error}); "
-              "retrying in the background", file=sys.stderr, flush=True)
-    part = f" (partition {args.partition[0]}/{args.partition[1]}: {len(config.locations())} location(s))" if args.partition else ""
-    print(f"ingesting from {len(config.readers)} reader(s){part}; Ctrl-C to stop", file=sys.stderr, flush=True)
+        _say(f"fulfil: warning: not subscribed at {mqtt_url} yet ({runtime.mqtt.subscriber.counters.last_error}); retrying in the background")
+    _say(f"ingesting from {len(config.readers)} reader(s); Ctrl-C to stop")
     done.wait()
     runtime.stop()
-    engine.dispose()
+    return 0
+
+
+def _partitioned(config: IngestConfig, args: argparse.Namespace, settings: Settings, engine: Engine, mqtt_url: str | None, done: threading.Event) -> int:
+    """Partition K of N, and (unless --no-adopt) any other partition whose process is gone (fulfil.ingest.partitions)."""
+    from fulfil.db import make_session_factory
+    from fulfil.ingest.partitions import PartitionedIngest
+    from fulfil.leadership import for_engine
+
+    home, count = args.partition
+    if config.readers and any(r.transport == "mqtt" for r in config.readers) and not mqtt_url:
+        _say("fulfil: error: the readers file lists MQTT readers but FULFIL_MQTT_URL is not set")
+        return 2
+    try:
+        partitions = PartitionedIngest(config, home, count, make_session_factory(engine), mqtt_url, for_engine(engine, spread=True),
+                                       adopt_after_s=settings.ingest_adopt_seconds, adopt=args.adopt, say=_say)
+    except ValueError as exc:
+        _say(f"fulfil: error: {exc}")
+        return 2
+    try:
+        while True:
+            partitions.step()
+            if done.wait(settings.job_leader_poll_seconds):
+                break
+    finally:
+        partitions.stop()
     return 0
 
 
@@ -68,7 +107,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ingest.add_argument("--mqtt-url", default=None, help="broker URL (default FULFIL_MQTT_URL)")
     ingest.add_argument(
         "--partition", type=_partition, default=None, metavar="K/N",
-        help="ingest only partition K of N of the readers file: whole locations by a hash of their id (run N processes, "
-        "K = 1..N; docs/deployment.md)",
+        help="ingest partition K of N of the readers file: whole locations by a hash of their id (run N processes, "
+        "K = 1..N; docs/deployment.md); a partition whose process is gone is adopted by another until it is back",
     )
+    ingest.add_argument("--no-adopt", dest="adopt", action="store_false",
+                        help="with --partition: run only partition K, never adopt another's (failover off)")
     ingest.set_defaults(func=_ingest)

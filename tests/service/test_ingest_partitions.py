@@ -1,7 +1,8 @@
 """Ingest scale-out (issue 16): `fulfil ingest --partition K/N` processes share one readers file, each smoothing whole
 locations (every zone of a location in one process, so arrival windows and exit portals see all their reads). A
-partition killed mid-run does not move to another process: its broker session keeps its readers' messages until it
-is started again, and then nothing is lost or counted twice."""
+partition killed mid-run is adopted by another process within seconds, from the broker session it left, and handed
+back when its own process returns (fulfil.ingest.partitions); with `--no-adopt` its readers' messages wait at the
+broker until it is started again. Either way nothing is lost or counted twice."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from sqlalchemy import Engine, text
 from fulfil.db import make_engine
 from fulfil.demo import demo_gtin
 from fulfil.ingest.config import load_config, partition_of
+from fulfil.ingest.partitions import lead_name
 from rfid.epc import encode_sgtin96
 from simulators.broker import BrokerError, MosquittoBroker, find_mosquitto
 from tests.hardware.conftest_mqtt import Publisher
 from tests.ingest.conftest import impinj
+from tests.service.cluster import lock_holders
 from tests.service.test_cli import FULFIL, env, ingest_started, seeded_token  # noqa: F401 (env is a fixture)
 from tests.waiting import wait_for
 
@@ -41,8 +44,9 @@ def _readers(tmp_path: Path, run_id: str) -> Path:
 
 
 @contextmanager
-def _ingest(env: dict[str, str], readers: Path, broker: MosquittoBroker, partition: str) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([*FULFIL, "ingest", "--config", str(readers), "--mqtt-url", broker.url, "--partition", partition], env=env,
+def _ingest(env: dict[str, str], readers: Path, broker: MosquittoBroker, partition: str, *more: str) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([*FULFIL, "ingest", "--config", str(readers), "--mqtt-url", broker.url, "--partition", partition, *more],
+                            env={**env, "FULFIL_JOB_LEADER_POLL_SECONDS": "0.3", "FULFIL_INGEST_ADOPT_SECONDS": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         line = ingest_started(proc)
@@ -67,7 +71,9 @@ def _wave(publisher: Publisher, run_id: str, wave: int) -> None:
     publisher.flush()
 
 
-def test_partitions_split_the_readers_by_location_and_a_killed_one_resumes_its_own(env: dict[str, str], fresh_database_url: str, tmp_path: Path) -> None:
+def test_partitions_split_the_readers_by_location_and_without_adoption_a_killed_one_resumes_its_own(
+    env: dict[str, str], fresh_database_url: str, tmp_path: Path,
+) -> None:
     try:
         find_mosquitto()
     except BrokerError as exc:
@@ -81,9 +87,9 @@ def test_partitions_split_the_readers_by_location_and_a_killed_one_resumes_its_o
     assert config.partition(2, 2).client_id == f"part-{run_id}-p2of2"
     engine = make_engine(fresh_database_url)
     try:
-        with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2") as second:
+        with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2", "--no-adopt") as second:
             publisher = Publisher(broker)
-            with _ingest(env, readers, broker, "1/2") as first:
+            with _ingest(env, readers, broker, "1/2", "--no-adopt") as first:
                 _wave(publisher, run_id, 1)
                 wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, TAGS), "the first wave in every store", DEADLINE_S)
                 first.send_signal(signal.SIGKILL)  # mid-run: no goodbye to the broker or the database
@@ -93,13 +99,58 @@ def test_partitions_split_the_readers_by_location_and_a_killed_one_resumes_its_o
             wait_for(lambda: _receipts(engine)["ST-NANTES-01"] == 2 * TAGS and _receipts(engine)["ST-LILLE-01"] == 2 * TAGS,
                      "the second wave in the second partition's stores", DEADLINE_S)
             assert _receipts(engine)["ST-PARIS-01"] == TAGS and _receipts(engine)["ST-LYON-01"] == TAGS
-            with _ingest(env, readers, broker, "1/2"):  # restarted (as systemd would): its session's messages come
+            with _ingest(env, readers, broker, "1/2", "--no-adopt"):  # restarted (as systemd would): its session's messages come
                 wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store", DEADLINE_S)
                 publisher.close()
             assert second.poll() is None
         assert _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS)  # nothing lost, nothing counted twice
     finally:
         engine.dispose()
+
+
+def test_a_killed_partition_is_adopted_by_the_other_process_and_handed_back_when_its_own_returns(
+    env: dict[str, str], fresh_database_url: str, tmp_path: Path,
+) -> None:
+    try:
+        find_mosquitto()
+    except BrokerError as exc:
+        pytest.skip(str(exc))
+    seeded_token(env)
+    run_id = uuid.uuid4().hex[:6]
+    readers = _readers(tmp_path, run_id)
+    engine = make_engine(fresh_database_url)
+    try:
+        with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2") as second:
+            publisher = Publisher(broker)
+            with _ingest(env, readers, broker, "1/2") as first:
+                _wave(publisher, run_id, 1)
+                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, TAGS), "the first wave in every store", DEADLINE_S)
+                first.send_signal(signal.SIGKILL)  # mid-run: no goodbye to the broker or the database
+                first.wait(timeout=30)
+            _wave(publisher, run_id, 2)
+            # Nobody restarts the first process: the second adopts its partition, whose session kept the messages.
+            wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store, by the survivor", DEADLINE_S)
+            assert _holder(engine, 1) in (None, [second.pid]) and _holder(engine, 2) in (None, [second.pid])
+            with _ingest(env, readers, broker, "1/2") as back:  # its own process returns: the partition is handed back
+                # `_ingest` returned once the returning process said it ingests its partition: the survivor gave it up.
+                _wave(publisher, run_id, 3)
+                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 3 * TAGS), "the third wave in every store", DEADLINE_S)
+                assert back.poll() is None and second.poll() is None
+                assert _holder(engine, 1) in (None, [back.pid]) and _holder(engine, 2) in (None, [second.pid])
+                publisher.close()
+            second.terminate()
+            said = second.communicate(timeout=30)[0]
+        assert "adopted partition 1/2 (its process is gone): 2 reader(s)" in said, said
+        assert "partition 1/2 stopped here: its own process is back: handed back" in said, said
+        assert second.returncode == 0, said
+        assert _receipts(engine) == dict.fromkeys(STORES, 3 * TAGS)  # nothing lost, nothing counted twice
+    finally:
+        engine.dispose()
+
+
+def _holder(engine: Engine, index: int) -> list[int] | None:
+    """The pids holding partition `index`/2's lock as PostgreSQL sees them; None on SQLite (kernel file locks)."""
+    return lock_holders(engine, lead_name(index, 2)) if engine.dialect.name == "postgresql" else None
 
 
 def test_a_partition_out_of_range_or_empty_is_refused(env: dict[str, str], tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import Engine, text
 
-from fulfil.leadership import FileLeadership, PostgresLeadership, for_engine, key_sql
+from fulfil.leadership import FileLeadership, NamedFileLocks, PostgresLeadership, for_engine, key_sql
 from tests.waiting import wait_for
 
 
@@ -46,6 +46,25 @@ def test_a_leader_whose_lock_connection_dies_stops_leading_and_another_takes_ove
             wait_for(lambda: first.hold(job), "the first leads again on a new connection", 10)
         else:  # SQLite: one process leads every job, by the file lock
             assert not second.hold(f"{job}-other")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_spread_leads_are_one_per_name_and_each_can_be_given_up_alone(engine: Engine) -> None:
+    """Ingest partitions' locks (for_engine(spread=True)): leads spread over processes, one holder per name, released one
+    at a time (a partition handed back) while the others stay held."""
+    first, second = for_engine(engine, spread=True), for_engine(engine, spread=True)
+    one, two = (f"test-{uuid.uuid4().hex[:8]}:{k}/2" for k in (1, 2))
+    assert isinstance(first, PostgresLeadership if engine.dialect.name == "postgresql" else NamedFileLocks)
+    try:
+        assert first.hold(one) and second.hold(two)  # two names, two processes (one SQLite file lock each)
+        assert not second.hold(one) and not first.hold(two)
+        first.release(one)
+        assert not first.leads(one) and second.hold(one)
+        assert first.hold(f"{one}-again") and not second.hold(f"{one}-again")
+        first.release(two)  # not held: nothing happens
+        assert not first.hold(two) and second.leads(two)
     finally:
         first.close()
         second.close()

@@ -59,6 +59,27 @@ class Channel(Balanced):
         self.client.post("/api/v1/promise", json={"lines": lines, "ship_to": self._point()}, headers=self.headers, name="promise")
 
     @task(1)
+    def checkout_hold(self) -> None:
+        """A checkout: a promise whose delivery option is held for a few seconds; every other one becomes an order that
+        takes the hold, the rest are abandoned and left to the hold sweep (which must expire each exactly once)."""
+        lines = [{"gtin": g, "qty": 1} for g in self.rng.sample(CONFIG["gtins"], 2)]
+        point = self._point()
+        with self.client.post("/api/v1/promise", json={"lines": lines, "ship_to": point, "hold_seconds": 3}, headers=self.headers,
+                              name="promise + hold", catch_response=True) as answer:
+            if answer.status_code == 409:  # nothing could be held for this basket: a normal answer
+                answer.success()
+                return
+            if answer.status_code != 200:
+                answer.failure(f"{answer.status_code}")
+                return
+            hold = answer.json()["hold"]
+        if hold is None or self.rng.random() < 0.5:
+            return
+        body = {"external_id": f"LOAD-{uuid.uuid4().hex[:16]}", "channel": "web", "currency": "EUR", "hold_id": hold["id"],
+                "lines": [{**line, "unit_price": "39.90"} for line in lines], "ship_to": {"name": "Load Test", "country": "FR", **point}}
+        self.client.post("/api/v1/orders", json=body, headers=self.headers, name="order (held)")
+
+    @task(1)
     def order(self) -> None:
         lines = [{"gtin": g, "qty": 1, "unit_price": "39.90"} for g in self.rng.sample(CONFIG["gtins"], self.rng.randint(1, 3))]
         body = {"external_id": f"LOAD-{uuid.uuid4().hex[:16]}", "channel": "web", "currency": "EUR", "lines": lines,

@@ -244,3 +244,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped:
         reporter.write_line(f"FULFIL_NO_SKIPS: {len(skipped)} test(s) skipped; failing the run", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture()
+def env(fresh_database_url: str) -> dict[str, str]:
+    """The environment of a CLI or server child process on a fresh database (the project on its import path)."""
+    return {**os.environ, "FULFIL_DATABASE_URL": fresh_database_url, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

@@ -10,7 +10,7 @@ import pytest
 from hardware.errors import PortUnavailable, opening
 from hardware.serial import ReadQueue, SerialReaderDriver, make_protocol, open_driver, thingmagic
 from rfid.reads import ReaderEvent, ReaderEventKind, TagRead
-from simulators.serial import EMULATORS, FaultPlan, PtyEmulator, Radio, Tag, TextLineEmulator, ThingMagicEmulator
+from simulators.serial import EMULATORS, FaultPlan, Radio, Tag, TextLineEmulator, ThingMagicEmulator
 
 from tests.hardware.conftest import TAGS, wait_until
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.pages.store_app import DEADLINE_MS, HANDHELD, screenshot
 from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
-from tests.service.test_cli import FULFIL, env, free_port  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import FULFIL, free_port
 
 NEWCOMER_S = 60.0  # "within a minute" of running the command
 VERDICT_DEADLINE_MS = 30_000  # the reader reads the table every 0.25 s; the ingest smooths over a few reads

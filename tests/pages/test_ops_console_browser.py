@@ -17,7 +17,7 @@ import pytest
 
 from tests.pages.store_app import DEADLINE_MS, SCREENSHOTS
 from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
-from tests.service.test_cli import env, seeded_token, serving  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import seeded_token, serving
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 

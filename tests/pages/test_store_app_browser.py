@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.service.test_api_docs import CHROMIUM, CHROMIUM_ARGS
-from tests.service.test_cli import env, run, seeded_token, serving  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import run, seeded_token, serving
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 HANDHELD = {"viewport": {"width": 360, "height": 640}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}

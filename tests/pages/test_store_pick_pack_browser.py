@@ -12,7 +12,6 @@ from typing import Any
 from pypdf import PdfReader
 
 from tests.pages.store_app import DEADLINE_MS, OTHER_STORE, STORE, StoreApp, screenshot, store_app, wait_for
-from tests.service.test_cli import env  # noqa: F401 (a fixture)
 
 
 def _scan(page: Any, code: str, *, again: bool = False) -> None:

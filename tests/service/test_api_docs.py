@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fulfil.api_docs import VENDOR_DIR, VENDOR_URL
-from tests.service.test_cli import env, run, serving  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import run, serving
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}

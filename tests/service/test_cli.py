@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -32,11 +31,6 @@ SERVER_START_DEADLINE_S = 30.0
 
 def run(args: list[str], env: dict[str, str], timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*FULFIL, *args], env=env, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
-
-
-@pytest.fixture()
-def env(fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "FULFIL_DATABASE_URL": fresh_database_url, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 def test_upgrade_seed_token_revoke(env: dict[str, str]) -> None:

@@ -15,7 +15,7 @@ from fulfil.db import make_engine, make_session_factory
 from fulfil.models import Order, ParcelVerification, Return, Shipment, StockCause, StockEvent
 from fulfil.stock.invariant import check
 from simulators.broker import BrokerError, find_mosquitto
-from tests.service.test_cli import env, run  # noqa: F401  (the fixture)
+from tests.service.test_cli import run
 
 # A simulated hour at 90x: about 40 s of wall clock here (the summary says how far the service lagged behind).
 DEMO = ["demo", "--speed", "90", "--duration", "1h", "--orders-per-hour", "240", "--port", "0", "--seed", "7"]

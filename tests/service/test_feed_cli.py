@@ -14,7 +14,7 @@ from fulfil.db import make_engine, make_session_factory, unit_of_work
 from fulfil.models import Location, LocationKind, StockCause, StockLevel
 from fulfil.stock import service as stock
 from fulfil.stock.rules import available
-from tests.service.test_cli import env, run  # noqa: F401  (env: the CLI environment fixture)
+from tests.service.test_cli import run
 
 
 def tsv_rows(path: Path) -> dict[tuple[str, str], dict[str, str]]:

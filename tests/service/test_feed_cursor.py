@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fulfil.app import create_app
 from fulfil.auth.service import create_token
+from fulfil.config import Settings
 from fulfil.db import make_session_factory, snapshot_session, unit_of_work
 from fulfil.errors import Conflict
 from fulfil.feeds import service as feeds

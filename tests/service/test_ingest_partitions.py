@@ -25,7 +25,7 @@ from simulators.broker import BrokerError, MosquittoBroker, find_mosquitto
 from tests.hardware.conftest_mqtt import Publisher
 from tests.ingest.conftest import impinj
 from tests.service.cluster import lock_holders
-from tests.service.test_cli import FULFIL, env, ingest_started, seeded_token  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import FULFIL, ingest_started, seeded_token
 from tests.waiting import wait_for
 
 STORES = ["ST-PARIS-01", "ST-LYON-01", "ST-LILLE-01", "ST-NANTES-01"]  # partitions 1, 1, 2, 2 of 2

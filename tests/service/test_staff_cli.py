@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from fulfil.app import create_app
 from tests.factories import quiet_settings
-from tests.service.test_cli import env, run  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import run
 
 
 def _signs_in(url: str, store: str, pin: str) -> bool:

@@ -15,8 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fulfil.models import LocationKind, ParcelVerification, RoutingRun, StockHold, WebhookDelivery
+from fulfil.periodic import Periodic
+from fulfil.telemetry.collector import ServiceCollector
+from fulfil.telemetry.metrics import SHARED_DIRECTORY
 from tests.service.flows import place
-from tests.service.test_cli import env, seeded_token, server_log, serving  # noqa: F401 (env is a fixture)
+from tests.service.test_cli import seeded_token, server_log, serving
 
 
 def scrape(client: TestClient, headers: dict[str, str]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -57,6 +60,24 @@ def test_requests_are_counted_and_timed_per_route_template(client: TestClient, o
     assert grew("fulfil_http_request_duration_seconds_count", method="GET", route="/api/v1/orders/{order_id}") == 2
     assert grew("fulfil_http_request_duration_seconds_bucket", method="GET", route="/api/v1/locations", le="+Inf") == 1
     assert not [name for name, labels in after if dict(labels).get("route", "").startswith("/api/v1/orders/99")]  # no raw paths
+
+
+def test_one_process_exposes_its_memory_and_its_own_leads(client: TestClient, ops: dict[str, str], app: Any) -> None:
+    """One process (`fulfil serve`, tests): the in-memory registry, and fulfil_job_leader from its jobs' states as
+    they are when scraped (the workers' shared files are for `fulfil serve --workers N`: test_metrics_workers.py)."""
+    assert SHARED_DIRECTORY is None
+    app.state.jobs = {"routing-batch": Periodic("routing-batch", 60, lambda: None, stop_timeout=1), "hold-sweep": None}  # leads alone; off
+    assert client.get("/healthz").status_code == 200
+    answer = client.get("/metrics", headers=ops)
+    families = {family.name: family for family in text_string_to_metric_families(answer.text)}
+    assert families["fulfil_http_requests"].type == "counter" and families["fulfil_job_leader"].type == "gauge"
+    assert {s.name for s in families["fulfil_http_requests"].samples} == {"fulfil_http_requests_total"}
+    assert "fulfil_http_requests_created" in families  # values in memory know when each series began
+    assert [(s.labels, s.value) for s in families["fulfil_job_leader"].samples] == [({"job": "routing-batch"}, 1.0)]
+    assert not [s for family in families.values() for s in family.samples if "pid" in s.labels]
+    states = {"routing-batch": "standby", "hold-sweep": "leader", "pickup-sweep": "off", "webhook-dispatch": "shared"}
+    leader = next(f for f in ServiceCollector(app.state.session_factory, None, lambda: states).collect() if f.name == "fulfil_job_leader")
+    assert sorted((s.labels["job"], s.value) for s in leader.samples) == [("hold-sweep", 1.0), ("routing-batch", 0.0)]
 
 
 def test_the_database_metrics_are_the_tables_counts(

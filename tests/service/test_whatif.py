@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import routing
 from fulfil.config import Settings
-from fulfil.models import LocationKind, RoutingDecision, Shipment, StockEvent
+from fulfil.models import LocationKind, RoutingDecision, StockEvent
 from fulfil.ops import whatif
 from tests.click_and_collect import place as place_pickup
 from tests.service.flows import place

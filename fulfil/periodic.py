@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from fulfil.leadership import Leadership
+from fulfil.telemetry.metrics import publish_leadership
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Periodic:
         """Stop after the current run, if any."""
         self._stop.set()
         self._thread.join(timeout=self._stop_timeout)
+        publish_leadership({self.name: STANDBY})  # this process runs it no more (its lead is given up next)
 
     @property
     def state(self) -> str:
@@ -52,13 +54,17 @@ class Periodic:
 
     def _loop(self) -> None:
         if self._leadership is None:
+            publish_leadership({self.name: LEADER})
             while not self._stop.wait(self._interval):
                 self._run()
             return
         due: float | None = None  # monotonic time of the next run while leading
         wait = 0.0  # ask for the lead at once
         while not self._stop.wait(wait):
-            if not self._leadership.hold(self.name):
+            held = self._leadership.hold(self.name)
+            # At every poll: the workers' shared fulfil_job_leader follows each lead taken or lost within a poll.
+            publish_leadership({self.name: LEADER if held else STANDBY})
+            if not held:
                 due, wait = None, self._poll
                 continue
             if due is None:

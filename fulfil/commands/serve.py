@@ -26,6 +26,10 @@ MAX_WORKERS = 64
 
 @reporting_errors
 def _serve(args: argparse.Namespace) -> int:
+    from fulfil.telemetry.multiprocess import keep_in_memory
+
+    if args.workers == 1:
+        keep_in_memory()  # before prometheus_client is imported (below): it reads the environment once
     import uvicorn
 
     from fulfil.app import create_app

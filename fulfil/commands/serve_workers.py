@@ -7,7 +7,12 @@ SIGTERM to every worker, each stops gracefully (live streams end, requests finis
 their leads), and it exits 0 when all did. A worker whose supervisor disappears (SIGKILL) stops by itself.
 
 The supervisor opens no database connection once the workers run; which worker leads each background job is the
-database's affair (fulfil.leadership)."""
+database's affair (fulfil.leadership).
+
+Metrics: before it starts a worker the supervisor names a directory in PROMETHEUS_MULTIPROC_DIR (a private one,
+removed when it exits, or the operator's own, emptied of an earlier run's files), where every worker keeps its
+metrics and from which a scrape of any worker adds them all up; when a worker ends it deletes that worker's live
+gauges (fulfil.telemetry.multiprocess)."""
 
 from __future__ import annotations
 
@@ -21,7 +26,10 @@ import threading
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
+
+from fulfil.telemetry.multiprocess import mark_dead, shared_directory
 
 log = logging.getLogger("fulfil.workers")
 
@@ -43,6 +51,12 @@ def supervise(count: int, listener: socket.socket, host: str, port: int) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    with shared_directory() as metrics:  # in the environment before any worker is spawned: they inherit it
+        log.info("the workers' metrics are kept in %s", metrics)
+        return _run(count, listener, host, port, stop, metrics)
+
+
+def _run(count: int, listener: socket.socket, host: str, port: int, stop: threading.Event, metrics: Path) -> int:
     context = multiprocessing.get_context("spawn")
 
     def start(slot: int) -> BaseProcess:
@@ -59,6 +73,7 @@ def supervise(count: int, listener: socket.socket, host: str, port: int) -> int:
             if worker.is_alive() or stop.is_set():
                 continue
             worker.join()
+            mark_dead(worker.pid, metrics)  # at once: its leads may be taken by another worker at its next poll
             if worker.exitcode == FAILED_TO_START:
                 log.error("worker %d (pid %s) failed to start: stopping", slot, worker.pid)
                 failed = True
@@ -68,10 +83,10 @@ def supervise(count: int, listener: socket.socket, host: str, port: int) -> int:
             stop.wait(RESTART_PAUSE_SECONDS)
             if not stop.is_set():
                 workers[slot] = start(slot)
-    return 1 if _stop_all(workers) or failed else 0
+    return 1 if _stop_all(workers, metrics) or failed else 0
 
 
-def _stop_all(workers: list[BaseProcess]) -> bool:
+def _stop_all(workers: list[BaseProcess], metrics: Path) -> bool:
     """SIGTERM every worker, wait up to STOP_SECONDS, kill what is left; True when one did not stop cleanly."""
     for worker in workers:
         if worker.is_alive() and worker.pid is not None:
@@ -87,6 +102,7 @@ def _stop_all(workers: list[BaseProcess]) -> bool:
             unclean = True
         elif worker.exitcode not in (0, -signal.SIGTERM):
             unclean = True
+        mark_dead(worker.pid, metrics)
     return unclean
 
 

@@ -1,7 +1,8 @@
 """Metrics read when Prometheus scrapes: nothing is counted twice and nothing drifts from the truth.
 
 - Which singleton background jobs this process leads (`fulfil_job_leader`, 1 in exactly one process of the cluster
-  per job: `sum` across processes is 1).
+  per job: `sum` across processes is 1). Under `fulfil serve --workers N` the workers' shared files answer it
+  instead, added up over the live workers (fulfil.telemetry.multiprocess): this collector is then given no jobs.
 - From this process's ingest runtime (when it ingests): payloads, reads, rejections by kind, facts waiting for a
   commit (the queue depth), the MQTT session (connected, reconnects, messages queued in the parse process), and
   serial readers online. Per process: Prometheus adds them up.

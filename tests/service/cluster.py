@@ -147,3 +147,31 @@ def lock_held(engine: Engine, name: str) -> bool:
     )
     with engine.connect() as conn:
         return bool(conn.execute(query, {"name": name}).scalar())
+
+
+def worker_pids(pid: int) -> list[int]:
+    """Live worker processes of a supervisor (the multiprocessing resource tracker is not one)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"spawn_main" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
+            out.append(int(entry.name))
+    return sorted(out)
+
+
+def one_lock_each(engine: Engine, supervisor: Server, count: int) -> dict[str, int] | None:
+    """Each job's lock holder, when `count` workers run and each job's lock is held by exactly one of them."""
+    workers = worker_pids(supervisor.pid)
+    if len(workers) != count:
+        return None
+    holders = {job: lock_holders(engine, job) for job in JOBS}
+    if any(len(pids) != 1 or pids[0] not in workers for pids in holders.values()):
+        return None
+    return {job: pids[0] for job, pids in holders.items()}

@@ -41,7 +41,9 @@ from tests.service.cluster import (
     lock_held,
     lock_holders,
     one_leader_each,
+    one_lock_each,
     start,
+    worker_pids,
 )
 from tests.service.test_cli import free_port, run
 from tests.waiting import wait_for
@@ -222,16 +224,16 @@ def test_serve_workers_share_one_port_with_one_leader_per_job(fresh_database_url
     assert ingest.returncode == 2 and "fulfil ingest --config FILE" in ingest.stderr
     supervisor = start_workers(env, tmp_path)
     try:
-        workers = wait_for(lambda: _one_lock_each(db, supervisor, 3), "3 workers, one lock holder per job", 120)
+        workers = wait_for(lambda: one_lock_each(db, supervisor, 3), "3 workers, one lock holder per job", 120)
         for _ in range(6):  # the port answers (any worker; a loaded machine may answer slowly)
             wait_for(supervisor.health, "the workers' port answers /healthz", 30)
         leader = workers["hold-sweep"]
         _kill(leader)
-        replaced = wait_for(lambda: (now := _one_lock_each(db, supervisor, 3)) and leader not in now.values() and now, "a new worker, and the killed one's jobs led by another", 60)
+        replaced = wait_for(lambda: (now := one_lock_each(db, supervisor, 3)) and leader not in now.values() and now, "a new worker, and the killed one's jobs led by another", 60)
         assert replaced
         supervisor.proc.terminate()
         assert supervisor.proc.wait(timeout=90) == 0, supervisor.output()
-        assert _children(supervisor.pid) == [] and all(lock_holders(db, job) == [] for job in JOBS)
+        assert worker_pids(supervisor.pid) == [] and all(lock_holders(db, job) == [] for job in JOBS)
     finally:
         if supervisor.alive():
             supervisor.proc.kill()
@@ -240,34 +242,6 @@ def test_serve_workers_share_one_port_with_one_leader_per_job(fresh_database_url
 
 def start_workers(env: dict[str, str], tmp_path: Path) -> Server:
     return start(env, tmp_path / "workers.log", "--workers", "3")
-
-
-def _children(pid: int) -> list[int]:
-    """Live worker processes of a supervisor (the multiprocessing resource tracker is not one)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"spawn_main" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
-            out.append(int(entry.name))
-    return sorted(out)
-
-
-def _one_lock_each(engine: Engine, supervisor: Server, count: int) -> dict[str, int] | None:
-    """Each job's lock holder, when `count` workers run and each job's lock is held by exactly one of them."""
-    workers = _children(supervisor.pid)
-    if len(workers) != count:
-        return None
-    holders = {job: lock_holders(engine, job) for job in JOBS}
-    if any(len(pids) != 1 or pids[0] not in workers for pids in holders.values()):
-        return None
-    return {job: pids[0] for job, pids in holders.items()}
 
 
 def _kill(pid: int) -> None:

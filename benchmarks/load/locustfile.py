@@ -116,6 +116,9 @@ class Picker(Balanced):
             if answer.status_code == 409:  # another picker took it first: a normal race, not a failure
                 answer.success()
                 return
+            if answer.status_code != 200:  # refused, or no answer (a process killed mid-request): this picker did not start it
+                answer.failure(f"{answer.status_code}")
+                return
         with self.client.get(f"/api/v1/pick-lists?shipment_id={shipment}", headers=headers, name="pick list", catch_response=True) as answer:
             if answer.status_code != 200:
                 answer.failure(f"{answer.status_code}")

@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,81 +72,85 @@ def _wave(publisher: Publisher, run_id: str, wave: int) -> None:
     publisher.flush()
 
 
-def test_partitions_split_the_readers_by_location_and_without_adoption_a_killed_one_resumes_its_own(
-    env: dict[str, str], fresh_database_url: str, tmp_path: Path,
-) -> None:
+@dataclass
+class World:
+    run_id: str
+    readers: Path
+    engine: Engine
+
+
+@pytest.fixture()
+def world(env: dict[str, str], fresh_database_url: str, tmp_path: Path) -> Iterator[World]:
+    """A seeded database, a readers file of the four stores on topics of this run, an engine to count receipts by."""
     try:
         find_mosquitto()
     except BrokerError as exc:
         pytest.skip(str(exc))
     seeded_token(env)
     run_id = uuid.uuid4().hex[:6]
-    readers = _readers(tmp_path, run_id)
+    engine = make_engine(fresh_database_url)
+    try:
+        yield World(run_id, _readers(tmp_path, run_id), engine)
+    finally:
+        engine.dispose()
+
+
+def _first_wave_then_kill(env: dict[str, str], world: World, broker: MosquittoBroker, publisher: Publisher, *flags: str) -> None:
+    """Partition 1 started, the first wave ingested in every store, then partition 1 SIGKILLed."""
+    with _ingest(env, world.readers, broker, "1/2", *flags) as first:
+        _wave(publisher, world.run_id, 1)
+        wait_for(lambda: _receipts(world.engine) == dict.fromkeys(STORES, TAGS), "the first wave in every store", DEADLINE_S)
+        first.send_signal(signal.SIGKILL)  # mid-run: no goodbye to the broker or the database
+        first.wait(timeout=30)
+
+
+def test_partitions_split_the_readers_by_location_and_without_adoption_a_killed_one_resumes_its_own(
+    env: dict[str, str], world: World, tmp_path: Path,
+) -> None:
+    run_id, readers, engine = world.run_id, world.readers, world.engine
     config = load_config(readers)
     assert [partition_of(s, 2) for s in STORES] == [1, 1, 2, 2]
     assert {r.location for r in config.partition(1, 2).readers} == set(STORES[:2])
     assert config.partition(2, 2).client_id == f"part-{run_id}-p2of2"
-    engine = make_engine(fresh_database_url)
-    try:
-        with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2", "--no-adopt") as second:
-            publisher = Publisher(broker)
-            with _ingest(env, readers, broker, "1/2", "--no-adopt") as first:
-                _wave(publisher, run_id, 1)
-                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, TAGS), "the first wave in every store", DEADLINE_S)
-                first.send_signal(signal.SIGKILL)  # mid-run: no goodbye to the broker or the database
-                first.wait(timeout=30)
-            _wave(publisher, run_id, 2)
-            # The second partition takes its own stores' reads; the first's wait at the broker for their process.
-            wait_for(lambda: _receipts(engine)["ST-NANTES-01"] == 2 * TAGS and _receipts(engine)["ST-LILLE-01"] == 2 * TAGS,
-                     "the second wave in the second partition's stores", DEADLINE_S)
-            assert _receipts(engine)["ST-PARIS-01"] == TAGS and _receipts(engine)["ST-LYON-01"] == TAGS
-            with _ingest(env, readers, broker, "1/2", "--no-adopt"):  # restarted (as systemd would): its session's messages come
-                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store", DEADLINE_S)
-                publisher.close()
-            assert second.poll() is None
-        assert _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS)  # nothing lost, nothing counted twice
-    finally:
-        engine.dispose()
+    with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2", "--no-adopt") as second:
+        publisher = Publisher(broker)
+        _first_wave_then_kill(env, world, broker, publisher, "--no-adopt")
+        _wave(publisher, run_id, 2)
+        # The second partition takes its own stores' reads; the first's wait at the broker for their process.
+        wait_for(lambda: _receipts(engine)["ST-NANTES-01"] == 2 * TAGS and _receipts(engine)["ST-LILLE-01"] == 2 * TAGS,
+                 "the second wave in the second partition's stores", DEADLINE_S)
+        assert _receipts(engine)["ST-PARIS-01"] == TAGS and _receipts(engine)["ST-LYON-01"] == TAGS
+        with _ingest(env, readers, broker, "1/2", "--no-adopt"):  # restarted (as systemd would): its session's messages come
+            wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store", DEADLINE_S)
+            publisher.close()
+        assert second.poll() is None
+    assert _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS)  # nothing lost, nothing counted twice
 
 
 def test_a_killed_partition_is_adopted_by_the_other_process_and_handed_back_when_its_own_returns(
-    env: dict[str, str], fresh_database_url: str, tmp_path: Path,
+    env: dict[str, str], world: World, tmp_path: Path,
 ) -> None:
-    try:
-        find_mosquitto()
-    except BrokerError as exc:
-        pytest.skip(str(exc))
-    seeded_token(env)
-    run_id = uuid.uuid4().hex[:6]
-    readers = _readers(tmp_path, run_id)
-    engine = make_engine(fresh_database_url)
-    try:
-        with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2") as second:
-            publisher = Publisher(broker)
-            with _ingest(env, readers, broker, "1/2") as first:
-                _wave(publisher, run_id, 1)
-                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, TAGS), "the first wave in every store", DEADLINE_S)
-                first.send_signal(signal.SIGKILL)  # mid-run: no goodbye to the broker or the database
-                first.wait(timeout=30)
-            _wave(publisher, run_id, 2)
-            # Nobody restarts the first process: the second adopts its partition, whose session kept the messages.
-            wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store, by the survivor", DEADLINE_S)
-            assert _holder(engine, 1) in (None, [second.pid]) and _holder(engine, 2) in (None, [second.pid])
-            with _ingest(env, readers, broker, "1/2") as back:  # its own process returns: the partition is handed back
-                # `_ingest` returned once the returning process said it ingests its partition: the survivor gave it up.
-                _wave(publisher, run_id, 3)
-                wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 3 * TAGS), "the third wave in every store", DEADLINE_S)
-                assert back.poll() is None and second.poll() is None
-                assert _holder(engine, 1) in (None, [back.pid]) and _holder(engine, 2) in (None, [second.pid])
-                publisher.close()
-            second.terminate()
-            said = second.communicate(timeout=30)[0]
-        assert "adopted partition 1/2 (its process is gone): 2 reader(s)" in said, said
-        assert "partition 1/2 stopped here: its own process is back: handed back" in said, said
-        assert second.returncode == 0, said
-        assert _receipts(engine) == dict.fromkeys(STORES, 3 * TAGS)  # nothing lost, nothing counted twice
-    finally:
-        engine.dispose()
+    run_id, readers, engine = world.run_id, world.readers, world.engine
+    with MosquittoBroker(tmp_path / "mosquitto") as broker, _ingest(env, readers, broker, "2/2") as second:
+        publisher = Publisher(broker)
+        _first_wave_then_kill(env, world, broker, publisher)
+        _wave(publisher, run_id, 2)
+        # Nobody restarts the first process: the second adopts its partition, whose session kept the messages.
+        wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 2 * TAGS), "the second wave in every store, by the survivor", DEADLINE_S)
+        assert _holder(engine, 1) in (None, [second.pid]) and _holder(engine, 2) in (None, [second.pid])
+        with _ingest(env, readers, broker, "1/2") as back:  # its own process returns: the partition is handed back
+            # `_ingest` returned once the returning process said it ingests its partition: the survivor gave it up.
+            _wave(publisher, run_id, 3)
+            wait_for(lambda: _receipts(engine) == dict.fromkeys(STORES, 3 * TAGS), "the third wave in every store", DEADLINE_S)
+            assert back.poll() is None and second.poll() is None
+            assert _holder(engine, 1) in (None, [back.pid]) and _holder(engine, 2) in (None, [second.pid])
+            publisher.close()
+        second.terminate()
+        said = second.communicate(timeout=30)[0]
+    assert "adopted partition 1/2 (its process is gone): 2 reader(s)" in said, said
+    assert "partition 1/2 stopped here: its own process is back: handed back" in said, said
+    assert second.returncode == 0, said
+    assert _receipts(engine) == dict.fromkeys(STORES, 3 * TAGS)  # nothing lost, nothing counted twice
 
 
 def _holder(engine: Engine, index: int) -> list[int] | None:

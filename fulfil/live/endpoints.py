@@ -77,13 +77,6 @@ async def stream(
     check_location(principal, location_id)
     factory = request.app.state.session_factory
 
-    def exists() -> bool:
-        with factory() as session:
-            return session.get(Location, location_id) is not None
-
-    if not await run_in_threadpool(exists):
-        raise NotFound(f"location {location_id} not found", details={"location_id": location_id})
-
     # Ids are drawn before commit: each poll reads only what no transaction in flight can still come before (horizon).
     horizon = Horizon()
 
@@ -107,22 +100,25 @@ async def stream(
                 out.append((be.kind.split(".", 1)[0], data, (s_id, v_id, a_id, b_id)))
             return out, (s_id, v_id, a_id, b_id)
 
-    def start() -> Cursor:
+    def begin() -> Cursor:
+        """In one session: the location exists, the horizon is settled (unless replaying from the start), and the
+        cursor to begin from: now, the start, or where Last-Event-ID says."""
         with factory() as session:
-            return repository.heads(session, location_id, horizon.settle(session))
+            if session.get(Location, location_id) is None:
+                raise NotFound(f"location {location_id} not found", details={"location_id": location_id})
+            resumed = _cursor(last_event_id)
+            if resumed is None and from_start:
+                return (0, 0, 0, 0)
+            limits = horizon.settle(session)
+            if resumed is None:
+                return repository.heads(session, location_id, limits)
+            if None not in resumed:
+                return resumed  # type: ignore[return-value]
+            # An id with fewer parts: resume the kinds it names there, the others from now on.
+            now = repository.heads(session, location_id, limits)
+            return (resumed[0], resumed[1], now[2] if resumed[2] is None else resumed[2], now[3] if resumed[3] is None else resumed[3])
 
-    def settle() -> None:
-        with factory() as session:
-            horizon.settle(session)
-
-    resumed = _cursor(last_event_id)
-    if resumed is not None and None not in resumed:
-        await run_in_threadpool(settle)  # start() settles otherwise
-    if resumed is None:
-        cursor = (0, 0, 0, 0) if from_start else await run_in_threadpool(start)
-    else:  # an id with fewer parts: resume the kinds it names there, the others from now on
-        now = await run_in_threadpool(start) if None in resumed else (0, 0, 0, 0)
-        cursor = (resumed[0], resumed[1], now[2] if resumed[2] is None else resumed[2], now[3] if resumed[3] is None else resumed[3])
+    cursor = await run_in_threadpool(begin)
 
     notifier: Notifier | None = request.app.state.live_notifier
     notified_poll = request.app.state.settings.live_poll_seconds

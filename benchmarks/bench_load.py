@@ -34,6 +34,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,7 +204,11 @@ def _check_books(url: str) -> tuple[int, int, int]:
 
 
 def run_one(base_url: str, processes: int, users: int, seconds: int, broker: MosquittoBroker, work: Path) -> tuple[list[OpStats], tuple[int, int, int], str | None]:
-    url, schema = own_database(base_url)
+    with _fresh(base_url) as url:
+        return _run_one(url, processes, users, seconds, broker, work)
+
+
+def _run_one(url: str, processes: int, users: int, seconds: int, broker: MosquittoBroker, work: Path) -> tuple[list[OpStats], tuple[int, int, int], str | None]:
     channel = seed_network(url, 10, 50, seed=11)
     pickers, stores = _tokens(url, max(1, users * WEIGHTS["picker"] // sum(WEIGHTS.values()) + 1))
     readers = Readers(broker.url, stores, LOAD_READS_PER_S)
@@ -232,15 +238,17 @@ def run_one(base_url: str, processes: int, users: int, seconds: int, broker: Mos
             server.stop()
         ingest.terminate()
         ingest.wait(30)
-    books = _check_books(url)
-    _drop(base_url, schema)
-    return stats, books, context
+    return stats, _check_books(url), context
 
 
 def run_cluster(base_url: str, workers: int, users: int, seconds: int, broker: MosquittoBroker, work: Path) -> tuple[list[OpStats], tuple[int, int, int], str | None, Chaos, Once]:
     """`fulfil serve --workers N` with every job on, 2 ingest partitions, webhooks to a receiver, and processes killed
     mid-run (benchmarks/load_cluster.py); the books and the exactly-once checks after it."""
-    url, schema = own_database(base_url)
+    with _fresh(base_url) as url:
+        return _run_cluster(url, workers, users, seconds, broker, work)
+
+
+def _run_cluster(url: str, workers: int, users: int, seconds: int, broker: MosquittoBroker, work: Path) -> tuple[list[OpStats], tuple[int, int, int], str | None, Chaos, Once]:
     channel = seed_network(url, 10, 50, seed=11)
     pickers, stores = _tokens(url, max(1, users * WEIGHTS["picker"] // sum(WEIGHTS.values()) + 1))
     receiver, receiver_port, _ops = register_receiver(url)
@@ -279,17 +287,21 @@ def run_cluster(base_url: str, workers: int, users: int, seconds: int, broker: M
         receiver.terminate()
         receiver.wait(30)
         engine.dispose()
-    books = _check_books(url)
-    _drop(base_url, schema)
-    return stats, books, context, killed[0] if killed else Chaos(), once
+    return stats, _check_books(url), context, killed[0] if killed else Chaos(), once
 
 
-def _drop(base_url: str, schema: str | None) -> None:
-    if schema is not None:
-        admin = make_engine(base_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@contextmanager
+def _fresh(base_url: str) -> Iterator[str]:
+    """A database of its own for one configuration (a schema), dropped afterwards whatever happened."""
+    url, schema = own_database(base_url)
+    try:
+        yield url
+    finally:
+        if schema is not None:
+            admin = make_engine(base_url)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
 
 
 def main() -> None:
